@@ -1,0 +1,1 @@
+//! Special functions (STUB — filled by the dist implementation).

@@ -1,0 +1,1 @@
+//! Gradient dumps (STUB — filled by the dump implementation).

@@ -1,0 +1,1 @@
+//! Maximum-likelihood fits (STUB — filled by the fit implementation).

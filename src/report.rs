@@ -1,0 +1,1 @@
+//! Per-tensor analysis results (STUB).

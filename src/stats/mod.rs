@@ -1,0 +1,1 @@
+//! Statistics (STUB — filled by the stats implementation).
