@@ -17,8 +17,9 @@ Usage (loop mode, the default)::
         optimizer.step(); optimizer.zero_grad()
 
 Hook mode (``recorder.attach()``) captures each gradient in a
-``register_post_accumulate_grad_hook`` (torch >= 2.1; falls back to
-``Tensor.register_hook``) at the moment it is produced, which also works when the
+``register_post_accumulate_grad_hook`` (torch >= 2.1: the accumulated ``.grad``; the
+fallback ``Tensor.register_hook`` sees the gradient of the last backward pass only)
+at the moment it is produced, which also works when the
 gradient is freed before your loop regains control (optimizer-in-backward,
 ``zero_grad`` inside a closure). Call ``recorder.step(step)`` after the backward pass
 as in loop mode; it writes what the hooks captured. ``recorder.detach()`` removes
