@@ -4,17 +4,17 @@
 //! Data flow: a gradient [`dump`] is read tensor by tensor, each tensor's
 //! values are modelled by a [`dist`] family fitted by maximum likelihood
 //! ([`fit`]), and the fit is judged with the statistics of [`stats`]
-//! (Kolmogorov–Smirnov, Wasserstein, moments). [`report`] assembles the
-//! per-tensor results that the command line exports.
+//! (Kolmogorov–Smirnov, Wasserstein, moments). [`analysis`] joins them into
+//! the per-tensor results that the command line exports.
 //!
 //! Every computation is a plain function over slices and small structs; the
 //! library never prints.
 #![deny(unsafe_code)]
 
+pub mod analysis;
 pub mod dist;
 pub mod dump;
 pub mod fit;
-pub mod report;
 pub mod stats;
 
 #[cfg(test)]

@@ -1,0 +1,14 @@
+//! Per-tensor analyses that join the pieces: a tensor's values are prepared
+//! (exact zeros and non-finite values handled by policy, see [`prepare`]),
+//! fitted by every requested family and judged by goodness-of-fit statistics
+//! ([`fit_report`]); the i.i.d. study of [`iid`] draws paired samples and
+//! tests them. The command line only reads dumps, calls these and
+//! exports the result structs.
+
+pub mod depth;
+pub mod fit_report;
+pub mod iid;
+pub mod prepare;
+
+pub use fit_report::{fit_tensor, FamilyOutcome, FitSettings, TensorFit};
+pub use prepare::{prepare, NanPolicy, PrepareError, Prepared, ZeroPolicy};

@@ -1,0 +1,359 @@
+//! `gradrd fit DUMP`: per tensor and step, maximum-likelihood fits of the
+//! chosen families with their goodness of fit (see `analysis::fit_report`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use gradrd::analysis::{fit_tensor, FamilyOutcome, FitSettings, NanPolicy, TensorFit, ZeroPolicy};
+use gradrd::dist::FamilyKind;
+use gradrd::dump::{Dump, TensorMeta};
+use gradrd::fit::LocMode;
+use serde::Serialize;
+
+use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
+use super::selection::SelectionArgs;
+use super::Outcome;
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// A dump: one file (safetensors, .npy, .npz, .pt, .parquet, .csv) or a folder of them.
+    dump: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    select: SelectionArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// How tensors are modelled: families, zeros, location, non-finite values.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Families to fit, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "gennorm,dweibull,laplace,normal"
+    )]
+    family: Vec<FamilyKind>,
+    /// Exact zeros: `auto` fits the non-zeros and reports the zero-inflated
+    /// mixture, `keep` fits every value, `drop` fits the non-zeros only.
+    #[arg(long, value_enum, default_value_t = ZerosArg::Auto)]
+    zeros: ZerosArg,
+    /// Location: `free` (maximum likelihood), `zero`, or a fixed number.
+    #[arg(long, default_value = "free", value_parser = parse_loc)]
+    loc: LocMode,
+    /// NaN/Inf: `error` fails the tensor (naming the count), `omit` leaves them out.
+    #[arg(long, value_enum, default_value_t = NanArg::Error)]
+    nan: NanArg,
+}
+
+impl ModelArgs {
+    pub fn settings(&self) -> FitSettings {
+        FitSettings {
+            families: dedup(&self.family),
+            zeros: match self.zeros {
+                ZerosArg::Auto => ZeroPolicy::Auto,
+                ZerosArg::Keep => ZeroPolicy::Keep,
+                ZerosArg::Drop => ZeroPolicy::Drop,
+            },
+            nan: match self.nan {
+                NanArg::Error => NanPolicy::Error,
+                NanArg::Omit => NanPolicy::Omit,
+            },
+            loc: self.loc,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ZerosArg {
+    Auto,
+    Keep,
+    Drop,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum NanArg {
+    Error,
+    Omit,
+}
+
+fn parse_loc(text: &str) -> Result<LocMode, String> {
+    match text {
+        "free" => Ok(LocMode::Free),
+        "zero" => Ok(LocMode::Fixed(0.0)),
+        number => match number.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(LocMode::Fixed(v)),
+            _ => Err(format!(
+                "'{number}' is not free, zero or a finite number"
+            )),
+        },
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct TensorResult {
+    tensor: String,
+    step: Option<u64>,
+    file: String,
+    dtype: String,
+    shape: Vec<u64>,
+    #[serde(flatten)]
+    fit: TensorFit,
+}
+
+#[derive(Debug, Serialize)]
+struct Failure {
+    file: String,
+    tensor: Option<String>,
+    step: Option<u64>,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SettingsOut {
+    families: Vec<FamilyKind>,
+    zeros: ZeroPolicy,
+    nan: NanPolicy,
+    loc: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct FitReport {
+    schema: &'static str,
+    dump: String,
+    settings: SettingsOut,
+    results: Vec<TensorResult>,
+    errors: Vec<Failure>,
+}
+
+pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
+    super::output::check_writable(&args.out.output)?;
+    let selection = args.select.to_selection()?;
+    let settings = args.model.settings();
+    let dump = Dump::open(&args.dump)?;
+    let selected = dump.select(&selection);
+    if selected.is_empty() && dump.skipped().is_empty() {
+        anyhow::bail!("{}: no tensor matches the selection", args.dump.display());
+    }
+    let mut errors: Vec<Failure> = dump
+        .skipped()
+        .iter()
+        .map(|(file, error)| Failure {
+            file: file.display().to_string(),
+            tensor: None,
+            step: None,
+            error: error.to_string(),
+        })
+        .collect();
+    let mut results = Vec::new();
+    let progress = super::progress::bar(selected.len() as u64, "fitting");
+    for meta in selected {
+        progress.set_message(meta.name.clone());
+        match fit_one(&dump, meta, &settings) {
+            Ok(fit) => results.push(TensorResult {
+                tensor: meta.name.clone(),
+                step: meta.step,
+                file: meta.file.display().to_string(),
+                dtype: meta.dtype.to_string(),
+                shape: meta.shape.clone(),
+                fit,
+            }),
+            Err(error) => errors.push(Failure {
+                file: meta.file.display().to_string(),
+                tensor: Some(meta.name.clone()),
+                step: meta.step,
+                error,
+            }),
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    if results.is_empty() {
+        let first = &errors[0];
+        let more = match errors.len() {
+            1 => String::new(),
+            n => format!(" ({} more failed)", n - 1),
+        };
+        anyhow::bail!("{}{more}", describe(first));
+    }
+    let partial = !errors.is_empty() || results.iter().any(|r| r.fit.has_failures());
+    let report = FitReport {
+        schema: "gradrd.fit/1",
+        dump: args.dump.display().to_string(),
+        settings: SettingsOut {
+            families: settings.families.clone(),
+            zeros: settings.zeros,
+            nan: settings.nan,
+            loc: match settings.loc {
+                LocMode::Free => None,
+                LocMode::Fixed(v) => Some(v),
+            },
+        },
+        results,
+        errors,
+    };
+    let bytes = match args.out.format {
+        Format::Json => json_bytes(&report)?,
+        Format::Csv => csv_bytes(&rows(&report))?,
+        Format::Table => table(&report),
+    };
+    args.out.emit(&bytes).context("cannot write the report")?;
+    Ok(if partial {
+        Outcome::Partial
+    } else {
+        Outcome::Complete
+    })
+}
+
+fn dedup(families: &[FamilyKind]) -> Vec<FamilyKind> {
+    let mut out: Vec<FamilyKind> = Vec::new();
+    for f in families {
+        if !out.contains(f) {
+            out.push(*f);
+        }
+    }
+    out
+}
+
+fn fit_one(dump: &Dump, meta: &TensorMeta, settings: &FitSettings) -> Result<TensorFit, String> {
+    let values = dump.read(meta).map_err(|e| e.to_string())?;
+    fit_tensor(values, settings).map_err(|e| e.to_string())
+}
+
+fn describe(f: &Failure) -> String {
+    match (&f.tensor, f.step) {
+        (Some(t), Some(s)) => format!("{}: tensor '{t}' (step {s}): {}", f.file, f.error),
+        (Some(t), None) => format!("{}: tensor '{t}': {}", f.file, f.error),
+        _ => format!("{}: {}", f.file, f.error),
+    }
+}
+
+/// One CSV row per tensor × family.
+#[derive(Debug, Serialize)]
+struct FitRow<'a> {
+    tensor: &'a str,
+    step: Option<u64>,
+    n: usize,
+    n_fit: usize,
+    zero_fraction: f64,
+    nonfinite: usize,
+    mean: f64,
+    std: f64,
+    excess_kurtosis: f64,
+    family: FamilyKind,
+    shape: Option<f64>,
+    loc: Option<f64>,
+    scale: Option<f64>,
+    se_shape: Option<f64>,
+    se_loc: Option<f64>,
+    se_scale: Option<f64>,
+    loglik: Option<f64>,
+    aic: Option<f64>,
+    bic: Option<f64>,
+    ks: Option<f64>,
+    ks_p: Option<f64>,
+    w1: Option<f64>,
+    w2: Option<f64>,
+    error: Option<&'a str>,
+}
+
+fn rows(report: &FitReport) -> Vec<FitRow<'_>> {
+    let mut rows = Vec::new();
+    for r in &report.results {
+        let fit = &r.fit;
+        for outcome in &fit.fits {
+            let mut row = FitRow {
+                tensor: &r.tensor,
+                step: r.step,
+                n: fit.n,
+                n_fit: fit.n_fit,
+                zero_fraction: fit.zero_fraction,
+                nonfinite: fit.nonfinite,
+                mean: fit.moments.mean,
+                std: fit.moments.std,
+                excess_kurtosis: fit.moments.excess_kurtosis,
+                family: FamilyKind::Normal,
+                shape: None,
+                loc: None,
+                scale: None,
+                se_shape: None,
+                se_loc: None,
+                se_scale: None,
+                loglik: None,
+                aic: None,
+                bic: None,
+                ks: None,
+                ks_p: None,
+                w1: None,
+                w2: None,
+                error: None,
+            };
+            match outcome {
+                FamilyOutcome::Fitted(f) => {
+                    let shape_name = shape_param(f.family);
+                    row.family = f.family;
+                    row.shape = shape_name.and_then(|n| f.params.get(n).copied());
+                    row.loc = f.params.get("loc").copied();
+                    row.scale = f.params.get("scale").copied();
+                    row.se_shape = shape_name.and_then(|n| f.std_errors.get(n).copied().flatten());
+                    row.se_loc = f.std_errors.get("loc").copied().flatten();
+                    row.se_scale = f.std_errors.get("scale").copied().flatten();
+                    row.loglik = Some(f.loglik);
+                    row.aic = Some(f.aic);
+                    row.bic = Some(f.bic);
+                    row.ks = Some(f.ks);
+                    row.ks_p = Some(f.ks_p);
+                    row.w1 = Some(f.w1);
+                    row.w2 = Some(f.w2);
+                }
+                FamilyOutcome::Failed { family, error } => {
+                    row.family = *family;
+                    row.error = Some(error);
+                }
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn shape_param(family: FamilyKind) -> Option<&'static str> {
+    match family {
+        FamilyKind::GenNorm => Some("beta"),
+        FamilyKind::DWeibull => Some("c"),
+        FamilyKind::Laplace | FamilyKind::Normal => None,
+    }
+}
+
+fn table(report: &FitReport) -> Vec<u8> {
+    let mut table = Table::new(vec![
+        "tensor", "step", "n_fit", "zeros", "kurt", "family", "shape", "loc", "scale", "loglik",
+        "ks", "ks_p", "w2",
+    ]);
+    let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| sig(x, d));
+    for row in rows(report) {
+        table.push(vec![
+            row.tensor.to_string(),
+            row.step.map_or("-".to_string(), |s| s.to_string()),
+            row.n_fit.to_string(),
+            format!("{:.1}%", 100.0 * row.zero_fraction),
+            sig(row.excess_kurtosis, 3),
+            row.family.to_string(),
+            opt(row.shape, 4),
+            opt(row.loc, 3),
+            opt(row.scale, 4),
+            row.error.map_or_else(|| opt(row.loglik, 8), |e| format!("error: {e}")),
+            opt(row.ks, 3),
+            opt(row.ks_p, 3),
+            opt(row.w2, 3),
+        ]);
+    }
+    let mut bytes = table.render();
+    for failure in &report.errors {
+        bytes.extend(format!("error: {}\n", describe(failure)).into_bytes());
+    }
+    bytes
+}

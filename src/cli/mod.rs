@@ -1,0 +1,79 @@
+//! Command-line definitions (clap derive) and one function per subcommand.
+//! The commands parse, call the library and export; they hold no numerics.
+
+mod compare;
+mod evolve;
+mod fit;
+mod iid;
+mod inspect;
+mod output;
+mod progress;
+mod selection;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// gradrd — model recorded neural-network gradients and design
+/// rate-distortion-aware compressors for federated learning.
+#[derive(Debug, Parser)]
+#[command(name = "gradrd", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List a dump's tensors: steps, dtypes, shapes, zero fraction, non-finite count.
+    Inspect(inspect::InspectArgs),
+    /// Fit distribution families to every selected tensor and step, with goodness of fit.
+    Fit(fit::FitArgs),
+    /// Compare two tensors: Spearman, two-sample KS, Wasserstein W1 and W2.
+    Compare(compare::CompareArgs),
+    /// The i.i.d. study: Spearman/KS pass ratios over temporal, spatial or layer pairs.
+    Iid(iid::IidArgs),
+    /// Fitted parameters, kurtosis and distances over steps and depth.
+    Evolve(evolve::EvolveArgs),
+}
+
+/// How a command ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything selected was analysed.
+    Complete,
+    /// The analysis ran but some tensors failed (they are listed in the output).
+    Partial,
+}
+
+/// An error that stops a command: bad usage or unreadable input (exit 2).
+pub type CliError = anyhow::Error;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Fit(args) => fit::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Iid(args) => iid::run(args),
+        Command::Evolve(args) => evolve::run(args),
+    };
+    match result {
+        Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::Partial) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("gradrd: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,211 @@
+//! Exporters: one `Serialize` result, many formats (table, JSON, CSV), each
+//! rendered to bytes; bytes go to stdout or are written atomically to `-o`
+//! (a temporary file in the target's folder, renamed into place), so a
+//! failed run never leaves a half-written file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    Table,
+    /// One JSON object with a `schema` field.
+    Json,
+    /// One row per tensor (and family), with a header line.
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file instead of standard output (atomically).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// Sends `bytes` to the chosen destination.
+    pub fn emit(&self, bytes: &[u8]) -> anyhow::Result<()> {
+        match &self.output {
+            Some(path) => write_atomically(path, bytes),
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+                    // A closed pipe (`gradrd ... | head`) is not an error.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    other => other.context("cannot write to standard output"),
+                }
+            }
+        }
+    }
+}
+
+/// Checks before any work that `-o FILE` can be written, so a long run does
+/// not fail at its very end.
+pub fn check_writable(output: &Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(path) = output {
+        let dir = parent_dir(path);
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "cannot write {}: folder {} does not exist",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = parent_dir(path);
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.flush())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn json_bytes<T: Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(value).context("cannot encode JSON")?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// CSV with a header row from the record's field names.
+pub fn csv_bytes<R: Serialize>(rows: &[R]) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).context("cannot encode CSV")?;
+    }
+    writer.into_inner().context("cannot encode CSV")
+}
+
+/// A plain text table: left-aligned text, right-aligned numbers.
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<S: Into<String>>(headers: impl IntoIterator<Item = S>) -> Self {
+        Table {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    pub fn render(&self) -> Vec<u8> {
+        let columns = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.len()).collect();
+        for row in &self.rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let numeric: Vec<bool> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .all(|row| row.get(c).is_none_or(|cell| looks_numeric(cell)))
+            })
+            .collect();
+        let mut out = String::new();
+        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+            let mut parts = Vec::with_capacity(columns);
+            for (c, cell) in cells.enumerate() {
+                let pad = widths[c].saturating_sub(cell.chars().count());
+                parts.push(if numeric[c] {
+                    format!("{}{}", " ".repeat(pad), cell)
+                } else {
+                    format!("{}{}", cell, " ".repeat(pad))
+                });
+            }
+            out.push_str(parts.join("  ").trim_end());
+            out.push('\n');
+        };
+        line(&mut self.headers.iter().map(String::as_str));
+        for row in &self.rows {
+            line(&mut row.iter().map(String::as_str));
+        }
+        out.into_bytes()
+    }
+}
+
+fn looks_numeric(cell: &str) -> bool {
+    cell == "-" || cell.parse::<f64>().is_ok() || cell.trim_end_matches('%').parse::<f64>().is_ok()
+}
+
+/// A number with `digits` significant digits, in plain or scientific
+/// notation, whichever a reader takes in faster.
+pub fn sig(value: f64, digits: usize) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if (-3..6).contains(&magnitude) {
+        let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
+        format!("{value:.decimals$}")
+    } else {
+        format!("{:.*e}", digits.saturating_sub(1), value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn significant_digits_switch_to_scientific_outside_readable_range() {
+        assert_eq!(sig(0.012345, 3), "0.0123");
+        assert_eq!(sig(1234.5, 4), "1234");
+        assert_eq!(sig(-2.5e-7, 3), "-2.50e-7");
+        assert_eq!(sig(3.0e8, 2), "3.0e8");
+        assert_eq!(sig(0.0, 3), "0");
+    }
+
+    #[test]
+    fn table_aligns_text_left_and_numbers_right() {
+        let mut t = Table::new(vec!["name", "n"]);
+        t.push(vec!["fc1.weight".into(), "5".into()]);
+        t.push(vec!["b".into(), "12345".into()]);
+        let text = String::from_utf8(t.render()).unwrap();
+        assert_eq!(text, "name            n\nfc1.weight      5\nb           12345\n");
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_file_when_the_folder_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("missing/out.json");
+        assert!(check_writable(&Some(target.clone())).is_err());
+        assert!(write_atomically(&target, b"{}").is_err());
+        assert!(!target.exists());
+        let ok = dir.path().join("out.json");
+        write_atomically(&ok, b"{}").unwrap();
+        assert_eq!(std::fs::read(&ok).unwrap(), b"{}");
+    }
+}

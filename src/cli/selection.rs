@@ -1,0 +1,30 @@
+//! Tensor and step selection flags shared by the commands that read dumps.
+
+use anyhow::Context;
+use clap::Args;
+use gradrd::dump::{Selection, StepRange};
+
+#[derive(Debug, Clone, Args)]
+pub struct SelectionArgs {
+    /// Only tensors whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub tensor: Option<String>,
+    /// Only these steps: N, A..B (inclusive), A.. or ..B.
+    #[arg(long, value_name = "RANGE")]
+    pub steps: Option<StepRange>,
+}
+
+impl SelectionArgs {
+    pub fn to_selection(&self) -> anyhow::Result<Selection> {
+        let tensor = self
+            .tensor
+            .as_deref()
+            .map(regex::Regex::new)
+            .transpose()
+            .context("--tensor is not a valid regular expression")?;
+        Ok(Selection {
+            tensor,
+            steps: self.steps.clone(),
+        })
+    }
+}

@@ -1,1 +1,0 @@
-//! Per-tensor analysis results (STUB).
