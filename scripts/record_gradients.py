@@ -1,0 +1,176 @@
+"""Record per-step gradients of a PyTorch model as safetensors files gradrd reads.
+
+One file per recorded step, ``{out_dir}/step_{step:06d}.safetensors``; the keys are
+the parameter names from ``model.named_parameters()`` and ``__metadata__`` holds
+``{"step": "<n>", "recorder": "gradrd", "recorder_version": "1", "dtype": ..., "torch": ...}``
+plus any string metadata you pass. Files are written atomically (a temporary file
+in the same directory, then ``os.replace``), so a crashed run never leaves a
+half-written step behind.
+
+Usage (loop mode, the default)::
+
+    from record_gradients import GradientRecorder
+    recorder = GradientRecorder(model, "grads/", every=50, include=r"weight$")
+    for step, (x, y) in enumerate(loader):
+        loss_fn(model(x), y).backward()
+        recorder.step(step)          # reads param.grad; call before optimizer.step()/zero_grad()
+        optimizer.step(); optimizer.zero_grad()
+
+Hook mode (``recorder.attach()``) captures each gradient in a
+``register_post_accumulate_grad_hook`` (torch >= 2.1: the accumulated ``.grad``; the
+fallback ``Tensor.register_hook`` sees the gradient of the last backward pass only)
+at the moment it is produced, which also works when the
+gradient is freed before your loop regains control (optimizer-in-backward,
+``zero_grad`` inside a closure). Call ``recorder.step(step)`` after the backward pass
+as in loop mode; it writes what the hooks captured. ``recorder.detach()`` removes
+the hooks. In hook mode every backward pass copies the included gradients to the
+host, recorded step or not; use ``include`` to keep that small.
+
+Dependencies: torch and safetensors only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Pattern, Union
+
+import torch
+from safetensors.torch import save_file
+
+RECORDER_NAME = "gradrd"
+RECORDER_VERSION = "1"
+
+
+class GradientRecorder:
+    """Write the gradients of ``model`` to ``out_dir`` every ``every`` steps.
+
+    Args:
+        model: the ``torch.nn.Module`` whose ``named_parameters()`` are recorded.
+        out_dir: directory for the ``step_{step:06d}.safetensors`` files (created if missing).
+        every: record the steps with ``step % every == 0``.
+        include: regular expression (``re.search``) on parameter names; ``None`` records all.
+        dtype: floating dtype of the stored gradients (float32, float16, bfloat16, float64).
+        metadata: extra ``str -> str`` entries for every file's ``__metadata__``.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        out_dir: Union[str, os.PathLike],
+        every: int = 1,
+        include: Optional[Union[str, Pattern[str]]] = None,
+        dtype: torch.dtype = torch.float32,
+        metadata: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        if dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+            raise ValueError(f"dtype must be a floating dtype safetensors stores, got {dtype}")
+        extra = dict(metadata or {})
+        for key, value in extra.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"metadata must map str to str, got {key!r}: {value!r}")
+        self.model = model
+        self.out_dir = Path(out_dir)
+        self.every = every
+        self.include = re.compile(include) if isinstance(include, str) else include
+        self.dtype = dtype
+        self.metadata = extra
+        self._hooks: List[torch.utils.hooks.RemovableHandle] = []
+        self._captured: Dict[str, torch.Tensor] = {}
+
+    def wants(self, step: int) -> bool:
+        """True when ``step`` is one this recorder writes (``step % every == 0``)."""
+        return step % self.every == 0
+
+    def step(self, step: int) -> Optional[Path]:
+        """Write the gradients of ``step`` if it is due; return the file written or ``None``.
+
+        Loop mode reads ``param.grad``; hook mode writes what the hooks captured since the
+        previous call. Parameters without a gradient are skipped and listed in the
+        ``skipped`` metadata entry.
+        """
+        if self._hooks:
+            gradients, self._captured = self._captured, {}
+        if not self.wants(step):
+            return None
+        if not self._hooks:
+            gradients = {
+                name: self._host_copy(param.grad)
+                for name, param in self._selected_parameters()
+                if param.grad is not None
+            }
+        skipped = [name for name, _ in self._selected_parameters() if name not in gradients]
+        return self._write(step, gradients, skipped)
+
+    def attach(self) -> "GradientRecorder":
+        """Switch to hook mode: capture every included gradient when autograd produces it."""
+        if self._hooks:
+            return self
+        for name, param in self._selected_parameters():
+            if hasattr(param, "register_post_accumulate_grad_hook"):
+                hook = self._post_accumulate_hook(name)
+                self._hooks.append(param.register_post_accumulate_grad_hook(hook))
+            else:
+                self._hooks.append(param.register_hook(self._gradient_hook(name)))
+        return self
+
+    def detach(self) -> None:
+        """Remove the hooks and return to loop mode."""
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks = []
+        self._captured = {}
+
+    def _selected_parameters(self) -> Iterable:
+        for name, param in self.model.named_parameters():
+            if not param.requires_grad:
+                continue
+            if self.include is None or self.include.search(name):
+                yield name, param
+
+    def _post_accumulate_hook(self, name: str):
+        def hook(param: torch.Tensor) -> None:
+            if param.grad is not None:
+                self._captured[name] = self._host_copy(param.grad)
+
+        return hook
+
+    def _gradient_hook(self, name: str):
+        def hook(grad: torch.Tensor) -> None:
+            self._captured[name] = self._host_copy(grad)
+
+        return hook
+
+    def _host_copy(self, grad: torch.Tensor) -> torch.Tensor:
+        dense = grad.to_dense() if grad.is_sparse else grad
+        return dense.detach().to(device="cpu", dtype=self.dtype, copy=True).contiguous()
+
+    def _write(self, step: int, gradients: Dict[str, torch.Tensor], skipped: List[str]) -> Path:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        target = self.out_dir / f"step_{step:06d}.safetensors"
+        metadata = {
+            **self.metadata,
+            "step": str(step),
+            "recorder": RECORDER_NAME,
+            "recorder_version": RECORDER_VERSION,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "torch": torch.__version__,
+        }
+        if skipped:
+            metadata["skipped"] = ",".join(skipped)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=self.out_dir
+        )
+        os.close(handle)
+        try:
+            save_file(gradients, temporary, metadata=metadata)
+            os.replace(temporary, target)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
+        return target

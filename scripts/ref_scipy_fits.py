@@ -1,0 +1,128 @@
+"""scipy maximum-likelihood fits on the shipped digits dumps -> tests/fixtures/scipy_fits.json.
+
+The fit engineer's tests use these as a quality floor: gradrd's fit of a family on the
+same values must reach at least scipy's log-likelihood (up to a tolerance).
+
+Cases: for every dump under data/ (digits-mlp, digits-cnn), the first, middle
+(``steps[len(steps) // 2]``) and last recorded step, and every tensor with at least 50
+non-zero values. For each case:
+
+* the non-zero values x (float32 read, float64 computed) are standardized by
+  s = std(x) (numpy's population std, ddof=0), the family is fitted on x / s with
+  scipy's defaults, and loc and scale are multiplied by s (scipy's best case: its
+  Nelder-Mead starts near scale 1);
+* ``loglik = sum(dist.logpdf(x, *params))`` on the unstandardized non-zeros;
+* ``gennorm_with_zeros``: the same gennorm fit on ALL values including the exact zeros
+  (standardized by their own std) and its log-likelihood on all values; this shows the
+  degenerate collapse onto the point mass at 0.
+
+``n`` is the non-zero count and ``zeros`` the zero count of the tensor in every entry;
+``n_fitted`` is how many values that entry's fit used. ``seconds`` is the wall time of the
+``fit`` call alone. Run from anywhere:
+
+    python3 scripts/ref_scipy_fits.py
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy
+from safetensors.numpy import load_file
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parent.parent
+DUMPS = ["data/digits-mlp", "data/digits-cnn"]
+OUTPUT = ROOT / "tests" / "fixtures" / "scipy_fits.json"
+MIN_NONZEROS = 50
+
+# family name -> (scipy distribution, names of the fitted parameters in scipy's order)
+FAMILIES = {
+    "gennorm": (stats.gennorm, ["beta", "loc", "scale"]),
+    "dweibull": (stats.dweibull, ["c", "loc", "scale"]),
+    "laplace": (stats.laplace, ["loc", "scale"]),
+    "normal": (stats.norm, ["loc", "scale"]),
+}
+SCIPY_NAMES = {"gennorm": "gennorm", "dweibull": "dweibull", "laplace": "laplace", "normal": "norm"}
+
+
+def step_of(path: Path) -> int:
+    return int(path.stem.removeprefix("step_"))
+
+
+def standardized_fit(family: str, values: np.ndarray):
+    """Fit on values / std(values), rescale loc and scale; return (params, s, loglik, seconds)."""
+    distribution, names = FAMILIES[family]
+    s = float(np.std(values))
+    started = time.perf_counter()
+    fitted = distribution.fit(values / s)
+    seconds = time.perf_counter() - started
+    params = {name: float(value) for name, value in zip(names, fitted)}
+    params["loc"] *= s
+    params["scale"] *= s
+    ordered = [params[name] for name in names]
+    loglik = float(np.sum(distribution.logpdf(values, *ordered)))
+    return params, s, loglik, seconds
+
+
+def case(file: str, tensor: str, step: int, counts, family: str, values: np.ndarray, on_all: bool):
+    params, s, loglik, seconds = standardized_fit(family.removesuffix("_with_zeros"), values)
+    scipy_name = SCIPY_NAMES[family.removesuffix("_with_zeros")]
+    entry = {
+        "file": file,
+        "tensor": tensor,
+        "step": step,
+        "n": counts["nonzero"],
+        "zeros": counts["zeros"],
+        "n_fitted": int(values.size),
+        "family": family,
+        "call": f"scipy.stats.{scipy_name}.fit(x / s); loc, scale *= s",
+        "values": "all values including zeros, s = std(all)" if on_all else "non-zeros, s = std(x)",
+        "standardized_by": s,
+        "params": params,
+        "loglik": loglik if math.isfinite(loglik) else None,
+        "seconds": seconds,
+    }
+    if not math.isfinite(loglik):
+        entry["loglik_note"] = f"scipy log-likelihood is {loglik}"
+    return entry
+
+
+def main() -> None:
+    started = time.perf_counter()
+    cases = []
+    for dump in DUMPS:
+        files = sorted((ROOT / dump).glob("step_*.safetensors"), key=step_of)
+        chosen = [files[0], files[len(files) // 2], files[-1]]
+        for path in chosen:
+            relative = f"{dump}/{path.name}"
+            tensors = load_file(str(path))
+            for tensor in sorted(tensors):
+                all_values = tensors[tensor].astype(np.float64).ravel()
+                nonzeros = all_values[all_values != 0.0]
+                if nonzeros.size < MIN_NONZEROS:
+                    continue
+                counts = {"nonzero": int(nonzeros.size), "zeros": int(all_values.size - nonzeros.size)}
+                for family in FAMILIES:
+                    cases.append(case(relative, tensor, step_of(path), counts, family, nonzeros, False))
+                cases.append(
+                    case(relative, tensor, step_of(path), counts, "gennorm_with_zeros", all_values, True)
+                )
+    document = {
+        "generated_by": "scripts/ref_scipy_fits.py",
+        "scipy": scipy.__version__,
+        "numpy": np.__version__,
+        "cases": cases,
+    }
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(json.dumps(document, indent=1) + "\n")
+    total = time.perf_counter() - started
+    print(f"{len(cases)} cases -> {OUTPUT.relative_to(ROOT)} in {total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
