@@ -20,7 +20,12 @@ pub mod dweibull;
 pub mod gennorm;
 pub mod laplace;
 pub mod normal;
+mod radial;
+#[cfg(test)]
+mod scipy_reference;
 pub mod special;
+#[cfg(test)]
+mod tests;
 
 pub use dweibull::DWeibull;
 pub use gennorm::GenNorm;
