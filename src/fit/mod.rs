@@ -1,1 +1,458 @@
-//! Maximum-likelihood fits (STUB — filled by the fit implementation).
+//! Maximum-likelihood fits of the four families to gradient values, with
+//! scipy's parameters (`gennorm(beta, loc, scale)`, `dweibull(c, loc,
+//! scale)`, `laplace(loc, scale)`, `norm(loc, scale)`).
+//!
+//! # Method
+//!
+//! * **Standardize.** The data are mapped to `y = (x − center)/spread`
+//!   (center: the median, or the fixed location; spread: the median absolute
+//!   deviation, or the mean absolute deviation when that is 0). All
+//!   iterations run on `y`; `loc` and `scale` are mapped back and the
+//!   log-likelihood is `ln L_y − n ln(spread)`. The shape is therefore
+//!   invariant to the data's scale (gradients span 1e-8 … 1e-2).
+//! * **Laplace, normal**: closed forms ([`laplace`], [`normal`]).
+//! * **gennorm, dweibull**: for fixed shape and location the scale is closed
+//!   form, so the likelihood is profiled down to the shape, which is solved
+//!   by a bracketed Newton iteration with analytic derivatives; a free
+//!   location is found by argmin's Brent search, alternating with the shape,
+//!   on a pyramid of subsamples (see [`profile::fit_shape_family`]). Every
+//!   O(n) pass is a deterministic chunked parallel sum ([`sums`]).
+//! * **Standard errors** from the observed information, with the expected
+//!   information for location entries where the density has a cusp
+//!   ([`information`]).
+//! * **Unbounded likelihood** (dweibull, `c < 1`): see [`dweibull`] for the
+//!   rule; it is also reported in [`Fit::note`].
+//!
+//! The caller decides what to do with exact zeros (`--zeros auto` removes
+//! them before calling [`fit`]); `fit` fits exactly the values it is given.
+
+mod dweibull;
+mod gennorm;
+mod information;
+mod laplace;
+mod normal;
+mod profile;
+mod sums;
+
+use crate::dist::{FamilyKind, Model, ParamError};
+use information::{scalar_standard_error, standard_errors};
+use profile::{fit_shape_family, LocationY, LogAbs, SHAPE_BOUNDS};
+
+/// How the location parameter is treated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LocMode {
+    /// Estimated by maximum likelihood (`--loc free`, the default).
+    Free,
+    /// Held at the given value (`--loc zero` is `Fixed(0.0)`).
+    Fixed(f64),
+}
+
+/// Options of [`fit`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitOptions {
+    pub loc: LocMode,
+    /// Iteration limit of each inner solver (shape Newton, location Brent).
+    pub max_iter: u64,
+    /// Relative convergence tolerance of the shape parameter.
+    pub tol: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            loc: LocMode::Free,
+            max_iter: 200,
+            tol: 1e-10,
+        }
+    }
+}
+
+/// A maximum-likelihood fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    /// The fitted distribution (scipy parameters).
+    pub model: Model,
+    /// Log-likelihood of `model` over the data (always finite).
+    pub loglik: f64,
+    /// Number of values fitted.
+    pub n: usize,
+    /// Standard error per parameter, scipy names and order; `None` when the
+    /// parameter was fixed or its information is infinite or undefined.
+    pub std_errors: Vec<(&'static str, Option<f64>)>,
+    /// `"observed"` or `"observed+expected(loc)"` (see [`information`]).
+    pub se_method: &'static str,
+    /// Whether every solver met its convergence criterion.
+    pub converged: bool,
+    /// Total solver iterations (0 for the closed forms).
+    pub iterations: u64,
+    /// A remark on the fit: a shape on its search bound, or the
+    /// unbounded-likelihood rule applied.
+    pub note: Option<String>,
+}
+
+/// Why a fit could not be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FitError {
+    #[error("{family} fit needs at least {needed} values, got {n}")]
+    TooFewValues {
+        family: &'static str,
+        n: usize,
+        needed: usize,
+    },
+    #[error("{count} of {n} values are not finite (first at index {first_index}); remove them before fitting")]
+    NonFinite {
+        count: usize,
+        n: usize,
+        first_index: usize,
+    },
+    #[error("all {n} values equal {value}; a continuous distribution cannot be fitted to constant data")]
+    ConstantData { n: usize, value: f64 },
+    #[error("fit option {name} must be {requirement}, got {value}")]
+    InvalidOption {
+        name: &'static str,
+        value: f64,
+        requirement: &'static str,
+    },
+    #[error("{family} likelihood is unbounded: {count} of {n} values equal the fixed loc {loc} (ln|x − loc| = −∞); remove them (--zeros auto) or free the location")]
+    ValuesAtFixedLoc {
+        family: &'static str,
+        count: usize,
+        n: usize,
+        loc: f64,
+    },
+    #[error("{family} fit degenerated: {reason}")]
+    Degenerate { family: &'static str, reason: String },
+}
+
+/// Fits family `kind` to `data` by maximum likelihood.
+///
+/// Errors (never panics) on non-finite values, too few values (2 for laplace
+/// and normal, 3 for gennorm and dweibull with a free location, 2 with a
+/// fixed one), constant data, invalid options, and dweibull values equal to
+/// a fixed location.
+pub fn fit(kind: FamilyKind, data: &[f64], opts: &FitOptions) -> Result<Fit, FitError> {
+    validate(kind, data, opts)?;
+    let standardized = Standardized::new(data, opts.loc);
+    let fitted = match kind {
+        FamilyKind::Laplace => fit_laplace(&standardized, opts),
+        FamilyKind::Normal => fit_normal(&standardized, opts),
+        FamilyKind::GenNorm => fit_gennorm(&standardized, opts),
+        FamilyKind::DWeibull => fit_dweibull(&standardized, opts)?,
+    };
+    fitted.into_fit(kind, &standardized)
+}
+
+fn validate(kind: FamilyKind, data: &[f64], opts: &FitOptions) -> Result<(), FitError> {
+    if !(opts.tol.is_finite() && opts.tol > 0.0) {
+        return Err(FitError::InvalidOption {
+            name: "tol",
+            value: opts.tol,
+            requirement: "finite and > 0",
+        });
+    }
+    if opts.max_iter == 0 {
+        return Err(FitError::InvalidOption {
+            name: "max_iter",
+            value: 0.0,
+            requirement: "≥ 1",
+        });
+    }
+    if let LocMode::Fixed(loc) = opts.loc {
+        if !loc.is_finite() {
+            return Err(FitError::InvalidOption {
+                name: "loc",
+                value: loc,
+                requirement: "finite",
+            });
+        }
+    }
+    let n = data.len();
+    let needed = match (kind, opts.loc) {
+        (FamilyKind::GenNorm | FamilyKind::DWeibull, LocMode::Free) => 3,
+        _ => 2,
+    };
+    if n < needed {
+        return Err(FitError::TooFewValues {
+            family: kind.name(),
+            n,
+            needed,
+        });
+    }
+    let count = data.iter().filter(|v| !v.is_finite()).count();
+    if let Some(first_index) = data.iter().position(|v| !v.is_finite()) {
+        return Err(FitError::NonFinite {
+            count,
+            n,
+            first_index,
+        });
+    }
+    let first = data[0];
+    if data.iter().all(|&v| v == first) {
+        return Err(FitError::ConstantData { n, value: first });
+    }
+    if let (FamilyKind::DWeibull, LocMode::Fixed(loc)) = (kind, opts.loc) {
+        let count = data.iter().filter(|&&v| v == loc).count();
+        if count > 0 {
+            return Err(FitError::ValuesAtFixedLoc {
+                family: kind.name(),
+                count,
+                n,
+                loc,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The data in standardized coordinates `y = (x − center)/spread`.
+struct Standardized {
+    y: Vec<f64>,
+    center: f64,
+    spread: f64,
+    location: LocationY,
+}
+
+impl Standardized {
+    /// `data` is non-empty, finite and not constant.
+    fn new(data: &[f64], loc: LocMode) -> Standardized {
+        let (center, location) = match loc {
+            LocMode::Free => (sums::median(data), LocationY::Free),
+            LocMode::Fixed(loc) => (loc, LocationY::Fixed(0.0)),
+        };
+        let deviations: Vec<f64> = data.iter().map(|&x| (x - center).abs()).collect();
+        let mad = sums::median(&deviations);
+        let spread = if mad > 0.0 {
+            mad
+        } else {
+            sums::sum_by(&deviations, |d| d) / data.len() as f64
+        };
+        let y = data.iter().map(|&x| (x - center) / spread).collect();
+        Standardized {
+            y,
+            center,
+            spread,
+            location,
+        }
+    }
+
+    fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    fn is_free(&self) -> bool {
+        matches!(self.location, LocationY::Free)
+    }
+}
+
+/// A fit in standardized coordinates: `(shape?, μ_y, scale_y)`, standard
+/// errors in the same order as the family's parameters (standardized).
+struct StandardizedFit {
+    shape: Option<f64>,
+    mu: f64,
+    scale: f64,
+    loglik: f64,
+    std_errors: Vec<Option<f64>>,
+    se_method: &'static str,
+    converged: bool,
+    iterations: u64,
+    note: Option<String>,
+}
+
+impl StandardizedFit {
+    fn into_fit(self, kind: FamilyKind, data: &Standardized) -> Result<Fit, FitError> {
+        let degenerate = |reason: String| FitError::Degenerate {
+            family: kind.name(),
+            reason,
+        };
+        let n = data.n();
+        let loc = data.center + data.spread * self.mu;
+        let scale = data.spread * self.scale;
+        let loglik = self.loglik - n as f64 * data.spread.ln();
+        if !loglik.is_finite() {
+            return Err(degenerate(format!("log-likelihood is {loglik}")));
+        }
+        let names = kind.param_names();
+        let mut params: Vec<(&str, f64)> = Vec::with_capacity(3);
+        if let Some(shape) = self.shape {
+            params.push((names[0], shape));
+        }
+        params.push(("loc", loc));
+        params.push(("scale", scale));
+        let model = Model::from_params(kind, &params)
+            .map_err(|e: ParamError| degenerate(e.to_string()))?;
+        let std_errors = names
+            .iter()
+            .zip(self.std_errors)
+            .map(|(&name, se)| {
+                let unit = if name == "loc" || name == "scale" {
+                    data.spread
+                } else {
+                    1.0
+                };
+                (name, se.map(|s| s * unit))
+            })
+            .collect();
+        Ok(Fit {
+            model,
+            loglik,
+            n,
+            std_errors,
+            se_method: self.se_method,
+            converged: self.converged,
+            iterations: self.iterations,
+            note: self.note,
+        })
+    }
+}
+
+fn fixed_mu(data: &Standardized) -> Option<f64> {
+    match data.location {
+        LocationY::Free => None,
+        LocationY::Fixed(mu) => Some(mu),
+    }
+}
+
+fn fit_laplace(data: &Standardized, _opts: &FitOptions) -> StandardizedFit {
+    let y = &data.y;
+    let mu = fixed_mu(data).unwrap_or_else(|| sums::median(y));
+    let b = laplace::scale(y, mu);
+    let n = y.len() as f64;
+    let scale_se = scalar_standard_error(Some(laplace::observed_scale_information(y, mu, b)));
+    let (loc_se, se_method) = if data.is_free() {
+        (scalar_standard_error(Some(n / (b * b))), "observed+expected(loc)")
+    } else {
+        (None, "observed")
+    };
+    StandardizedFit {
+        shape: None,
+        mu,
+        scale: b,
+        loglik: laplace::loglik(y, mu, b),
+        std_errors: vec![loc_se, scale_se],
+        se_method,
+        converged: true,
+        iterations: 0,
+        note: None,
+    }
+}
+
+fn fit_normal(data: &Standardized, _opts: &FitOptions) -> StandardizedFit {
+    let y = &data.y;
+    let mu = fixed_mu(data).unwrap_or_else(|| normal::mean(y));
+    let sigma = normal::scale(y, mu);
+    let info = normal::observed_information(y, mu, sigma);
+    let std_errors = if data.is_free() {
+        standard_errors(&[&info[0], &info[1]])
+    } else {
+        vec![None, scalar_standard_error(Some(info[1][1]))]
+    };
+    StandardizedFit {
+        shape: None,
+        mu,
+        scale: sigma,
+        loglik: normal::loglik(y, mu, sigma),
+        std_errors,
+        se_method: "observed",
+        converged: true,
+        iterations: 0,
+        note: None,
+    }
+}
+
+/// A note when the shape ended on its search bound.
+fn bound_note(shape_name: &str, shape: f64) -> Option<String> {
+    let (lo, hi) = SHAPE_BOUNDS;
+    let bound = if shape <= lo * (1.0 + 1e-6) {
+        lo
+    } else if shape >= hi * (1.0 - 1e-6) {
+        hi
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{shape_name} reached the search bound {bound}; the likelihood keeps increasing beyond it"
+    ))
+}
+
+fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
+    let y = &data.y;
+    let solved =
+        fit_shape_family::<gennorm::GenNormProfile>(y, data.location, opts.tol, opts.max_iter);
+    let (beta, mu) = (solved.shape, solved.mu);
+    let alpha = gennorm::profile_scale(&LogAbs::new(y, mu), beta);
+    let info = gennorm::observed_information(y, beta, mu, alpha);
+    let n = y.len() as f64;
+    let (std_errors, se_method) = if !data.is_free() {
+        let se = standard_errors(&[&[info[0][0], info[0][2]], &[info[2][0], info[2][2]]]);
+        (vec![se[0], None, se[1]], "observed")
+    } else if beta > 2.0 {
+        (standard_errors(&[&info[0], &info[1], &info[2]]), "observed")
+    } else {
+        let se = standard_errors(&[&[info[0][0], info[0][2]], &[info[2][0], info[2][2]]]);
+        let loc_info = gennorm::expected_location_information(beta, alpha).map(|i| n * i);
+        (
+            vec![se[0], scalar_standard_error(loc_info), se[1]],
+            "observed+expected(loc)",
+        )
+    };
+    StandardizedFit {
+        shape: Some(beta),
+        mu,
+        scale: alpha,
+        loglik: gennorm::loglik(y, beta, mu, alpha),
+        std_errors,
+        se_method,
+        converged: solved.converged,
+        iterations: solved.iterations,
+        note: bound_note("beta", beta),
+    }
+}
+
+fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFit, FitError> {
+    let y = &data.y;
+    let solved =
+        fit_shape_family::<dweibull::DWeibullProfile>(y, data.location, opts.tol, opts.max_iter);
+    let (c, mu) = (solved.shape, solved.mu);
+    let logs = LogAbs::new(y, mu);
+    if logs.at_loc > 0 {
+        return Err(FitError::Degenerate {
+            family: "dweibull",
+            reason: format!(
+                "{} values equal the location found; the likelihood is unbounded there",
+                logs.at_loc
+            ),
+        });
+    }
+    let alpha = dweibull::profile_scale(&logs, c);
+    let info = dweibull::observed_information(y, c, mu, alpha);
+    let se = standard_errors(&[&info[0], &info[1]]);
+    let n = y.len() as f64;
+    let (loc_se, se_method) = if data.is_free() {
+        let loc_info = dweibull::expected_location_information(c, alpha).map(|i| n * i);
+        (scalar_standard_error(loc_info), "observed+expected(loc)")
+    } else {
+        (None, "observed")
+    };
+    let unbounded_note = (data.is_free() && c < 1.0).then(|| {
+        format!(
+            "dweibull with c = {c:.4} < 1 and a free loc has an unbounded likelihood at every data value; \
+             loc is the best non-data point of a bounded Brent search of the profile likelihood \
+             (the reported loglik is finite, a local supremum)"
+        )
+    });
+    let note = match (bound_note("c", c), unbounded_note) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
+    Ok(StandardizedFit {
+        shape: Some(c),
+        mu,
+        scale: alpha,
+        loglik: dweibull::loglik(y, c, mu, alpha),
+        std_errors: vec![se[0], loc_se, se[1]],
+        se_method,
+        converged: solved.converged,
+        iterations: solved.iterations,
+        note,
+    })
+}

@@ -1,0 +1,393 @@
+//! The machinery shared by the two shape families (gennorm and dweibull):
+//! sums of powers of `|r| = |y − μ|`, a safeguarded Newton solver for the
+//! profile likelihood in the shape, and the bounded Brent search (argmin)
+//! for the location.
+//!
+//! For fixed shape `s` and location `μ` both families have a closed-form
+//! scale, so the likelihood is profiled down to the shape. Its derivatives
+//! need, with `L = ln|r|`,
+//!
+//! ```text
+//! T(s)   = mean |r|^s
+//! T'/T   = Σ |r|^s L  / Σ |r|^s
+//! V(s)   = Σ |r|^s L² / Σ |r|^s − (T'/T)²      (= d/ds (T'/T))
+//! ```
+//!
+//! computed in one pass over the `L` values as `e^{s (L − L_max)}`-weighted
+//! sums (so `|r|^s` never overflows for any data scale).
+
+use super::sums::{chunked_sums, strided_subsample};
+use argmin::core::{CostFunction, Error as ArgminError, Executor, State};
+use argmin::solver::brent::BrentOpt;
+use rayon::prelude::*;
+
+/// `ln|y − μ|` for the values with `y ≠ μ`, with the count of values at `μ`.
+pub(super) struct LogAbs {
+    /// `ln|y − μ|` of the values different from `μ`.
+    logs: Vec<f64>,
+    /// Number of values equal to `μ` (their `|r|^s` is 0 for `s > 0`).
+    pub at_loc: usize,
+    /// Total number of values, `logs.len() + at_loc`.
+    pub n: usize,
+    /// Largest `ln|r|`.
+    max: f64,
+    /// Sum of `ln|r|` over the values different from `μ`.
+    pub sum: f64,
+}
+
+/// `T`, `T'/T` and `V` of the module documentation at one shape.
+pub(super) struct PowerMoments {
+    /// `ln T = ln mean |r|^s` (mean over all `n` values).
+    pub ln_mean_power: f64,
+    /// `T'/T`, the `|r|^s`-weighted mean of `ln|r|`.
+    pub weighted_log: f64,
+    /// `V`, the `|r|^s`-weighted variance of `ln|r|`.
+    pub weighted_log_variance: f64,
+}
+
+impl LogAbs {
+    /// One pass over `y`: `ln|y_i − μ|` for every `y_i ≠ μ`.
+    pub fn new(y: &[f64], mu: f64) -> LogAbs {
+        let logs: Vec<f64> = y
+            .par_iter()
+            .filter(|&&v| v != mu)
+            .map(|&v| (v - mu).abs().ln())
+            .collect();
+        let [sum] = chunked_sums::<1, _>(&logs, |c| [c.iter().sum()]);
+        let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        LogAbs {
+            at_loc: y.len() - logs.len(),
+            n: y.len(),
+            max,
+            sum,
+            logs,
+        }
+    }
+
+    /// Whether every value equals `μ` (no spread to fit).
+    pub fn is_degenerate(&self) -> bool {
+        self.logs.is_empty()
+    }
+
+    /// [`PowerMoments`] at shape `s > 0`, in one pass.
+    pub fn moments(&self, s: f64) -> PowerMoments {
+        let max = self.max;
+        let [a0, a1, a2] = chunked_sums::<3, _>(&self.logs, |chunk| {
+            let mut acc = [0.0; 3];
+            for &l in chunk {
+                let u = l - max;
+                let w = (s * u).exp();
+                acc[0] += w;
+                acc[1] += w * u;
+                acc[2] += w * u * u;
+            }
+            acc
+        });
+        let mean_u = a1 / a0;
+        PowerMoments {
+            ln_mean_power: s * max + (a0 / self.n as f64).ln(),
+            weighted_log: mean_u + max,
+            weighted_log_variance: (a2 / a0 - mean_u * mean_u).max(0.0),
+        }
+    }
+}
+
+/// The search interval of the shape parameters (β of gennorm, c of
+/// dweibull). An estimate on a bound is reported in `Fit::note`.
+pub(super) const SHAPE_BOUNDS: (f64, f64) = (0.02, 50.0);
+
+/// Outcome of an iterative solve.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Solved {
+    pub value: f64,
+    pub iterations: u64,
+    pub converged: bool,
+}
+
+/// Maximizes a unimodal 1-D function on `[lo, hi]` (the shape bounds) by
+/// Newton's method on its derivative, safeguarded by a bracket.
+///
+/// `derivatives(s)` returns `(g, h)`, the first and second derivative at
+/// `s`. Each evaluation shrinks the bracket (`g > 0`: the maximum is to the
+/// right). A Newton step that leaves the bracket or meets `h ≥ 0` is
+/// replaced by geometric bisection. Stops when the step is below
+/// `tol · s`.
+pub(super) fn newton_bracketed<F>(
+    mut derivatives: F,
+    start: f64,
+    tol: f64,
+    max_iter: u64,
+) -> Solved
+where
+    F: FnMut(f64) -> (f64, f64),
+{
+    let (mut lo, mut hi) = SHAPE_BOUNDS;
+    let mut s = start.clamp(lo, hi);
+    for iteration in 1..=max_iter {
+        let (g, h) = derivatives(s);
+        if g > 0.0 {
+            lo = s;
+        } else {
+            hi = s;
+        }
+        let newton = s - g / h;
+        let next = if h < 0.0 && newton > lo && newton < hi && newton.is_finite() {
+            newton
+        } else {
+            (lo * hi).sqrt()
+        };
+        let step = (next - s).abs();
+        s = next;
+        if step <= tol * s || (hi - lo) <= tol * s {
+            return Solved {
+                value: s,
+                iterations: iteration,
+                converged: true,
+            };
+        }
+    }
+    Solved {
+        value: s,
+        iterations: max_iter,
+        converged: false,
+    }
+}
+
+/// What a shape family supplies to the generic fitting loop.
+pub(super) trait ShapeFamily: Sync {
+    /// Starting shape for the first (smallest) subsample.
+    const INITIAL_SHAPE: f64;
+
+    /// `(g, h)`: first and second derivative of the profile log-likelihood
+    /// per value in the shape `s` at the location `logs` was built for.
+    fn profile_derivatives(logs: &LogAbs, s: f64) -> (f64, f64);
+
+    /// Minus the profile log-likelihood per value (up to a constant that
+    /// does not depend on `μ`) at location `μ` for fixed shape `s`, or
+    /// `+∞` when it is undefined there.
+    fn location_cost(y: &[f64], mu: f64, s: f64) -> f64;
+}
+
+/// The location search problem handed to argmin's Brent solver.
+struct LocationCost<'a, F> {
+    y: &'a [f64],
+    shape: f64,
+    family: std::marker::PhantomData<F>,
+}
+
+impl<F: ShapeFamily> CostFunction for LocationCost<'_, F> {
+    type Param = f64;
+    type Output = f64;
+
+    fn cost(&self, mu: &f64) -> Result<f64, ArgminError> {
+        let cost = F::location_cost(self.y, *mu, self.shape);
+        // Brent compares costs; an undefined point must simply lose.
+        Ok(if cost.is_nan() { f64::INFINITY } else { cost })
+    }
+}
+
+/// Minimizes [`ShapeFamily::location_cost`] over `[lo, hi]` with
+/// `argmin::solver::brent::BrentOpt` (absolute tolerance `xtol`).
+fn brent_location<F: ShapeFamily>(
+    y: &[f64],
+    shape: f64,
+    (lo, hi): (f64, f64),
+    xtol: f64,
+    max_iter: u64,
+) -> Solved {
+    let problem = LocationCost::<F> {
+        y,
+        shape,
+        family: std::marker::PhantomData,
+    };
+    let solver = BrentOpt::new(lo, hi).set_tolerance(f64::EPSILON.sqrt(), xtol);
+    let midpoint = lo + 0.5 * (hi - lo);
+    match Executor::new(problem, solver)
+        .configure(|state| state.max_iters(max_iter))
+        .run()
+    {
+        Ok(result) => {
+            let state = result.state();
+            Solved {
+                value: state.get_best_param().copied().unwrap_or(midpoint),
+                iterations: state.get_iter(),
+                converged: state.get_termination_reason().is_some_and(|reason| {
+                    matches!(
+                        reason,
+                        argmin::core::TerminationReason::SolverConverged
+                    )
+                }),
+            }
+        }
+        Err(_) => Solved {
+            value: midpoint,
+            iterations: 0,
+            converged: false,
+        },
+    }
+}
+
+/// Location handling of a shape-family fit, in standardized units.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LocationY {
+    Free,
+    Fixed(f64),
+}
+
+/// A converged shape-family fit in standardized units.
+pub(super) struct ShapeFit {
+    pub shape: f64,
+    pub mu: f64,
+    pub iterations: u64,
+    pub converged: bool,
+}
+
+/// Subsample sizes of the warm-start pyramid, ending with `n` itself.
+fn pyramid(n: usize) -> Vec<usize> {
+    let mut sizes: Vec<usize> = [1 << 12, 1 << 15, 1 << 18]
+        .into_iter()
+        .filter(|&m| 4 * m <= n)
+        .collect();
+    sizes.push(n);
+    sizes
+}
+
+/// Fits shape and location of family `F` to standardized data `y`
+/// (median 0, spread ≈ 1).
+///
+/// On a pyramid of strided subsamples (4 096, 32 768, 262 144 values, then
+/// all), alternate: Brent search of `μ` for fixed shape in a bracket of
+/// ±8/√m_prev around the previous estimate, then Newton on the shape at the
+/// new `μ`, until `μ` moves less than the level's tolerance `0.01/√m`.
+/// Shape and location are orthogonal for symmetric families (their
+/// expected cross information is 0), which is why alternation converges in
+/// a round or two. Each level starts from the previous level's estimate, so
+/// the full data see only a few O(n) passes.
+pub(super) fn fit_shape_family<F: ShapeFamily>(
+    y: &[f64],
+    location: LocationY,
+    tol: f64,
+    max_iter: u64,
+) -> ShapeFit {
+    let mut shape = F::INITIAL_SHAPE;
+    let mut mu = match location {
+        LocationY::Free => 0.0,
+        LocationY::Fixed(mu) => mu,
+    };
+    let mut iterations = 0;
+    let mut converged = true;
+    let mut previous_size: Option<usize> = None;
+    let solve_shape = |sample: &[f64], mu: f64, start: f64| {
+        let logs = LogAbs::new(sample, mu);
+        newton_bracketed(|s| F::profile_derivatives(&logs, s), start, tol, max_iter)
+    };
+    for m in pyramid(y.len()) {
+        let owned;
+        let sample: &[f64] = if m >= y.len() {
+            y
+        } else {
+            owned = strided_subsample(y, m);
+            &owned
+        };
+        let shape_solve = solve_shape(sample, mu, shape);
+        shape = shape_solve.value;
+        iterations += shape_solve.iterations;
+        let last_level = m >= y.len();
+        if let LocationY::Free = location {
+            let xtol = 0.01 / (m as f64).sqrt();
+            let mut half_width = match previous_size {
+                None => 1.0,
+                Some(p) => 8.0 / (p as f64).sqrt(),
+            };
+            let mut location_converged = false;
+            for _round in 0..4 {
+                let search = brent_location::<F>(
+                    sample,
+                    shape,
+                    (mu - half_width, mu + half_width),
+                    xtol,
+                    max_iter,
+                );
+                iterations += search.iterations;
+                let moved = (search.value - mu).abs();
+                let near_edge = moved > 0.95 * half_width;
+                mu = search.value;
+                let shape_solve = solve_shape(sample, mu, shape);
+                shape = shape_solve.value;
+                iterations += shape_solve.iterations;
+                if last_level {
+                    converged &= shape_solve.converged && search.converged;
+                }
+                if near_edge {
+                    half_width *= 4.0;
+                } else if moved <= 3.0 * xtol {
+                    location_converged = true;
+                    break;
+                } else {
+                    half_width = (4.0 * moved).max(20.0 * xtol);
+                }
+            }
+            if last_level {
+                converged &= location_converged;
+            }
+        } else if last_level {
+            converged &= shape_solve.converged;
+        }
+        previous_size = Some(m);
+    }
+    ShapeFit {
+        shape,
+        mu,
+        iterations,
+        converged,
+    }
+}
+
+/// Sums for the location cost at `μ` and shape `s`, in one pass that keeps
+/// `|r|^s` from overflowing (per-chunk maximum, then log-sum-exp over the
+/// chunks in order).
+pub(super) struct LocationSums {
+    /// `ln mean |y − μ|^s` over all values.
+    pub ln_mean_power: f64,
+    /// Mean of `ln|y − μ|` over the values different from `μ`.
+    pub mean_log: f64,
+    /// Number of values equal to `μ`.
+    pub at_loc: usize,
+}
+
+impl LocationSums {
+    pub fn new(y: &[f64], mu: f64, s: f64) -> LocationSums {
+        // Per chunk: [max L, Σ e^{s(L − max)}, Σ L, #(y = μ)].
+        let partials: Vec<[f64; 4]> = y
+            .par_chunks(super::sums::CHUNK)
+            .map(|chunk| {
+                let logs: Vec<f64> = chunk
+                    .iter()
+                    .filter(|&&v| v != mu)
+                    .map(|&v| (v - mu).abs().ln())
+                    .collect();
+                let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let scaled: f64 = logs.iter().map(|&l| (s * (l - max)).exp()).sum();
+                let sum_log: f64 = logs.iter().sum();
+                [max, scaled, sum_log, (chunk.len() - logs.len()) as f64]
+            })
+            .collect();
+        let max = partials.iter().map(|p| p[0]).fold(f64::NEG_INFINITY, f64::max);
+        let mut scaled = 0.0;
+        let mut sum_log = 0.0;
+        let mut at_loc = 0.0;
+        for [chunk_max, chunk_scaled, chunk_sum_log, chunk_at_loc] in partials {
+            if chunk_scaled > 0.0 {
+                scaled += chunk_scaled * (s * (chunk_max - max)).exp();
+            }
+            sum_log += chunk_sum_log;
+            at_loc += chunk_at_loc;
+        }
+        let n = y.len() as f64;
+        LocationSums {
+            ln_mean_power: s * max + (scaled / n).ln(),
+            mean_log: sum_log / (n - at_loc),
+            at_loc: at_loc as usize,
+        }
+    }
+}
