@@ -505,7 +505,7 @@ mod tests {
             b"\x80\x02h\x05.",            // empty memo slot
             b"\x80\x02K\x01K\x02s.",      // SETITEM on an int
             b"\x80\x02\xff.",             // unknown opcode
-            b"\x80\x02(t\x85.",           // TUPLE1 below the mark
+            b"\x80\x02K\x01(\x85.",       // TUPLE1 reaching below the MARK
         ];
         for program in cases {
             assert!(load(program).is_err(), "{program:?} loaded");
