@@ -1,1 +1,200 @@
-//! Gradient dumps (STUB — filled by the dump implementation).
+//! Gradient dumps: the [`Dump`] model (tensors keyed by name and step, with
+//! dtype and shape) and its readers.
+//!
+//! A dump is one file (one step) or a directory of files (a time series). The
+//! readers take headers only when a dump is opened; values are read on demand
+//! and returned in C (row-major) order as `f64`:
+//!
+//! | format | module | notes |
+//! |---|---|---|
+//! | safetensors | [`safetensors`] | memory-mapped; `__metadata__["step"]` is a step source |
+//! | NumPy `.npy` 1.0/2.0/3.0 | [`npy`] | memory-mapped; `<`/`>` byte order, C or Fortran order |
+//! | NumPy `.npz` | [`npz`] | zip (stored or deflated, zip64) of `.npy` entries |
+//! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | [`torch`] | `data.pkl` run by a bounded pickle VM ([`pickle`]) |
+//! | Parquet / CSV | [`table`] | long `(tensor, step, value)` or wide (one column per tensor) |
+//!
+//! Formats follow `design/formats.md`; the .npy layout is NEP 1
+//! (<https://numpy.org/neps/nep-0001-npy-format.html>), safetensors is
+//! <https://github.com/huggingface/safetensors#format>.
+//!
+//! Non-finite values are data here: [`Dump::read`] returns them as stored and
+//! [`Dump::summarize`] counts them; the caller decides what to do.
+
+mod discover;
+mod elements;
+mod error;
+mod layout;
+mod mapped;
+pub mod npy;
+pub mod npz;
+pub mod pickle;
+pub mod safetensors;
+mod select;
+pub mod table;
+pub mod torch;
+mod zipped;
+
+use std::path::{Path, PathBuf};
+
+pub use elements::{DType, Summary};
+pub use error::DumpError;
+pub use select::{Selection, StepRange, StepRangeError};
+
+use layout::{Locator, Source};
+
+/// One tensor of a dump: where it is and what it holds.
+#[derive(Debug, Clone)]
+pub struct TensorMeta {
+    /// Parameter name (nested dict keys joined with `.`; a bare tensor or a
+    /// `.npy` file takes the file stem).
+    pub name: String,
+    /// Training step, if the file name, a parent directory or the file says.
+    pub step: Option<u64>,
+    pub dtype: DType,
+    /// Shape in C order (`[]` for a scalar).
+    pub shape: Vec<u64>,
+    /// The file the tensor lives in.
+    pub file: PathBuf,
+    locator: Locator,
+}
+
+impl TensorMeta {
+    /// Number of elements, `Π shape` (1 for a scalar).
+    pub fn len(&self) -> u64 {
+        layout::element_count(&self.shape).unwrap_or(0)
+    }
+
+    /// Whether the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where a tensor's step comes from inside its file (see [`discover`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InnerStep {
+    /// The file says nothing.
+    Absent,
+    /// safetensors `__metadata__["step"]`: used when the path has no number.
+    Metadata(u64),
+    /// A table's `step` column: always wins.
+    Column(u64),
+}
+
+/// A tensor found by a reader, before the dump assigns its step.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<u64>,
+    pub locator: Locator,
+    pub inner_step: InnerStep,
+}
+
+/// A gradient dump: the tensors of one file or of a directory of files.
+#[derive(Debug)]
+pub struct Dump {
+    tensors: Vec<TensorMeta>,
+    skipped: Vec<(PathBuf, DumpError)>,
+}
+
+impl Dump {
+    /// Opens a dump file or directory, reading headers only.
+    ///
+    /// A directory is searched recursively for supported files (unsupported
+    /// extensions and dot-files are ignored); files that fail to open are
+    /// listed in [`Dump::skipped`] and the rest still load. A directory
+    /// without any readable tensor is an error.
+    pub fn open(path: impl AsRef<Path>) -> Result<Dump, DumpError> {
+        let path = path.as_ref();
+        let metadata = std::fs::metadata(path).map_err(|e| DumpError::io(path, e))?;
+        let (mut tensors, skipped) = if metadata.is_dir() {
+            discover::open_directory(path)?
+        } else {
+            (discover::open_file(path)?, Vec::new())
+        };
+        tensors.sort_by(|a, b| (a.step, &a.name).cmp(&(b.step, &b.name)));
+        Ok(Dump { tensors, skipped })
+    }
+
+    /// All tensors, sorted by `(step, name)` (tensors without a step first).
+    pub fn tensors(&self) -> &[TensorMeta] {
+        &self.tensors
+    }
+
+    /// Files of a directory dump that could not be opened, with the reason.
+    pub fn skipped(&self) -> &[(PathBuf, DumpError)] {
+        &self.skipped
+    }
+
+    /// The tensors that `sel` selects, in `(step, name)` order.
+    pub fn select(&self, sel: &Selection) -> Vec<&TensorMeta> {
+        self.tensors.iter().filter(|t| sel.matches(t)).collect()
+    }
+
+    /// All values of `t` as `f64` in C (row-major) order, non-finite values
+    /// included. An empty tensor gives an empty vector.
+    pub fn read(&self, t: &TensorMeta) -> Result<Vec<f64>, DumpError> {
+        let loc = &t.locator;
+        let data = match &loc.source {
+            Source::Memory(values) => return Ok(values.to_vec()),
+            Source::Mapped => {
+                let map = mapped::map_file(&t.file)?;
+                loc.encoding.decode(mapped_bytes(&map, t)?)
+            }
+            Source::ZipEntry(entry) => loc.encoding.decode(&zipped::read_entry(t, entry)?),
+        };
+        layout::to_c_order(data, &t.shape, &loc.layout).ok_or_else(|| {
+            DumpError::bad_field(
+                &t.file,
+                &t.name,
+                "layout",
+                "strided view reaches past its data",
+            )
+        })
+    }
+
+    /// Counts of zeros and non-finite values and the finite range of `t`,
+    /// streamed over the raw bytes (memory-mapped formats never hold an f64
+    /// copy; chunks are summarized in parallel).
+    pub fn summarize(&self, t: &TensorMeta) -> Result<Summary, DumpError> {
+        let loc = &t.locator;
+        // Summary is order-free, so C and Fortran data need no reordering.
+        let order_free = !matches!(loc.layout, layout::Layout::Strided { .. });
+        match &loc.source {
+            Source::Memory(values) => Ok(Summary::of_values(values)),
+            Source::Mapped if order_free => {
+                let map = mapped::map_file(&t.file)?;
+                Ok(Summary::of_bytes(mapped_bytes(&map, t)?, loc.encoding))
+            }
+            Source::ZipEntry(entry) if order_free => Ok(Summary::of_bytes(
+                &zipped::read_entry(t, entry)?,
+                loc.encoding,
+            )),
+            _ => Ok(Summary::of_values(&self.read(t)?)),
+        }
+    }
+}
+
+/// The bytes of `t` inside the mapped file, bounds-checked (the file may
+/// have changed since it was opened).
+fn mapped_bytes<'m>(map: &'m [u8], t: &TensorMeta) -> Result<&'m [u8], DumpError> {
+    let loc = &t.locator;
+    let truncated = |needed: u64| DumpError::Truncated {
+        file: t.file.clone(),
+        tensor: t.name.clone(),
+        needed,
+        available: map.len() as u64,
+    };
+    let len = loc.byte_len().ok_or_else(|| truncated(u64::MAX))?;
+    let end = loc
+        .data_start
+        .checked_add(len)
+        .ok_or_else(|| truncated(u64::MAX))?;
+    let range = usize::try_from(loc.data_start)
+        .ok()
+        .zip(usize::try_from(end).ok());
+    range
+        .and_then(|(start, end)| map.get(start..end))
+        .ok_or_else(|| truncated(end))
+}

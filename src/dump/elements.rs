@@ -1,0 +1,273 @@
+//! Element types and the conversion of raw tensor bytes to `f64`, plus the
+//! streaming [`Summary`] (counts of zeros and non-finite values, finite
+//! range) computed chunk by chunk without a full `f64` copy.
+//!
+//! f16 and bf16 are widened with the `half` crate (IEEE 754 binary16 and
+//! bfloat16 are exact subsets of binary64, so the conversion is exact).
+
+use rayon::prelude::*;
+use serde::Serialize;
+use std::fmt;
+
+/// The element types a gradient tensor may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DType {
+    /// IEEE 754 binary16.
+    F16,
+    /// bfloat16 (the upper half of an f32).
+    BF16,
+    /// IEEE 754 binary32.
+    F32,
+    /// IEEE 754 binary64.
+    F64,
+}
+
+impl DType {
+    /// Bytes per element.
+    pub fn size_in_bytes(self) -> usize {
+        match self {
+            DType::F16 | DType::BF16 => 2,
+            DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DType::F16 => "F16",
+            DType::BF16 => "BF16",
+            DType::F32 => "F32",
+            DType::F64 => "F64",
+        })
+    }
+}
+
+/// How the elements of a tensor are laid out in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Encoding {
+    pub dtype: DType,
+    pub big_endian: bool,
+}
+
+impl Encoding {
+    pub(crate) fn little(dtype: DType) -> Self {
+        Encoding {
+            dtype,
+            big_endian: false,
+        }
+    }
+
+    /// Calls `sink` with every element of `bytes` (whose length is a
+    /// multiple of the element size; a trailing partial element is ignored).
+    #[inline]
+    pub(crate) fn for_each(self, bytes: &[u8], mut sink: impl FnMut(f64)) {
+        macro_rules! each {
+            ($n:literal, $conv:expr) => {
+                for chunk in bytes.chunks_exact($n) {
+                    let mut raw = [0u8; $n];
+                    raw.copy_from_slice(chunk);
+                    sink($conv(raw));
+                }
+            };
+        }
+        let be = self.big_endian;
+        match self.dtype {
+            DType::F16 => each!(2, |r| half::f16::from_bits(if be {
+                u16::from_be_bytes(r)
+            } else {
+                u16::from_le_bytes(r)
+            })
+            .to_f64()),
+            DType::BF16 => each!(2, |r| half::bf16::from_bits(if be {
+                u16::from_be_bytes(r)
+            } else {
+                u16::from_le_bytes(r)
+            })
+            .to_f64()),
+            DType::F32 => each!(4, |r| f64::from(if be {
+                f32::from_be_bytes(r)
+            } else {
+                f32::from_le_bytes(r)
+            })),
+            DType::F64 => each!(8, |r| if be {
+                f64::from_be_bytes(r)
+            } else {
+                f64::from_le_bytes(r)
+            }),
+        }
+    }
+
+    /// All elements of `bytes` as `f64`, in storage order.
+    pub(crate) fn decode(self, bytes: &[u8]) -> Vec<f64> {
+        let mut out = Vec::with_capacity(bytes.len() / self.dtype.size_in_bytes());
+        self.for_each(bytes, |v| out.push(v));
+        out
+    }
+}
+
+/// What `gradrd inspect` shows about a tensor, computed in one pass.
+///
+/// ```text
+/// zeros = #{x : x == 0}  (+0 and −0)     nan = #{x : x is NaN}
+/// inf   = #{x : |x| = ∞}                 min, max over the finite x
+/// ```
+/// When no value is finite, `min` and `max` are NaN.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    pub len: u64,
+    pub zeros: u64,
+    pub nan: u64,
+    pub inf: u64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Bytes per parallel work item (a multiple of every element size).
+const CHUNK_BYTES: usize = 1 << 20;
+
+impl Summary {
+    fn empty() -> Self {
+        Summary {
+            len: 0,
+            zeros: 0,
+            nan: 0,
+            inf: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, value: f64) {
+        self.len += 1;
+        if value == 0.0 {
+            self.zeros += 1;
+        }
+        if value.is_finite() {
+            self.min = self.min.min(value);
+            self.max = self.max.max(value);
+        } else if value.is_nan() {
+            self.nan += 1;
+        } else {
+            self.inf += 1;
+        }
+    }
+
+    fn merge(self, other: Summary) -> Summary {
+        Summary {
+            len: self.len + other.len,
+            zeros: self.zeros + other.zeros,
+            nan: self.nan + other.nan,
+            inf: self.inf + other.inf,
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        }
+    }
+
+    /// Replaces the ±∞ identities by NaN when no value was finite.
+    fn finish(mut self) -> Summary {
+        if self.len == self.nan + self.inf {
+            self.min = f64::NAN;
+            self.max = f64::NAN;
+        }
+        self
+    }
+
+    /// Summary of values already in memory.
+    pub fn of_values(values: &[f64]) -> Summary {
+        values
+            .par_chunks(CHUNK_BYTES / 8)
+            .map(|chunk| {
+                let mut s = Summary::empty();
+                chunk.iter().for_each(|&v| s.push(v));
+                s
+            })
+            .reduce(Summary::empty, Summary::merge)
+            .finish()
+    }
+
+    /// Summary of raw tensor bytes, in parallel over 1 MiB chunks.
+    pub(crate) fn of_bytes(bytes: &[u8], encoding: Encoding) -> Summary {
+        bytes
+            .par_chunks(CHUNK_BYTES)
+            .map(|chunk| {
+                let mut s = Summary::empty();
+                encoding.for_each(chunk, |v| s.push(v));
+                s
+            })
+            .reduce(Summary::empty, Summary::merge)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::assert_close;
+    use proptest::prelude::*;
+
+    #[test]
+    fn decodes_each_dtype_and_byte_order() {
+        // 1.5 in binary16 is 0x3E00, in bfloat16 0x3FC0, in binary32 0x3FC00000.
+        let f16 = Encoding::little(DType::F16).decode(&[0x00, 0x3E]);
+        let bf16 = Encoding::little(DType::BF16).decode(&[0xC0, 0x3F]);
+        let f32_be = Encoding {
+            dtype: DType::F32,
+            big_endian: true,
+        }
+        .decode(&[0x3F, 0xC0, 0, 0]);
+        let f64_le = Encoding::little(DType::F64).decode(&(-2.25f64).to_le_bytes());
+        assert_close(f16[0], 1.5, 0.0, 0.0);
+        assert_close(bf16[0], 1.5, 0.0, 0.0);
+        assert_close(f32_be[0], 1.5, 0.0, 0.0);
+        assert_close(f64_le[0], -2.25, 0.0, 0.0);
+    }
+
+    #[test]
+    fn summary_counts_specials_and_ranges_finite_values() {
+        let s = Summary::of_values(&[
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1.5,
+            -2.5,
+        ]);
+        assert_eq!((s.len, s.zeros, s.nan, s.inf), (7, 2, 1, 2));
+        assert_close(s.min, -2.5, 0.0, 0.0);
+        assert_close(s.max, 1.5, 0.0, 0.0);
+    }
+
+    #[test]
+    fn summary_without_finite_values_has_nan_range() {
+        let s = Summary::of_values(&[f64::NAN, f64::INFINITY]);
+        assert!(s.min.is_nan() && s.max.is_nan());
+        let empty = Summary::of_values(&[]);
+        assert_eq!(empty.len, 0);
+        assert!(empty.min.is_nan());
+    }
+
+    proptest! {
+        /// The chunked parallel byte summary equals a plain sequential scan.
+        #[test]
+        fn byte_summary_matches_sequential(values in prop::collection::vec(
+            prop_oneof![any::<f32>(), Just(0.0f32), Just(f32::NAN)], 0..3000)) {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let s = Summary::of_bytes(&bytes, Encoding::little(DType::F32));
+            let wide: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+            prop_assert_eq!(s.len, wide.len() as u64);
+            prop_assert_eq!(s.zeros, wide.iter().filter(|v| **v == 0.0).count() as u64);
+            prop_assert_eq!(s.nan, wide.iter().filter(|v| v.is_nan()).count() as u64);
+            prop_assert_eq!(s.inf, wide.iter().filter(|v| v.is_infinite()).count() as u64);
+            let finite: Vec<f64> = wide.iter().copied().filter(|v| v.is_finite()).collect();
+            if let Some(min) = finite.iter().copied().reduce(f64::min) {
+                prop_assert!(s.min.to_bits() == min.to_bits() || (s.min == 0.0 && min == 0.0));
+            } else {
+                prop_assert!(s.min.is_nan());
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! safetensors reader (<https://github.com/huggingface/safetensors#format>):
+//!
+//! ```text
+//! [u64 LE: n] [n bytes: JSON header] [data]
+//! header = { "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+//!            "__metadata__": {"step": "100", ...} }        (offsets relative to the data)
+//! ```
+//! Only the header is read at open time; data is memory-mapped on demand.
+//! Accepted dtypes: F16, BF16, F32, F64 (anything else is an error naming the
+//! tensor and its dtype).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::elements::Encoding;
+use super::layout::{self, Layout, Locator, Source};
+use super::{DType, DumpError, Found, InnerStep};
+
+/// Largest header accepted (the reference implementation's limit, 100 MB).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// Headers of all tensors in a safetensors file.
+pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
+    let mut file = File::open(path).map_err(|e| DumpError::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| DumpError::io(path, e))?.len();
+    if file_len == 0 {
+        return Err(DumpError::EmptyFile {
+            file: path.to_path_buf(),
+        });
+    }
+    let mut len_bytes = [0u8; 8];
+    file.read_exact(&mut len_bytes).map_err(|_| {
+        DumpError::malformed(
+            path,
+            format!("safetensors: {file_len} bytes, shorter than the 8-byte header length"),
+        )
+    })?;
+    let header_len = u64::from_le_bytes(len_bytes);
+    if header_len > MAX_HEADER_BYTES || header_len > file_len - 8 {
+        return Err(DumpError::malformed(
+            path,
+            format!("safetensors: header length {header_len} exceeds the file size {file_len} (not a safetensors file, or truncated)"),
+        ));
+    }
+    let mut header = Vec::new();
+    file.take(header_len)
+        .read_to_end(&mut header)
+        .map_err(|e| DumpError::io(path, e))?;
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&header).map_err(|e| {
+        DumpError::malformed(
+            path,
+            format!("safetensors: header is not a JSON object: {e}"),
+        )
+    })?;
+    let data_start = 8 + header_len;
+    let step = metadata_step(path, header.get("__metadata__"))?;
+    header
+        .iter()
+        .filter(|(name, _)| name.as_str() != "__metadata__")
+        .map(|(name, info)| tensor(path, name, info, data_start, file_len, step))
+        .collect()
+}
+
+/// `__metadata__["step"]` as a number, if present.
+fn metadata_step(path: &Path, metadata: Option<&Value>) -> Result<InnerStep, DumpError> {
+    let Some(metadata) = metadata else {
+        return Ok(InnerStep::Absent);
+    };
+    let bad = |what: &str| DumpError::bad_field(path, "__metadata__", "step", what);
+    match metadata
+        .as_object()
+        .ok_or_else(|| bad("`__metadata__` is not an object"))?
+        .get("step")
+    {
+        None => Ok(InnerStep::Absent),
+        Some(Value::String(text)) => text
+            .trim()
+            .parse()
+            .map(InnerStep::Metadata)
+            .map_err(|_| bad(&format!("`{text}` is not a non-negative integer"))),
+        Some(other) => Err(bad(&format!("expected a string, found {other}"))),
+    }
+}
+
+fn tensor(
+    path: &Path,
+    name: &str,
+    info: &Value,
+    data_start: u64,
+    file_len: u64,
+    inner_step: InnerStep,
+) -> Result<Found, DumpError> {
+    let field = |field: &str, what: &str| DumpError::bad_field(path, name, field, what);
+    let dtype_name = info
+        .get("dtype")
+        .and_then(Value::as_str)
+        .ok_or_else(|| field("dtype", "missing or not a string"))?;
+    let dtype = match dtype_name {
+        "F16" => DType::F16,
+        "BF16" => DType::BF16,
+        "F32" => DType::F32,
+        "F64" => DType::F64,
+        other => {
+            return Err(DumpError::UnsupportedDtype {
+                file: path.to_path_buf(),
+                tensor: name.to_string(),
+                dtype: other.to_string(),
+            })
+        }
+    };
+    let shape = u64_array(info.get("shape"))
+        .ok_or_else(|| field("shape", "missing or not a list of non-negative integers"))?;
+    let offsets = u64_array(info.get("data_offsets"))
+        .filter(|o| o.len() == 2 && o[0] <= o[1])
+        .ok_or_else(|| field("data_offsets", "expected [begin, end] with begin <= end"))?;
+    let needed = layout::element_count(&shape)
+        .and_then(|n| n.checked_mul(dtype.size_in_bytes() as u64))
+        .ok_or_else(|| field("shape", "element count overflows"))?;
+    if offsets[1] - offsets[0] != needed {
+        return Err(field(
+            "data_offsets",
+            &format!(
+                "span {} bytes but shape {shape:?} of {dtype} needs {needed}",
+                offsets[1] - offsets[0]
+            ),
+        ));
+    }
+    let end = data_start
+        .checked_add(offsets[1])
+        .ok_or_else(|| field("data_offsets", "offset overflows"))?;
+    if end > file_len {
+        return Err(DumpError::Truncated {
+            file: path.to_path_buf(),
+            tensor: name.to_string(),
+            needed: end,
+            available: file_len,
+        });
+    }
+    Ok(Found {
+        name: name.to_string(),
+        dtype,
+        locator: Locator {
+            source: Source::Mapped,
+            data_start: data_start + offsets[0],
+            extent: needed / dtype.size_in_bytes() as u64,
+            encoding: Encoding::little(dtype),
+            layout: Layout::C,
+        },
+        shape,
+        inner_step,
+    })
+}
+
+fn u64_array(value: Option<&Value>) -> Option<Vec<u64>> {
+    value?.as_array()?.iter().map(Value::as_u64).collect()
+}

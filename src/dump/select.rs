@@ -1,0 +1,196 @@
+//! Tensor selection: a name regex and a step range.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::TensorMeta;
+
+/// Which tensors an analysis looks at. `None` fields select everything.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Tensors whose name matches this regex anywhere (use `^…$` to anchor).
+    pub tensor: Option<regex::Regex>,
+    /// Steps in this range; tensors without a step never match a range.
+    pub steps: Option<StepRange>,
+}
+
+impl Selection {
+    /// Whether `meta` passes both filters.
+    pub fn matches(&self, meta: &TensorMeta) -> bool {
+        let name_ok = self
+            .tensor
+            .as_ref()
+            .is_none_or(|re| re.is_match(&meta.name));
+        let step_ok = match &self.steps {
+            None => true,
+            Some(range) => meta.step.is_some_and(|s| range.contains(s)),
+        };
+        name_ok && step_ok
+    }
+}
+
+/// A range of training steps, written as in Rust:
+///
+/// ```text
+/// "100"        step == 100
+/// "100..200"   100 <= step < 200
+/// "100..=200"  100 <= step <= 200
+/// "..200"      step < 200
+/// "100.."      step >= 100
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepRange {
+    /// First step included, if bounded below.
+    pub start: Option<u64>,
+    /// Last step included, if bounded above (inclusive).
+    pub last: Option<u64>,
+}
+
+impl StepRange {
+    /// Whether `step` lies in the range.
+    pub fn contains(&self, step: u64) -> bool {
+        self.start.is_none_or(|s| step >= s) && self.last.is_none_or(|l| step <= l)
+    }
+}
+
+/// A step range that does not parse; the message quotes the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid step range `{input}`: {reason} (expected N, A..B, A..=B, ..B or A..)")]
+pub struct StepRangeError {
+    input: String,
+    reason: &'static str,
+}
+
+impl FromStr for StepRange {
+    type Err = StepRangeError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let error = |reason| StepRangeError {
+            input: input.to_string(),
+            reason,
+        };
+        let number = |text: &str| -> Result<Option<u64>, StepRangeError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse::<u64>()
+                .map(Some)
+                .map_err(|_| error("a bound is not a non-negative integer"))
+        };
+        let Some((low, high)) = input.split_once("..") else {
+            let step = number(input)?.ok_or_else(|| error("empty"))?;
+            return Ok(StepRange {
+                start: Some(step),
+                last: Some(step),
+            });
+        };
+        let start = number(low)?;
+        let last = match high.strip_prefix('=') {
+            Some(inclusive) => Some(number(inclusive)?.ok_or_else(|| error("`..=` needs an end"))?),
+            None => match number(high)? {
+                None => None,
+                Some(0) => return Err(error("`..0` selects no step")),
+                Some(end) => Some(end - 1),
+            },
+        };
+        if let (Some(s), Some(l)) = (start, last) {
+            if s > l {
+                return Err(error("the range is empty"));
+            }
+        }
+        Ok(StepRange { start, last })
+    }
+}
+
+impl fmt::Display for StepRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.start, self.last) {
+            (Some(s), Some(l)) if s == l => write!(f, "{s}"),
+            (Some(s), Some(l)) => write!(f, "{s}..={l}"),
+            (Some(s), None) => write!(f, "{s}.."),
+            (None, Some(l)) => write!(f, "..={l}"),
+            (None, None) => write!(f, ".."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(text: &str) -> StepRange {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_the_five_forms() {
+        assert_eq!(
+            range("100"),
+            StepRange {
+                start: Some(100),
+                last: Some(100)
+            }
+        );
+        assert_eq!(
+            range("100..200"),
+            StepRange {
+                start: Some(100),
+                last: Some(199)
+            }
+        );
+        assert_eq!(
+            range("100..=200"),
+            StepRange {
+                start: Some(100),
+                last: Some(200)
+            }
+        );
+        assert_eq!(
+            range("..200"),
+            StepRange {
+                start: None,
+                last: Some(199)
+            }
+        );
+        assert_eq!(
+            range("100.."),
+            StepRange {
+                start: Some(100),
+                last: None
+            }
+        );
+        assert_eq!(
+            range(".."),
+            StepRange {
+                start: None,
+                last: None
+            }
+        );
+    }
+
+    #[test]
+    fn half_open_end_is_excluded() {
+        let r = range("100..200");
+        assert!(r.contains(100) && r.contains(199));
+        assert!(!r.contains(99) && !r.contains(200));
+    }
+
+    #[test]
+    fn rejects_garbage_and_empty_ranges() {
+        for bad in [
+            "", "x", "-1", "5..3", "1..1", "..0", "1..=", "1..2..3", "1.5",
+        ] {
+            assert!(bad.parse::<StepRange>().is_err(), "`{bad}` parsed");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_round_trips(start in proptest::option::of(0u64..1000), len in proptest::option::of(0u64..1000)) {
+            let last = match (start, len) { (Some(s), Some(l)) => Some(s + l), (None, l) => l, (Some(_), None) => None };
+            let r = StepRange { start, last };
+            proptest::prop_assert_eq!(r.to_string().parse::<StepRange>().unwrap(), r);
+        }
+    }
+}

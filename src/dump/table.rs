@@ -1,0 +1,212 @@
+//! Parquet and CSV tables (read with polars):
+//!
+//! ```text
+//! long form:  tensor (string) | step (integer, optional, may be null) | value (float)
+//!             one row per value; rows of one (tensor, step) keep file order
+//! wide form:  one float column per tensor (no `tensor` column); the file is one step
+//!             (ragged columns may end in nulls)
+//! ```
+//! Integer value columns are accepted and widened to f64. Tables are decoded
+//! when the file is opened and kept in memory (they have no random access).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::discover::FileKind;
+use super::elements::Encoding;
+use super::layout::{Layout, Locator, Source};
+use super::{DType, DumpError, Found, InnerStep};
+
+/// All tensors of a Parquet or CSV table.
+pub(crate) fn scan(path: &Path, kind: FileKind) -> Result<Vec<Found>, DumpError> {
+    if std::fs::metadata(path)
+        .map_err(|e| DumpError::io(path, e))?
+        .len()
+        == 0
+    {
+        return Err(DumpError::EmptyFile {
+            file: path.to_path_buf(),
+        });
+    }
+    let table_error = |e: PolarsError| DumpError::Table {
+        file: path.to_path_buf(),
+        what: e.to_string(),
+    };
+    let frame = match kind {
+        FileKind::Parquet => {
+            let file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
+            ParquetReader::new(file).finish().map_err(table_error)?
+        }
+        _ => CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|reader| reader.finish())
+            .map_err(table_error)?,
+    };
+    if frame.column("tensor").is_ok() {
+        long_form(path, &frame)
+    } else {
+        wide_form(path, &frame)
+    }
+}
+
+fn column_error(path: &Path, column: &str, what: impl Into<String>) -> DumpError {
+    DumpError::Column {
+        file: path.to_path_buf(),
+        column: column.to_string(),
+        what: what.into(),
+    }
+}
+
+/// The dtype a float/integer column is reported as, or an error naming it.
+fn value_dtype(path: &Path, column: &Column) -> Result<DType, DumpError> {
+    match column.dtype() {
+        DataType::Float32 => Ok(DType::F32),
+        dt if dt.is_float() || dt.is_integer() => Ok(DType::F64),
+        other => Err(column_error(
+            path,
+            column.name(),
+            format!("expected a float column, found {other}"),
+        )),
+    }
+}
+
+fn as_f64(path: &Path, column: &Column) -> Result<Vec<Option<f64>>, DumpError> {
+    let cast = column
+        .cast(&DataType::Float64)
+        .map_err(|e| column_error(path, column.name(), e.to_string()))?;
+    let values = cast
+        .f64()
+        .map_err(|e| column_error(path, column.name(), e.to_string()))?;
+    Ok(values.iter().collect())
+}
+
+fn long_form(path: &Path, frame: &DataFrame) -> Result<Vec<Found>, DumpError> {
+    let required = |name: &str| {
+        frame.column(name).map_err(|_| {
+            column_error(
+                path,
+                name,
+                "missing (long tables need `tensor` and `value`)",
+            )
+        })
+    };
+    let tensor_column = required("tensor")?;
+    let value_column = required("value")?;
+    let names = tensor_column.str().map_err(|_| {
+        column_error(
+            path,
+            "tensor",
+            format!("expected strings, found {}", tensor_column.dtype()),
+        )
+    })?;
+    let dtype = value_dtype(path, value_column)?;
+    let values = as_f64(path, value_column)?;
+    let steps: Vec<Option<u64>> = match frame.column("step") {
+        Err(_) => vec![None; frame.height()],
+        Ok(step) if step.dtype().is_integer() || step.dtype().is_null() => {
+            let cast = step
+                .cast(&DataType::Int64)
+                .map_err(|e| column_error(path, "step", e.to_string()))?;
+            let ints = cast
+                .i64()
+                .map_err(|e| column_error(path, "step", e.to_string()))?;
+            ints.iter()
+                .enumerate()
+                .map(|(row, s)| match s {
+                    None => Ok(None),
+                    Some(s) => u64::try_from(s).map(Some).map_err(|_| {
+                        column_error(path, "step", format!("negative step {s} at row {row}"))
+                    }),
+                })
+                .collect::<Result<_, _>>()?
+        }
+        Ok(step) => {
+            return Err(column_error(
+                path,
+                "step",
+                format!("expected integers, found {}", step.dtype()),
+            ))
+        }
+    };
+
+    let mut groups: Vec<(String, Option<u64>, Vec<f64>)> = Vec::new();
+    let mut index: HashMap<(String, Option<u64>), usize> = HashMap::new();
+    for (row, ((name, value), step)) in names.iter().zip(values).zip(steps).enumerate() {
+        let name =
+            name.ok_or_else(|| column_error(path, "tensor", format!("null at row {row}")))?;
+        let value =
+            value.ok_or_else(|| column_error(path, "value", format!("null at row {row}")))?;
+        let slot = *index.entry((name.to_string(), step)).or_insert_with(|| {
+            groups.push((name.to_string(), step, Vec::new()));
+            groups.len() - 1
+        });
+        groups[slot].2.push(value);
+    }
+    if groups.is_empty() {
+        return Err(DumpError::malformed(path, "table has no rows"));
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(name, step, values)| {
+            in_memory(
+                name,
+                dtype,
+                values,
+                step.map_or(InnerStep::Absent, InnerStep::Column),
+            )
+        })
+        .collect())
+}
+
+fn wide_form(path: &Path, frame: &DataFrame) -> Result<Vec<Found>, DumpError> {
+    if frame.width() == 0 {
+        return Err(DumpError::malformed(path, "table has no columns"));
+    }
+    frame
+        .columns()
+        .iter()
+        .map(|column| {
+            let dtype = value_dtype(path, column)?;
+            let cells = as_f64(path, column)?;
+            let len = cells
+                .iter()
+                .position(Option::is_none)
+                .unwrap_or(cells.len());
+            if let Some(row) = cells[len..].iter().position(Option::is_some) {
+                return Err(column_error(
+                    path,
+                    column.name(),
+                    format!("null at row {len} before a value at row {}", len + row),
+                ));
+            }
+            let values = cells[..len].iter().flatten().copied().collect();
+            Ok(in_memory(
+                column.name().to_string(),
+                dtype,
+                values,
+                InnerStep::Absent,
+            ))
+        })
+        .collect()
+}
+
+fn in_memory(name: String, dtype: DType, values: Vec<f64>, inner_step: InnerStep) -> Found {
+    let len = values.len() as u64;
+    Found {
+        name,
+        dtype,
+        shape: vec![len],
+        locator: Locator {
+            source: Source::Memory(Arc::from(values)),
+            data_start: 0,
+            extent: len,
+            encoding: Encoding::little(dtype),
+            layout: Layout::C,
+        },
+        inner_step,
+    }
+}

@@ -1,0 +1,362 @@
+//! PyTorch `.pt`/`.pth` reader for the zip serialization (torch ≥ 1.6):
+//!
+//! ```text
+//! <stem>/data.pkl        pickle program (protocol 2) describing the object
+//! <stem>/data/<key>      raw little-endian storage bytes
+//! <stem>/byteorder       "little" | "big" (absent in old files: little)
+//! tensor = torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)
+//! storage = BINPERSID ('storage', torch.FloatStorage, key, location, numel)
+//! ```
+//! Tensors are found in a bare tensor (named by the file stem) or in dicts
+//! (state dicts, `OrderedDict`, nested dicts → dotted names); other values are
+//! ignored. `nn.Parameter` (`_rebuild_parameter`) and the dtype-tagged
+//! `_rebuild_tensor_v3` form are unwrapped. Storage types: Float, Double,
+//! Half, BFloat16. Legacy (non-zip) files are rejected with a conversion hint.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::elements::Encoding;
+use super::layout::{self, Layout, Locator, Source};
+use super::pickle::{self, Value};
+use super::{zipped, DType, DumpError, Found, InnerStep};
+
+/// Largest `data.pkl` read (a state dict of 10^5 tensors is a few MB).
+const MAX_PICKLE_BYTES: u64 = 256 << 20;
+
+/// Headers of all tensors of a PyTorch zip file.
+pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
+    reject_legacy(path)?;
+    let mut archive = zipped::open_archive(path)?;
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| DumpError::zip(path, e))?;
+    let pickle_entry = names
+        .iter()
+        .filter(|n| n.ends_with("/data.pkl") || n.as_str() == "data.pkl")
+        .min_by_key(|n| n.len())
+        .ok_or_else(|| {
+            DumpError::malformed(path, "zip archive has no data.pkl (not a torch.save file)")
+        })?
+        .clone();
+    let prefix = pickle_entry
+        .strip_suffix("data.pkl")
+        .unwrap_or_default()
+        .to_string();
+    let big_endian = read_small_entry(&mut archive, path, &format!("{prefix}byteorder"))?
+        .is_some_and(|order| order.trim_ascii() == b"big");
+
+    let mut program = Vec::new();
+    archive
+        .by_name(&pickle_entry)
+        .map_err(|e| DumpError::zip(path, e))?
+        .take(MAX_PICKLE_BYTES)
+        .read_to_end(&mut program)
+        .map_err(|e| DumpError::malformed(path, format!("`{pickle_entry}`: {e}")))?;
+    let root = pickle::load(&program).map_err(|e| DumpError::Pickle {
+        file: path.to_path_buf(),
+        entry: pickle_entry.clone(),
+        offset: e.offset,
+        what: e.what,
+    })?;
+
+    let mut tensors = Vec::new();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    collect(&root, &stem, true, &mut tensors);
+    if tensors.is_empty() {
+        return Err(DumpError::malformed(
+            path,
+            "no tensors found in the pickled object",
+        ));
+    }
+    tensors
+        .into_iter()
+        .map(|(name, call)| {
+            let spec = TensorSpec::parse(call)
+                .map_err(|(field, what)| DumpError::bad_field(path, &name, field, what))?;
+            spec.into_found(&mut archive, path, &prefix, name, big_endian)
+        })
+        .collect()
+}
+
+/// A non-zip file starting with a pickle PROTO opcode is a legacy torch file.
+fn reject_legacy(path: &Path) -> Result<(), DumpError> {
+    let mut head = [0u8; 2];
+    let mut file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
+    let read = file.read(&mut head).map_err(|e| DumpError::io(path, e))?;
+    if read == 2 && head[0] == 0x80 && head[1] <= 5 {
+        return Err(DumpError::LegacyTorch {
+            file: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Contents of a small metadata entry (at most 64 bytes), if present.
+fn read_small_entry(
+    archive: &mut zip::ZipArchive<std::fs::File>,
+    path: &Path,
+    name: &str,
+) -> Result<Option<Vec<u8>>, DumpError> {
+    let Ok(entry) = archive.by_name(name) else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    entry
+        .take(64)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DumpError::malformed(path, format!("`{name}`: {e}")))?;
+    Ok(Some(bytes))
+}
+
+/// Walks the pickled object: a tensor is recorded under `name`; a dict's
+/// entries are walked with `name.key` (the root dict adds no prefix).
+fn collect<'v>(value: &'v Value, name: &str, is_root: bool, out: &mut Vec<(String, &'v Value)>) {
+    match value {
+        Value::Call(_) if tensor_call(value).is_some() => out.push((name.to_string(), value)),
+        Value::Dict(dict) => {
+            for (key, item) in &dict.item {
+                let key = match key {
+                    Value::Str(s) => s.to_string(),
+                    Value::Int(i) => i.to_string(),
+                    _ => continue,
+                };
+                let child = if is_root {
+                    key
+                } else {
+                    format!("{name}.{key}")
+                };
+                collect(item, &child, false, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `_rebuild_tensor*` call behind `value` (unwrapping `nn.Parameter`).
+fn tensor_call(value: &Value) -> Option<(&str, &[Value])> {
+    let Value::Call(call) = value else {
+        return None;
+    };
+    let Value::Global(global) = &call.item.0 else {
+        return None;
+    };
+    let args = call.item.1.as_tuple()?;
+    match (global.0.as_str(), global.1.as_str()) {
+        ("torch._utils", "_rebuild_parameter" | "_rebuild_parameter_with_state") => {
+            tensor_call(args.first()?)
+        }
+        ("torch._utils", f @ ("_rebuild_tensor_v2" | "_rebuild_tensor_v3" | "_rebuild_tensor")) => {
+            Some((f, args))
+        }
+        _ => None,
+    }
+}
+
+/// What `_rebuild_tensor_v2(storage, offset, size, stride, …)` says.
+struct TensorSpec {
+    storage_key: String,
+    /// `None`: a dtype torch stores but gradrd does not read (named in the error).
+    dtype: Result<DType, String>,
+    storage_numel: u64,
+    offset: u64,
+    shape: Vec<u64>,
+    strides: Vec<u64>,
+}
+
+type FieldError = (&'static str, String);
+
+impl TensorSpec {
+    fn parse(value: &Value) -> Result<TensorSpec, FieldError> {
+        let (function, args) = tensor_call(value).ok_or(("storage", "not a tensor".to_string()))?;
+        let arg = |i: usize, field: &'static str| {
+            args.get(i)
+                .ok_or((field, format!("missing argument of {function}")))
+        };
+        let Value::Persistent(pid) = arg(0, "storage")? else {
+            return Err(("storage", "not a persistent storage reference".into()));
+        };
+        let pid = pid
+            .item
+            .as_tuple()
+            .ok_or(("storage", "persistent id is not a tuple".to_string()))?;
+        if pid.first().and_then(Value::as_str) != Some("storage") || pid.len() < 5 {
+            return Err((
+                "storage",
+                "persistent id is not ('storage', type, key, location, numel)".into(),
+            ));
+        }
+        let storage_key = pid[2]
+            .as_str()
+            .ok_or(("storage", "storage key is not a string".to_string()))?
+            .to_string();
+        let storage_numel = non_negative(&pid[4]).ok_or((
+            "storage",
+            "storage size is not a non-negative integer".to_string(),
+        ))?;
+        let mut dtype = storage_dtype(&pid[1]);
+        if function == "_rebuild_tensor_v3" {
+            // (storage, offset, size, stride, requires_grad, hooks, dtype, …) with an untyped storage
+            if let Some(Value::Global(g)) = args.get(6) {
+                dtype = tensor_dtype(&g.1);
+            }
+        }
+        let offset = non_negative(arg(1, "storage_offset")?)
+            .ok_or(("storage_offset", "not a non-negative integer".to_string()))?;
+        let shape = int_tuple(arg(2, "size")?)
+            .ok_or(("size", "not a tuple of non-negative integers".to_string()))?;
+        let strides = int_tuple(arg(3, "stride")?)
+            .ok_or(("stride", "not a tuple of non-negative integers".to_string()))?;
+        if strides.len() != shape.len() {
+            return Err((
+                "stride",
+                format!("{} strides for {} dimensions", strides.len(), shape.len()),
+            ));
+        }
+        Ok(TensorSpec {
+            storage_key,
+            dtype,
+            storage_numel,
+            offset,
+            shape,
+            strides,
+        })
+    }
+
+    fn into_found(
+        self,
+        archive: &mut zip::ZipArchive<std::fs::File>,
+        path: &Path,
+        prefix: &str,
+        name: String,
+        big_endian: bool,
+    ) -> Result<Found, DumpError> {
+        let field = |f: &str, what: String| DumpError::bad_field(path, &name, f, what);
+        let dtype = self.dtype.map_err(|dtype| DumpError::UnsupportedDtype {
+            file: path.to_path_buf(),
+            tensor: name.clone(),
+            dtype,
+        })?;
+        let len = layout::element_count(&self.shape)
+            .ok_or_else(|| field("size", "element count overflows".into()))?;
+        let extent = layout::strided_extent(&self.shape, self.offset, &self.strides)
+            .ok_or_else(|| field("stride", "view extent overflows".into()))?;
+        if len > extent {
+            return Err(field(
+                "stride",
+                "overlapping strides (an expanded view); save `t.contiguous()` instead".into(),
+            ));
+        }
+        if extent > self.storage_numel {
+            return Err(field(
+                "stride",
+                format!(
+                    "view reaches element {extent} of a storage of {}",
+                    self.storage_numel
+                ),
+            ));
+        }
+        let entry = format!("{prefix}data/{}", self.storage_key);
+        let available = match archive.by_name(&entry) {
+            Ok(e) => e.size(),
+            Err(e) => return Err(field("storage", format!("storage entry `{entry}`: {e}"))),
+        };
+        let needed = extent.saturating_mul(dtype.size_in_bytes() as u64);
+        if needed > available {
+            return Err(DumpError::Truncated {
+                file: path.to_path_buf(),
+                tensor: name,
+                needed,
+                available,
+            });
+        }
+        let contiguous = self.offset == 0 && is_c_contiguous(&self.shape, &self.strides);
+        Ok(Found {
+            name,
+            dtype,
+            shape: self.shape,
+            locator: Locator {
+                source: Source::ZipEntry(entry),
+                data_start: 0,
+                extent,
+                encoding: Encoding { dtype, big_endian },
+                layout: if contiguous {
+                    Layout::C
+                } else {
+                    Layout::Strided {
+                        offset: self.offset,
+                        strides: self.strides,
+                    }
+                },
+            },
+            inner_step: InnerStep::Absent,
+        })
+    }
+}
+
+fn non_negative(value: &Value) -> Option<u64> {
+    match value {
+        Value::Int(i) => u64::try_from(*i).ok(),
+        _ => None,
+    }
+}
+
+fn int_tuple(value: &Value) -> Option<Vec<u64>> {
+    value.as_tuple()?.iter().map(non_negative).collect()
+}
+
+/// Whether `strides` are the C-contiguous strides of `shape` (dimensions of
+/// size 1 may have any stride).
+fn is_c_contiguous(shape: &[u64], strides: &[u64]) -> bool {
+    let mut expected = 1u64;
+    for (&d, &s) in shape.iter().zip(strides).rev() {
+        if d != 1 && s != expected {
+            return false;
+        }
+        expected = expected.saturating_mul(d);
+    }
+    true
+}
+
+/// `torch.FloatStorage` etc. → dtype; other storages → their name for the error.
+fn storage_dtype(storage_type: &Value) -> Result<DType, String> {
+    let Value::Global(g) = storage_type else {
+        return Err("unknown storage type".into());
+    };
+    match g.1.as_str() {
+        "FloatStorage" => Ok(DType::F32),
+        "DoubleStorage" => Ok(DType::F64),
+        "HalfStorage" => Ok(DType::F16),
+        "BFloat16Storage" => Ok(DType::BF16),
+        other => Err(format!("{}.{other}", g.0)),
+    }
+}
+
+/// `torch.float32` etc. (the dtype argument of `_rebuild_tensor_v3`).
+fn tensor_dtype(name: &str) -> Result<DType, String> {
+    match name {
+        "float32" | "float" => Ok(DType::F32),
+        "float64" | "double" => Ok(DType::F64),
+        "float16" | "half" => Ok(DType::F16),
+        "bfloat16" => Ok(DType::BF16),
+        other => Err(format!("torch.{other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contiguity() {
+        assert!(is_c_contiguous(&[2, 3], &[3, 1]));
+        assert!(is_c_contiguous(&[1, 3], &[99, 1]));
+        assert!(!is_c_contiguous(&[3, 3], &[1, 4]));
+        assert!(is_c_contiguous(&[], &[]));
+    }
+}
