@@ -41,7 +41,10 @@ fn write_safetensors(path: &Path, tensors: &[(&str, Vec<f32>)]) {
 fn gennorm_sample(beta: f64, scale: f64, n: usize, seed: u64) -> Vec<f32> {
     let dist = GenNorm::new(beta, 0.0, scale).expect("valid parameters");
     let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
-    dist.sample(&mut rng, n).into_iter().map(|v| v as f32).collect()
+    dist.sample(&mut rng, n)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
 }
 
 fn json_of(output: &[u8]) -> Value {
@@ -68,29 +71,53 @@ fn gennorm_fit(report: &Value, tensor: &str) -> Value {
 fn fit_recovers_gennorm_shape_and_reports_the_contract_fields() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("grads.safetensors");
-    write_safetensors(&file, &[("layer.weight", gennorm_sample(0.7, 1e-4, 20_000, 1))]);
+    write_safetensors(
+        &file,
+        &[("layer.weight", gennorm_sample(0.7, 1e-4, 20_000, 1))],
+    );
     let out = gradrd()
         .args(["fit", file.to_str().unwrap(), "--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json_of(&out.stdout);
     assert_eq!(report["schema"], "gradrd.fit/1");
     let result = &report["results"][0];
-    for field in ["tensor", "step", "n", "zeros", "nonfinite", "moments", "fits"] {
+    for field in [
+        "tensor",
+        "step",
+        "n",
+        "zeros",
+        "nonfinite",
+        "moments",
+        "fits",
+    ] {
         assert!(result.get(field).is_some(), "missing field {field}");
     }
     assert_eq!(result["fits"].as_array().unwrap().len(), 4);
     for fit in result["fits"].as_array().unwrap() {
-        for field in ["family", "params", "loglik", "aic", "bic", "ks", "ks_p", "w1", "w2"] {
-            assert!(fit[field].is_number() || fit[field].is_object() || fit[field].is_string(),
-                "field {field} of {} is {:?}", fit["family"], fit[field]);
+        for field in [
+            "family", "params", "loglik", "aic", "bic", "ks", "ks_p", "w1", "w2",
+        ] {
+            assert!(
+                fit[field].is_number() || fit[field].is_object() || fit[field].is_string(),
+                "field {field} of {} is {:?}",
+                fit["family"],
+                fit[field]
+            );
         }
     }
     let gennorm = gennorm_fit(&report, "layer.weight");
     let beta = gennorm["params"]["beta"].as_f64().unwrap();
     let se = gennorm["std_errors"]["beta"].as_f64().unwrap();
-    assert!((beta - 0.7).abs() < 4.0 * se, "beta {beta} ± {se} is not 0.7");
+    assert!(
+        (beta - 0.7).abs() < 4.0 * se,
+        "beta {beta} ± {se} is not 0.7"
+    );
     let scale = gennorm["params"]["scale"].as_f64().unwrap();
     assert!((scale / 1e-4 - 1.0).abs() < 0.05, "scale {scale}");
     // GenNorm is the true model here: it must have the best AIC.
@@ -98,7 +125,12 @@ fn fit_recovers_gennorm_shape_and_reports_the_contract_fields() {
         .as_array()
         .unwrap()
         .iter()
-        .min_by(|a, b| a["aic"].as_f64().unwrap().total_cmp(&b["aic"].as_f64().unwrap()))
+        .min_by(|a, b| {
+            a["aic"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["aic"].as_f64().unwrap())
+        })
         .unwrap();
     assert_eq!(best["family"], "gennorm");
 }
@@ -111,7 +143,14 @@ fn fit_is_invariant_to_the_scale_of_the_data() {
     let file = dir.path().join("g.safetensors");
     write_safetensors(&file, &[("base", base), ("tiny", tiny)]);
     let out = gradrd()
-        .args(["fit", file.to_str().unwrap(), "--family", "gennorm", "--format", "json"])
+        .args([
+            "fit",
+            file.to_str().unwrap(),
+            "--family",
+            "gennorm",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -140,7 +179,14 @@ fn exact_zeros_are_a_point_mass_by_default() {
     let file = dir.path().join("z.safetensors");
     write_safetensors(&file, &[("relu", values)]);
     let out = gradrd()
-        .args(["fit", file.to_str().unwrap(), "--family", "gennorm", "--format", "json"])
+        .args([
+            "fit",
+            file.to_str().unwrap(),
+            "--family",
+            "gennorm",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -153,7 +199,12 @@ fn exact_zeros_are_a_point_mass_by_default() {
     assert!((beta - 1.0).abs() < 0.15, "beta {beta}");
     // z·ln π + (n − z)·ln(1 − π) + ℓ with π = 1/4.
     let expected = 1000.0 * 0.25f64.ln() + 3000.0 * 0.75f64.ln() + fit["loglik"].as_f64().unwrap();
-    common::assert_close(fit["loglik_mixture"].as_f64().unwrap(), expected, 1e-12, 0.0);
+    common::assert_close(
+        fit["loglik_mixture"].as_f64().unwrap(),
+        expected,
+        1e-12,
+        0.0,
+    );
 }
 
 #[test]
@@ -163,9 +214,19 @@ fn non_finite_values_fail_the_tensor_but_not_the_batch() {
     bad[3] = f32::NAN;
     bad[9] = f32::INFINITY;
     let file = dir.path().join("mixed.safetensors");
-    write_safetensors(&file, &[("bad", bad), ("good", gennorm_sample(1.0, 1.0, 500, 5))]);
+    write_safetensors(
+        &file,
+        &[("bad", bad), ("good", gennorm_sample(1.0, 1.0, 500, 5))],
+    );
     let out = gradrd()
-        .args(["fit", file.to_str().unwrap(), "--family", "laplace", "--format", "json"])
+        .args([
+            "fit",
+            file.to_str().unwrap(),
+            "--family",
+            "laplace",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -175,15 +236,32 @@ fn non_finite_values_fail_the_tensor_but_not_the_batch() {
     let error = &report["errors"][0];
     assert_eq!(error["tensor"], "bad");
     let message = error["error"].as_str().unwrap();
-    assert!(message.contains("1 NaN") && message.contains("1 infinite"), "{message}");
+    assert!(
+        message.contains("1 NaN") && message.contains("1 infinite"),
+        "{message}"
+    );
 
     let omitted = gradrd()
-        .args(["fit", file.to_str().unwrap(), "--family", "laplace", "--nan", "omit", "--format", "json"])
+        .args([
+            "fit",
+            file.to_str().unwrap(),
+            "--family",
+            "laplace",
+            "--nan",
+            "omit",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(omitted.status.success());
     let report = json_of(&omitted.stdout);
-    let bad = report["results"].as_array().unwrap().iter().find(|r| r["tensor"] == "bad").unwrap();
+    let bad = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tensor"] == "bad")
+        .unwrap();
     assert_eq!(bad["nonfinite"], 2);
     assert_eq!(bad["n_fit"], 498);
 }
@@ -193,18 +271,29 @@ fn a_single_unusable_tensor_is_exit_2_with_one_line_naming_file_and_tensor() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("const.safetensors");
     write_safetensors(&file, &[("flat", vec![0.5f32; 100])]);
-    let out = gradrd().args(["fit", file.to_str().unwrap()]).output().unwrap();
+    let out = gradrd()
+        .args(["fit", file.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("const.safetensors") && stderr.contains("'flat'") && stderr.contains("constant"), "{stderr}");
+    assert!(
+        stderr.contains("const.safetensors")
+            && stderr.contains("'flat'")
+            && stderr.contains("constant"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
 }
 
 #[test]
 fn missing_input_and_unwritable_output_are_exit_2_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = gradrd().args(["fit", "/nonexistent/dump.safetensors"]).output().unwrap();
+    let out = gradrd()
+        .args(["fit", "/nonexistent/dump.safetensors"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dump.safetensors"));
 
@@ -212,7 +301,12 @@ fn missing_input_and_unwritable_output_are_exit_2_and_write_nothing() {
     write_safetensors(&file, &[("w", gennorm_sample(1.0, 1.0, 200, 6))]);
     let target = dir.path().join("no-such-folder/out.json");
     let out = gradrd()
-        .args(["fit", file.to_str().unwrap(), "-o", target.to_str().unwrap()])
+        .args([
+            "fit",
+            file.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -252,17 +346,36 @@ fn the_same_command_twice_gives_byte_identical_json() {
 fn csv_and_table_have_one_row_per_tensor_and_family() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("g.safetensors");
-    write_safetensors(&file, &[("a", gennorm_sample(1.0, 1.0, 300, 9)), ("b", gennorm_sample(2.0, 1.0, 300, 10))]);
+    write_safetensors(
+        &file,
+        &[
+            ("a", gennorm_sample(1.0, 1.0, 300, 9)),
+            ("b", gennorm_sample(2.0, 1.0, 300, 10)),
+        ],
+    );
     let csv = gradrd()
-        .args(["fit", file.to_str().unwrap(), "--family", "gennorm,normal", "--format", "csv"])
+        .args([
+            "fit",
+            file.to_str().unwrap(),
+            "--family",
+            "gennorm,normal",
+            "--format",
+            "csv",
+        ])
         .output()
         .unwrap();
     assert!(csv.status.success());
     let text = String::from_utf8(csv.stdout).unwrap();
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("tensor,step,n,n_fit,zero_fraction"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("tensor,step,n,n_fit,zero_fraction"));
     assert_eq!(lines.count(), 4);
-    let table = gradrd().args(["fit", file.to_str().unwrap(), "--family", "gennorm,normal"]).output().unwrap();
+    let table = gradrd()
+        .args(["fit", file.to_str().unwrap(), "--family", "gennorm,normal"])
+        .output()
+        .unwrap();
     assert!(table.status.success());
     assert_eq!(String::from_utf8(table.stdout).unwrap().lines().count(), 5);
 }
@@ -271,7 +384,10 @@ fn csv_and_table_have_one_row_per_tensor_and_family() {
 fn inspect_reports_shape_zeros_and_non_finite_counts() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("i.safetensors");
-    write_safetensors(&file, &[("w", vec![0.0, 1.5, -2.0, f32::NAN, 0.0, f32::NEG_INFINITY])]);
+    write_safetensors(
+        &file,
+        &[("w", vec![0.0, 1.5, -2.0, f32::NAN, 0.0, f32::NEG_INFINITY])],
+    );
     let out = gradrd()
         .args(["inspect", file.to_str().unwrap(), "--format", "json"])
         .output()
@@ -283,6 +399,17 @@ fn inspect_reports_shape_zeros_and_non_finite_counts() {
     assert_eq!(t["tensor"], "w");
     assert_eq!(t["dtype"], "F32");
     assert_eq!(t["shape"], serde_json::json!([6]));
-    assert_eq!((t["n"].as_u64(), t["zeros"].as_u64(), t["nan"].as_u64(), t["inf"].as_u64()), (Some(6), Some(2), Some(1), Some(1)));
-    assert_eq!((t["min"].as_f64(), t["max"].as_f64()), (Some(-2.0), Some(1.5)));
+    assert_eq!(
+        (
+            t["n"].as_u64(),
+            t["zeros"].as_u64(),
+            t["nan"].as_u64(),
+            t["inf"].as_u64()
+        ),
+        (Some(6), Some(2), Some(1), Some(1))
+    );
+    assert_eq!(
+        (t["min"].as_f64(), t["max"].as_f64()),
+        (Some(-2.0), Some(1.5))
+    );
 }

@@ -40,7 +40,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
-    let end = s.iter().position(|c| !c.is_ascii_digit()).unwrap_or(s.len());
+    let end = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
     s.split_at(end)
 }
 
@@ -58,10 +61,24 @@ mod tests {
 
     #[test]
     fn numbers_inside_names_compare_as_numbers() {
-        let names = ["layer10.weight", "layer2.weight", "fc.bias", "layer2.bias", "blocks.12.a", "blocks.3.a"];
+        let names = [
+            "layer10.weight",
+            "layer2.weight",
+            "fc.bias",
+            "layer2.bias",
+            "blocks.12.a",
+            "blocks.3.a",
+        ];
         assert_eq!(
             depth_order(names),
-            vec!["blocks.3.a", "blocks.12.a", "fc.bias", "layer2.bias", "layer2.weight", "layer10.weight"]
+            vec![
+                "blocks.3.a",
+                "blocks.12.a",
+                "fc.bias",
+                "layer2.bias",
+                "layer2.weight",
+                "layer10.weight"
+            ]
         );
     }
 

@@ -20,7 +20,7 @@ use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::prepare::{prepare, NanPolicy, PrepareError, Prepared, ZeroPolicy};
-use crate::dist::{ContinuousDist, FamilyKind};
+use crate::dist::{ContinuousDist, FamilyKind, Model};
 use crate::fit::{fit, FitOptions, LocMode};
 use crate::stats;
 
@@ -31,6 +31,10 @@ pub struct FitSettings {
     pub zeros: ZeroPolicy,
     pub nan: NanPolicy,
     pub loc: LocMode,
+    /// Compute the goodness of fit (KS, W1, W2) of every fit. Off, only the
+    /// fits are made (the statistics are `null`): W2's exact computation
+    /// evaluates the fitted quantile function at every `i/n`.
+    pub goodness_of_fit: bool,
 }
 
 impl Default for FitSettings {
@@ -40,6 +44,7 @@ impl Default for FitSettings {
             zeros: ZeroPolicy::Auto,
             nan: NanPolicy::Error,
             loc: LocMode::Free,
+            goodness_of_fit: true,
         }
     }
 }
@@ -50,8 +55,9 @@ pub struct SampleMoments {
     pub mean: f64,
     /// Population standard deviation (ddof = 0).
     pub std: f64,
-    /// `scipy.stats.kurtosis(x, fisher=True, bias=True)`.
-    pub excess_kurtosis: f64,
+    /// `scipy.stats.kurtosis(x, fisher=True, bias=True)`; `null` when the
+    /// values are constant.
+    pub excess_kurtosis: Option<f64>,
 }
 
 /// One family's fit and its goodness of fit.
@@ -69,10 +75,12 @@ pub struct FamilyFit {
     pub loglik_mixture: Option<f64>,
     pub aic: f64,
     pub bic: f64,
-    pub ks: f64,
-    pub ks_p: f64,
-    pub w1: f64,
-    pub w2: f64,
+    /// Goodness of fit against the fitted distribution; `null` when not
+    /// computed (`--no-gof`).
+    pub ks: Option<f64>,
+    pub ks_p: Option<f64>,
+    pub w1: Option<f64>,
+    pub w2: Option<f64>,
     pub converged: bool,
     pub iterations: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,7 +123,7 @@ pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit,
     let mut prepared = prepare(values, settings.zeros, settings.nan)?;
     prepared.values.par_sort_unstable_by(f64::total_cmp);
     let sorted = &prepared.values;
-    let moments = stats::moments::Moments::of(sorted);
+    let moments = stats::moments(sorted).map_err(|e| PrepareError::Statistics(e.to_string()))?;
     let options = FitOptions {
         loc: settings.loc,
         ..FitOptions::default()
@@ -123,14 +131,14 @@ pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit,
     let fits = settings
         .families
         .iter()
-        .map(|&family| match fit(family, sorted, &options) {
-            Ok(result) => FamilyOutcome::Fitted(Box::new(assess(
-                result, sorted, &prepared, settings,
-            ))),
-            Err(error) => FamilyOutcome::Failed {
-                family,
-                error: error.to_string(),
-            },
+        .map(|&family| {
+            let assessed = fit(family, sorted, &options)
+                .map_err(|e| e.to_string())
+                .and_then(|result| assess(result, sorted, &prepared, settings));
+            match assessed {
+                Ok(fitted) => FamilyOutcome::Fitted(Box::new(fitted)),
+                Err(error) => FamilyOutcome::Failed { family, error },
+            }
         })
         .collect();
     Ok(TensorFit {
@@ -148,25 +156,47 @@ pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit,
     })
 }
 
+/// Goodness of fit of one model: KS statistic and p, W1, W2.
+struct GoodnessOfFit {
+    ks: f64,
+    ks_p: f64,
+    w1: f64,
+    w2: f64,
+}
+
+fn goodness_of_fit(sorted: &[f64], model: &Model) -> Result<GoodnessOfFit, String> {
+    let ks = stats::ks_one_sample(sorted, |x| model.cdf(x)).map_err(|e| e.to_string())?;
+    let w = stats::wasserstein_to_dist(sorted, model).map_err(|e| e.to_string())?;
+    Ok(GoodnessOfFit {
+        ks: ks.statistic,
+        ks_p: ks.p_value,
+        w1: w.w1,
+        w2: w.w2,
+    })
+}
+
 fn assess(
     result: crate::fit::Fit,
     sorted: &[f64],
     prepared: &Prepared,
     settings: &FitSettings,
-) -> FamilyFit {
+) -> Result<FamilyFit, String> {
     let model = result.model;
     let n = sorted.len() as f64;
-    let free = result.std_errors.len()
-        - usize::from(matches!(settings.loc, LocMode::Fixed(_)));
+    let free = result.std_errors.len() - usize::from(matches!(settings.loc, LocMode::Fixed(_)));
     let k = free as f64;
-    let ks = stats::ks::ks_one_sample(sorted, |x| model.cdf(x));
+    let gof = if settings.goodness_of_fit {
+        Some(goodness_of_fit(sorted, &model)?)
+    } else {
+        None
+    };
     let loglik_mixture = (settings.zeros == ZeroPolicy::Auto && prepared.zeros > 0).then(|| {
         let finite = (prepared.total - prepared.nonfinite) as f64;
         let zeros = prepared.zeros as f64;
         let pi = zeros / finite;
         zeros * pi.ln() + (finite - zeros) * (1.0 - pi).ln() + result.loglik
     });
-    FamilyFit {
+    Ok(FamilyFit {
         family: model.kind(),
         params: model.params().into_iter().collect(),
         std_errors: result.std_errors.into_iter().collect(),
@@ -175,12 +205,12 @@ fn assess(
         loglik_mixture,
         aic: 2.0 * k - 2.0 * result.loglik,
         bic: k * n.ln() - 2.0 * result.loglik,
-        ks: ks.statistic,
-        ks_p: ks.p_value,
-        w1: stats::wasserstein::w1_to_dist(sorted, &model),
-        w2: stats::wasserstein::w2_to_dist(sorted, &model),
+        ks: gof.as_ref().map(|g| g.ks),
+        ks_p: gof.as_ref().map(|g| g.ks_p),
+        w1: gof.as_ref().map(|g| g.w1),
+        w2: gof.as_ref().map(|g| g.w2),
         converged: result.converged,
         iterations: result.iterations,
         note: result.note,
-    }
+    })
 }

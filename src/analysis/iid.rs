@@ -74,7 +74,9 @@ pub struct IidCell {
 /// Why a study cannot run on a pair of tensors.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IidError {
-    #[error("sample size {needed} needs {needed} usable entries per sample, only {available} available")]
+    #[error(
+        "sample size {needed} needs {needed} usable entries per sample, only {available} available"
+    )]
     TooFewEntries { needed: usize, available: usize },
     #[error("the two tensors have {a} and {b} entries: temporal pairs need the same shape at every step")]
     ShapeMismatch { a: usize, b: usize },
@@ -96,7 +98,8 @@ where
     let mut cells = Vec::new();
     for &m in &settings.sample_sizes {
         let mut rng = Pcg64::seed_from_u64(settings.seed ^ stream.rotate_left(17) ^ (m as u64));
-        let mut tallies: Vec<(usize, usize, usize, f64)> = vec![(0, 0, 0, 0.0); settings.tests.len()];
+        let mut tallies: Vec<(usize, usize, usize, f64)> =
+            vec![(0, 0, 0, 0.0); settings.tests.len()];
         for _ in 0..settings.trials {
             let (x, y) = draw(m, &mut rng)?;
             for (test, tally) in settings.tests.iter().zip(tallies.iter_mut()) {
@@ -137,10 +140,8 @@ fn check(settings: &IidSettings) -> Result<(), IidError> {
 /// `(statistic, p)` of one test, `None` where the test is undefined.
 fn run_test(test: TestKind, x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
     match test {
-        TestKind::Spearman => stats::spearman::spearman(x, y)
-            .ok()
-            .map(|r| (r.rho, r.p_value)),
-        TestKind::Ks => stats::ks::ks_two_sample(x, y)
+        TestKind::Spearman => stats::spearman(x, y).ok().map(|r| (r.rho, r.p_value)),
+        TestKind::Ks => stats::ks_two_sample(x, y)
             .ok()
             .map(|r| (r.statistic, r.p_value)),
     }
@@ -155,8 +156,15 @@ fn usable(values: &[f64], skip_zeros: bool) -> Vec<usize> {
 /// Spatial pairs: two disjoint random coordinate sets of one tensor at one
 /// step. `steps` holds the tensor at each recorded step; trial `i` uses step
 /// `i mod steps`.
-pub fn spatial(steps: &[Vec<f64>], settings: &IidSettings, stream: u64) -> Result<Vec<IidCell>, IidError> {
-    let pools: Vec<Vec<usize>> = steps.iter().map(|v| usable(v, settings.skip_zeros)).collect();
+pub fn spatial(
+    steps: &[Vec<f64>],
+    settings: &IidSettings,
+    stream: u64,
+) -> Result<Vec<IidCell>, IidError> {
+    let pools: Vec<Vec<usize>> = steps
+        .iter()
+        .map(|v| usable(v, settings.skip_zeros))
+        .collect();
     let mut trial = 0usize;
     run_trials(settings, stream, |m, rng| {
         let step = next_index(&mut trial, steps.len(), m)?;
@@ -191,10 +199,19 @@ pub fn layers(
         let (pa, pb) = (&pools_a[step], &pools_b[step]);
         let available = pa.len().min(pb.len());
         if available < m {
-            return Err(IidError::TooFewEntries { needed: m, available });
+            return Err(IidError::TooFewEntries {
+                needed: m,
+                available,
+            });
         }
-        let x = sample_indices(rng, pa.len(), m).iter().map(|i| a[step][pa[i]]).collect();
-        let y = sample_indices(rng, pb.len(), m).iter().map(|i| b[step][pb[i]]).collect();
+        let x = sample_indices(rng, pa.len(), m)
+            .iter()
+            .map(|i| a[step][pa[i]])
+            .collect();
+        let y = sample_indices(rng, pb.len(), m)
+            .iter()
+            .map(|i| b[step][pb[i]])
+            .collect();
         Ok((x, y))
     })
 }
@@ -202,7 +219,11 @@ pub fn layers(
 /// Temporal pairs: the same `m` coordinates at consecutive steps. `steps`
 /// holds the tensor's values at each recorded step, in step order; trial `i`
 /// uses the step pair `i mod (steps − 1)`.
-pub fn temporal(steps: &[Vec<f64>], settings: &IidSettings, stream: u64) -> Result<Vec<IidCell>, IidError> {
+pub fn temporal(
+    steps: &[Vec<f64>],
+    settings: &IidSettings,
+    stream: u64,
+) -> Result<Vec<IidCell>, IidError> {
     if let Some(pair) = steps.windows(2).find(|w| w[0].len() != w[1].len()) {
         return Err(IidError::ShapeMismatch {
             a: pair[0].len(),
@@ -215,7 +236,11 @@ pub fn temporal(steps: &[Vec<f64>], settings: &IidSettings, stream: u64) -> Resu
     let ok = |v: f64| v.is_finite() && !(settings.skip_zeros && v == 0.0);
     let pools: Vec<Vec<usize>> = steps
         .windows(2)
-        .map(|w| (0..w[0].len()).filter(|&i| ok(w[0][i]) && ok(w[1][i])).collect())
+        .map(|w| {
+            (0..w[0].len())
+                .filter(|&i| ok(w[0][i]) && ok(w[1][i]))
+                .collect()
+        })
         .collect();
     let mut trial = 0usize;
     run_trials(settings, stream, |m, rng| {
@@ -227,7 +252,10 @@ pub fn temporal(steps: &[Vec<f64>], settings: &IidSettings, stream: u64) -> Resu
                 available: pool.len(),
             });
         }
-        let coords: Vec<usize> = sample_indices(rng, pool.len(), m).iter().map(|i| pool[i]).collect();
+        let coords: Vec<usize> = sample_indices(rng, pool.len(), m)
+            .iter()
+            .map(|i| pool[i])
+            .collect();
         let x = coords.iter().map(|&c| steps[pair][c]).collect();
         let y = coords.iter().map(|&c| steps[pair + 1][c]).collect();
         Ok((x, y))
@@ -237,7 +265,10 @@ pub fn temporal(steps: &[Vec<f64>], settings: &IidSettings, stream: u64) -> Resu
 /// The round-robin source (step or step pair) of the next trial.
 fn next_index(trial: &mut usize, sources: usize, m: usize) -> Result<usize, IidError> {
     if sources == 0 {
-        return Err(IidError::TooFewEntries { needed: m, available: 0 });
+        return Err(IidError::TooFewEntries {
+            needed: m,
+            available: 0,
+        });
     }
     let index = *trial % sources;
     *trial += 1;
@@ -268,7 +299,12 @@ mod tests {
     }
 
     fn ratio(cells: &[IidCell], test: TestKind) -> f64 {
-        cells.iter().find(|c| c.test == test).unwrap().pass_ratio.unwrap()
+        cells
+            .iter()
+            .find(|c| c.test == test)
+            .unwrap()
+            .pass_ratio
+            .unwrap()
     }
 
     /// Under H0 a trial passes with probability 1 − α = 0.95; over 400
@@ -317,12 +353,21 @@ mod tests {
         let steps = normal_steps(2, 150, 4);
         assert_eq!(
             spatial(&steps, &settings(5), 0).unwrap_err(),
-            IidError::TooFewEntries { needed: 200, available: 150 }
+            IidError::TooFewEntries {
+                needed: 200,
+                available: 150
+            }
         );
-        assert_eq!(temporal(&steps[..1], &settings(5), 0).unwrap_err(), IidError::OneStep);
+        assert_eq!(
+            temporal(&steps[..1], &settings(5), 0).unwrap_err(),
+            IidError::OneStep
+        );
         let mut bad = settings(5);
         bad.alpha = 1.5;
-        assert_eq!(temporal(&steps, &bad, 0).unwrap_err(), IidError::BadAlpha(1.5));
+        assert_eq!(
+            temporal(&steps, &bad, 0).unwrap_err(),
+            IidError::BadAlpha(1.5)
+        );
         let uneven = vec![steps[0].clone(), steps[1][..100].to_vec()];
         assert!(matches!(
             temporal(&uneven, &settings(5), 0).unwrap_err(),

@@ -75,7 +75,11 @@ pub enum PrepareError {
         needed: usize,
         what: &'static str,
     },
-    #[error("all {count} {what} values equal {value:e}: a constant tensor has no continuous model")]
+    #[error("{0}")]
+    Statistics(String),
+    #[error(
+        "all {count} {what} values equal {value:e}: a constant tensor has no continuous model"
+    )]
     Constant {
         count: usize,
         value: f64,
@@ -115,7 +119,11 @@ pub fn prepare(
     if zeros_removed {
         values.retain(|v| *v != 0.0);
     }
-    let what = if zeros_removed { "non-zero finite" } else { "finite" };
+    let what = if zeros_removed {
+        "non-zero finite"
+    } else {
+        "finite"
+    };
     if values.len() < MIN_VALUES {
         return Err(PrepareError::TooFew {
             available: values.len(),

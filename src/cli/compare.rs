@@ -75,17 +75,18 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
             .filter(|(x, y)| !drop_zeros || (**x != 0.0 && **y != 0.0))
             .map(|(x, y)| (*x, *y))
             .unzip();
-        stats::spearman::spearman(&x, &y).map_err(|e| e.to_string())
+        stats::spearman(&x, &y).map_err(|e| e.to_string())
     };
     let keep = |v: &Vec<f64>| -> Vec<f64> {
-        v.iter().copied().filter(|x| !drop_zeros || *x != 0.0).collect()
+        v.iter()
+            .copied()
+            .filter(|x| !drop_zeros || *x != 0.0)
+            .collect()
     };
     let (a, b) = (keep(&a), keep(&b));
-    let ks = stats::ks::ks_two_sample(&a, &b)
+    let ks = stats::ks_two_sample(&a, &b)
         .with_context(|| format!("cannot compare {} with {}", args.a, args.b))?;
-    let w1 = stats::wasserstein::w1(&a, &b)
-        .with_context(|| format!("cannot compare {} with {}", args.a, args.b))?;
-    let w2 = stats::wasserstein::w2(&a, &b)
+    let distances = stats::wasserstein_samples(&a, &b)
         .with_context(|| format!("cannot compare {} with {}", args.a, args.b))?;
     let report = CompareReport {
         schema: "gradrd.compare/1",
@@ -98,8 +99,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
         spearman_reason: spearman.err(),
         ks: ks.statistic,
         ks_p: ks.p_value,
-        w1,
-        w2,
+        w1: distances.w1,
+        w2: distances.w2,
     };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,

@@ -41,11 +41,11 @@ struct Row {
     scale: f64,
     n_fit: usize,
     zero_fraction: f64,
-    excess_kurtosis: f64,
+    excess_kurtosis: Option<f64>,
     loglik: f64,
-    ks: f64,
-    w1: f64,
-    w2: f64,
+    ks: Option<f64>,
+    w1: Option<f64>,
+    w2: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,7 +124,12 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
     progress.finish_and_clear();
     if rows.is_empty() {
         let first = &errors[0];
-        bail!("{}: tensor '{}': {}", args.dump.display(), first.tensor, first.error);
+        bail!(
+            "{}: tensor '{}': {}",
+            args.dump.display(),
+            first.tensor,
+            first.error
+        );
     }
     let report = EvolveReport {
         schema: "gradrd.evolve/1",
@@ -149,6 +154,7 @@ fn table(report: &EvolveReport) -> Vec<u8> {
     let mut table = Table::new([
         "tensor", "depth", "step", "family", "shape", "scale", "kurt", "w2", "ks",
     ]);
+    let opt = |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |x| sig(x, digits));
     for r in &report.rows {
         table.push(vec![
             r.tensor.clone(),
@@ -157,9 +163,9 @@ fn table(report: &EvolveReport) -> Vec<u8> {
             r.family.to_string(),
             r.shape.map_or("-".to_string(), |s| sig(s, 4)),
             sig(r.scale, 4),
-            sig(r.excess_kurtosis, 3),
-            sig(r.w2, 3),
-            sig(r.ks, 3),
+            opt(r.excess_kurtosis, 3),
+            opt(r.w2, 3),
+            opt(r.ks, 3),
         ]);
     }
     let mut bytes = table.render();

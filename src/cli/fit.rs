@@ -47,6 +47,9 @@ pub struct ModelArgs {
     /// NaN/Inf: `error` fails the tensor (naming the count), `omit` leaves them out.
     #[arg(long, value_enum, default_value_t = NanArg::Error)]
     nan: NanArg,
+    /// Fits only: skip KS, W1 and W2 (reported as null).
+    #[arg(long)]
+    no_gof: bool,
 }
 
 impl ModelArgs {
@@ -63,6 +66,7 @@ impl ModelArgs {
                 NanArg::Omit => NanPolicy::Omit,
             },
             loc: self.loc,
+            goodness_of_fit: !self.no_gof,
         }
     }
 }
@@ -86,9 +90,7 @@ fn parse_loc(text: &str) -> Result<LocMode, String> {
         "zero" => Ok(LocMode::Fixed(0.0)),
         number => match number.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(LocMode::Fixed(v)),
-            _ => Err(format!(
-                "'{number}' is not free, zero or a finite number"
-            )),
+            _ => Err(format!("'{number}' is not free, zero or a finite number")),
         },
     }
 }
@@ -242,7 +244,7 @@ struct FitRow<'a> {
     nonfinite: usize,
     mean: f64,
     std: f64,
-    excess_kurtosis: f64,
+    excess_kurtosis: Option<f64>,
     family: FamilyKind,
     shape: Option<f64>,
     loc: Option<f64>,
@@ -304,10 +306,10 @@ fn rows(report: &FitReport) -> Vec<FitRow<'_>> {
                     row.loglik = Some(f.loglik);
                     row.aic = Some(f.aic);
                     row.bic = Some(f.bic);
-                    row.ks = Some(f.ks);
-                    row.ks_p = Some(f.ks_p);
-                    row.w1 = Some(f.w1);
-                    row.w2 = Some(f.w2);
+                    row.ks = f.ks;
+                    row.ks_p = f.ks_p;
+                    row.w1 = f.w1;
+                    row.w2 = f.w2;
                 }
                 FamilyOutcome::Failed { family, error } => {
                     row.family = *family;
@@ -340,12 +342,13 @@ fn table(report: &FitReport) -> Vec<u8> {
             row.step.map_or("-".to_string(), |s| s.to_string()),
             row.n_fit.to_string(),
             format!("{:.1}%", 100.0 * row.zero_fraction),
-            sig(row.excess_kurtosis, 3),
+            opt(row.excess_kurtosis, 3),
             row.family.to_string(),
             opt(row.shape, 4),
             opt(row.loc, 3),
             opt(row.scale, 4),
-            row.error.map_or_else(|| opt(row.loglik, 8), |e| format!("error: {e}")),
+            row.error
+                .map_or_else(|| opt(row.loglik, 8), |e| format!("error: {e}")),
             opt(row.ks, 3),
             opt(row.ks_p, 3),
             opt(row.w2, 3),

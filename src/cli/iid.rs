@@ -178,7 +178,12 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     progress.finish_and_clear();
     if results.is_empty() {
         let first = &errors[0];
-        bail!("{}: tensor '{}': {}", args.dump.display(), first.tensor, first.error);
+        bail!(
+            "{}: tensor '{}': {}",
+            args.dump.display(),
+            first.tensor,
+            first.error
+        );
     }
     let report = IidReport {
         schema: "gradrd.iid/1",
@@ -309,11 +314,16 @@ fn table(report: &IidReport) -> Vec<u8> {
     for (test, m) in keys {
         let mut row = vec![format!("{test:?}").to_lowercase(), m.to_string()];
         for r in &report.results {
-            let cell = r.cells.iter().find(|c| c.test == test && c.sample_size == m);
-            row.push(match cell.and_then(|c| c.pass_ratio.zip(c.mean_statistic)) {
-                Some((ratio, stat)) => format!("{} ({})", sig(ratio, 3), sig(stat, 3)),
-                None => "-".to_string(),
-            });
+            let cell = r
+                .cells
+                .iter()
+                .find(|c| c.test == test && c.sample_size == m);
+            row.push(
+                match cell.and_then(|c| c.pass_ratio.zip(c.mean_statistic)) {
+                    Some((ratio, stat)) => format!("{} ({})", sig(ratio, 3), sig(stat, 3)),
+                    None => "-".to_string(),
+                },
+            );
         }
         table.push(row);
     }

@@ -84,10 +84,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
     let dump = Dump::open(&args.dump)?;
     let selected = dump.select(&selection);
     if selected.is_empty() && dump.skipped().is_empty() {
-        anyhow::bail!(
-            "{}: no tensor matches the selection",
-            args.dump.display()
-        );
+        anyhow::bail!("{}: no tensor matches the selection", args.dump.display());
     }
     let summaries: Vec<_> = selected
         .par_iter()
@@ -162,7 +159,15 @@ fn row(meta: &TensorMeta, s: &gradrd::dump::Summary) -> TensorRow {
 
 fn table(report: &InspectReport) -> Vec<u8> {
     let mut table = Table::new(vec![
-        "tensor", "step", "dtype", "shape", "n", "zeros", "nonfinite", "min", "max",
+        "tensor",
+        "step",
+        "dtype",
+        "shape",
+        "n",
+        "zeros",
+        "nonfinite",
+        "min",
+        "max",
     ]);
     for t in &report.tensors {
         let num = |v: Option<f64>| v.map_or("-".to_string(), |x| sig(x, 4));
@@ -180,7 +185,11 @@ fn table(report: &InspectReport) -> Vec<u8> {
     }
     let mut bytes = table.render();
     for p in &report.errors {
-        let tensor = p.tensor.as_deref().map(|t| format!(" tensor {t}:")).unwrap_or_default();
+        let tensor = p
+            .tensor
+            .as_deref()
+            .map(|t| format!(" tensor {t}:"))
+            .unwrap_or_default();
         bytes.extend(format!("error: {}:{tensor} {}\n", p.file, p.error).into_bytes());
     }
     bytes

@@ -46,9 +46,6 @@ pub enum Outcome {
     Partial,
 }
 
-/// An error that stops a command: bad usage or unreadable input (exit 2).
-pub type CliError = anyhow::Error;
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

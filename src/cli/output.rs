@@ -194,7 +194,10 @@ mod tests {
         t.push(vec!["fc1.weight".into(), "5".into()]);
         t.push(vec!["b".into(), "12345".into()]);
         let text = String::from_utf8(t.render()).unwrap();
-        assert_eq!(text, "name            n\nfc1.weight      5\nb           12345\n");
+        assert_eq!(
+            text,
+            "name            n\nfc1.weight      5\nb           12345\n"
+        );
     }
 
     #[test]

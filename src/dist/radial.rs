@@ -24,9 +24,7 @@
 //!
 //! The families own their parameters and names; this type owns the numerics.
 
-use super::special::{
-    digamma, inv_reg_upper_gamma, ln_gamma, reg_lower_gamma, reg_upper_gamma,
-};
+use super::special::{digamma, inv_reg_upper_gamma, ln_gamma, reg_lower_gamma, reg_upper_gamma};
 use super::ParamError;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Gamma};
@@ -237,7 +235,8 @@ impl RadialGamma {
         if mass == 0.0 {
             return 0.0;
         }
-        let ln_factor = ln_gamma(shifted_shape) - ln_gamma(self.gamma_shape)
+        let ln_factor = ln_gamma(shifted_shape)
+            - ln_gamma(self.gamma_shape)
             - (k / self.power) * self.rate.ln()
             + k * self.scale.ln();
         0.5 * ln_factor.exp() * mass
@@ -314,7 +313,11 @@ impl RadialGamma {
         (0..n)
             .map(|_| {
                 let radius = self.radius_of(self.gamma_sampler.sample(rng));
-                let signed = if rng.random::<bool>() { radius } else { -radius };
+                let signed = if rng.random::<bool>() {
+                    radius
+                } else {
+                    -radius
+                };
                 self.loc + self.scale * signed
             })
             .collect()

@@ -112,7 +112,8 @@ pub fn trigamma(x: f64) -> f64 {
         * (1.0 / 6.0
             + w * (-1.0 / 30.0
                 + w * (1.0 / 42.0
-                    + w * (-1.0 / 30.0 + w * (5.0 / 66.0 + w * (-691.0 / 2730.0 + w * (7.0 / 6.0)))))));
+                    + w * (-1.0 / 30.0
+                        + w * (5.0 / 66.0 + w * (-691.0 / 2730.0 + w * (7.0 / 6.0)))))));
     shift + t + 0.5 * w + series
 }
 
@@ -254,7 +255,8 @@ fn stirling_remainder(a: f64) -> f64 {
             + w * (1.0 / 1260.0
                 + w * (-1.0 / 1680.0
                     + w * (1.0 / 1188.0
-                        + w * (-691.0 / 360_360.0 + w * (1.0 / 156.0 + w * (-3617.0 / 122_400.0))))))))
+                        + w * (-691.0 / 360_360.0
+                            + w * (1.0 / 156.0 + w * (-3617.0 / 122_400.0))))))))
         / a
 }
 
@@ -432,8 +434,8 @@ fn newton_in_log_x(start: f64, value_and_slope: impl Fn(f64) -> Option<(f64, f64
         } else {
             above / std::f64::consts::E
         };
-        let converged = (next / x).ln().abs() <= NEWTON_TOLERANCE
-            || above <= below * (1.0 + NEWTON_TOLERANCE);
+        let converged =
+            (next / x).ln().abs() <= NEWTON_TOLERANCE || above <= below * (1.0 + NEWTON_TOLERANCE);
         x = next;
         if converged {
             break;

@@ -112,12 +112,7 @@ pub(super) struct Solved {
 /// right). A Newton step that leaves the bracket or meets `h ≥ 0` is
 /// replaced by geometric bisection. Stops when the step is below
 /// `tol · s`.
-pub(super) fn newton_bracketed<F>(
-    mut derivatives: F,
-    start: f64,
-    tol: f64,
-    max_iter: u64,
-) -> Solved
+pub(super) fn newton_bracketed<F>(mut derivatives: F, start: f64, tol: f64, max_iter: u64) -> Solved
 where
     F: FnMut(f64) -> (f64, f64),
 {
@@ -212,10 +207,7 @@ fn brent_location<F: ShapeFamily>(
                 value: state.get_best_param().copied().unwrap_or(midpoint),
                 iterations: state.get_iter(),
                 converged: state.get_termination_reason().is_some_and(|reason| {
-                    matches!(
-                        reason,
-                        argmin::core::TerminationReason::SolverConverged
-                    )
+                    matches!(reason, argmin::core::TerminationReason::SolverConverged)
                 }),
             }
         }
@@ -372,7 +364,10 @@ impl LocationSums {
                 [max, scaled, sum_log, (chunk.len() - logs.len()) as f64]
             })
             .collect();
-        let max = partials.iter().map(|p| p[0]).fold(f64::NEG_INFINITY, f64::max);
+        let max = partials
+            .iter()
+            .map(|p| p[0])
+            .fold(f64::NEG_INFINITY, f64::max);
         let mut scaled = 0.0;
         let mut sum_log = 0.0;
         let mut at_loc = 0.0;

@@ -89,7 +89,9 @@ fn kolmogn(n: u64, x: f64) -> Tails {
             return Tails::from_cdf(0.0);
         }
         let prob = if n <= 140 {
-            (1..=n).fold(1.0, |acc, i| acc * (i as f64 * (1.0 / nf) * (2.0 * t - 1.0)))
+            (1..=n).fold(1.0, |acc, i| {
+                acc * (i as f64 * (1.0 / nf) * (2.0 * t - 1.0))
+            })
         } else {
             (log_factorial_over_power(nf) + nf * (2.0 * t - 1.0).ln()).exp()
         };
