@@ -112,7 +112,8 @@ pub fn trigamma(x: f64) -> f64 {
         * (1.0 / 6.0
             + w * (-1.0 / 30.0
                 + w * (1.0 / 42.0
-                    + w * (-1.0 / 30.0 + w * (5.0 / 66.0 + w * (-691.0 / 2730.0 + w * (7.0 / 6.0)))))));
+                    + w * (-1.0 / 30.0
+                        + w * (5.0 / 66.0 + w * (-691.0 / 2730.0 + w * (7.0 / 6.0)))))));
     shift + t + 0.5 * w + series
 }
 
@@ -294,7 +295,8 @@ fn stirling_remainder(a: f64) -> f64 {
             + w * (1.0 / 1260.0
                 + w * (-1.0 / 1680.0
                     + w * (1.0 / 1188.0
-                        + w * (-691.0 / 360_360.0 + w * (1.0 / 156.0 + w * (-3617.0 / 122_400.0))))))))
+                        + w * (-691.0 / 360_360.0
+                            + w * (1.0 / 156.0 + w * (-3617.0 / 122_400.0))))))))
         / a
 }
 
@@ -496,8 +498,8 @@ fn safeguarded_newton(
         } else {
             return f64::NAN;
         };
-        let converged = (next / x).ln().abs() <= NEWTON_TOLERANCE
-            || above <= below * (1.0 + NEWTON_TOLERANCE);
+        let converged =
+            (next / x).ln().abs() <= NEWTON_TOLERANCE || above <= below * (1.0 + NEWTON_TOLERANCE);
         x = next;
         if converged {
             break;
@@ -525,10 +527,20 @@ mod tests {
     fn upper_gamma_far_tail() {
         // mpmath.gammainc(0.5, 700, mpmath.inf, regularized=True) at 40 digits
         // (scipy.special.gammaincc(0.5, 700.0) = 2.1010145162644003e-306, 9e-14 off)
-        assert_close(reg_upper_gamma(0.5, 700.0), 2.1010145162642175e-306, 2e-14, 0.0);
+        assert_close(
+            reg_upper_gamma(0.5, 700.0),
+            2.1010145162642175e-306,
+            2e-14,
+            0.0,
+        );
         // mpmath.gammainc(3, 600, mpmath.inf, regularized=True)
         // (scipy.special.gammaincc(3.0, 600.0) = 4.786642678691298e-256)
-        assert_close(reg_upper_gamma(3.0, 600.0), 4.786642678691315e-256, 2e-14, 0.0);
+        assert_close(
+            reg_upper_gamma(3.0, 600.0),
+            4.786642678691315e-256,
+            2e-14,
+            0.0,
+        );
     }
 
     #[test]
