@@ -237,7 +237,11 @@ def main():
         "//! Each value carries the scipy call that produced it; where scipy differs",
         "//! from mpmath (40 digits) by more than 1e-13 relative the mpmath value is",
         "//! used and the comment shows scipy's.",
-        "#![allow(clippy::excessive_precision, clippy::unreadable_literal, clippy::approx_constant)]",
+        "#![allow(",
+        "    clippy::excessive_precision,",
+        "    clippy::unreadable_literal,",
+        "    clippy::approx_constant",
+        ")]",
         "",
     ]
     special_tables(out)
