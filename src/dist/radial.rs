@@ -222,7 +222,7 @@ impl RadialGamma {
     /// intervals keep their relative accuracy.
     fn half_line_moment(&self, k: f64, r1: f64, r2: f64) -> f64 {
         let shifted_shape = self.gamma_shape + k / self.power;
-        if !(shifted_shape > 0.0) {
+        if shifted_shape.is_nan() || shifted_shape <= 0.0 {
             return f64::NAN;
         }
         let t1 = self.gamma_variable(r1);
@@ -242,16 +242,16 @@ impl RadialGamma {
         0.5 * ln_factor.exp() * mass
     }
 
-    /// The two half-line pieces of `[a, b]` (standardized radii on the negative
-    /// and on the positive side of `loc`), or `None` for NaN bounds.
-    fn split_at_loc(&self, a: f64, b: f64) -> Option<(Option<(f64, f64)>, Option<(f64, f64)>)> {
+    /// The two half-line pieces of `[a, b]`, or `None` for NaN bounds.
+    fn split_at_loc(&self, a: f64, b: f64) -> Option<HalfLinePieces> {
         let (za, zb) = (self.standardize(a), self.standardize(b));
         if za.is_nan() || zb.is_nan() {
             return None;
         }
-        let negative = (za < 0.0).then(|| ((-zb).max(0.0), -za));
-        let positive = (zb > 0.0).then(|| (za.max(0.0), zb));
-        Some((negative, positive))
+        Some(HalfLinePieces {
+            negative: (za < 0.0).then(|| ((-zb).max(0.0), -za)),
+            positive: (zb > 0.0).then(|| (za.max(0.0), zb)),
+        })
     }
 
     /// `∫_a^b |x − loc|^k f(x) dx`; NaN when the integral is not finite through
@@ -273,13 +273,13 @@ impl RadialGamma {
         if a > b {
             return -self.moment_between(k, b, a, negative_side_sign);
         }
-        let Some((negative, positive)) = self.split_at_loc(a, b) else {
+        let Some(pieces) = self.split_at_loc(a, b) else {
             return f64::NAN;
         };
         let piece = |side: Option<(f64, f64)>| {
             side.map_or(0.0, |(r1, r2)| self.half_line_moment(k, r1, r2))
         };
-        negative_side_sign * piece(negative) + piece(positive)
+        negative_side_sign * piece(pieces.negative) + piece(pieces.positive)
     }
 
     /// `E|X − loc|^k = scale^k λ^(−k/p) Γ(a + k/p)/Γ(a)`.
@@ -322,6 +322,13 @@ impl RadialGamma {
             })
             .collect()
     }
+}
+
+/// An interval split at `loc`: standardized radii `(r1, r2)`, `r1 ≤ r2`, of
+/// its part below and of its part above `loc`.
+struct HalfLinePieces {
+    negative: Option<(f64, f64)>,
+    positive: Option<(f64, f64)>,
 }
 
 /// Implements the numerical `ContinuousDist` methods of a family by

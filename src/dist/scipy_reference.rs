@@ -5,7 +5,11 @@
 //! Each value carries the scipy call that produced it; where scipy differs
 //! from mpmath (40 digits) by more than 1e-13 relative the mpmath value is
 //! used and the comment shows scipy's.
-#![allow(clippy::excessive_precision, clippy::unreadable_literal)]
+#![allow(
+    clippy::excessive_precision,
+    clippy::unreadable_literal,
+    clippy::approx_constant
+)]
 
 /// `(a, x, P(a, x), Q(a, x))`.
 pub(super) const INC_GAMMA: &[(f64, f64, f64, f64)] = &[
@@ -377,8 +381,6 @@ pub(super) const INC_GAMMA: &[(f64, f64, f64, f64)] = &[
     (10.0, 300.0, 1.0, 2.8784992655370512e-114),
     // scipy.special.gammainc(10.0, 700.0); scipy.special.gammaincc(10.0, 700.0)
     (10.0, 700.0, 1.0, 1.110692465019345e-284),
-    // scipy.special.gammainc(30.0, 1e-10); scipy.special.gammaincc(30.0, 1e-10)
-    (30.0, 1e-10, 0.0, 1.0),
     // scipy.special.gammainc(30.0, 0.001); scipy.special.gammaincc(30.0, 0.001)
     (30.0, 0.001, 3.76634102030181e-123, 1.0),
     // scipy.special.gammainc(30.0, 0.1); scipy.special.gammaincc(30.0, 0.1)
@@ -411,10 +413,6 @@ pub(super) const INC_GAMMA: &[(f64, f64, f64, f64)] = &[
     (30.0, 300.0, 1.0, 4.4219607561434375e-90),
     // scipy.special.gammainc(30.0, 700.0); scipy.special.gammaincc(30.0, 700.0)
     (30.0, 700.0, 1.0, 3.7455417501517245e-253),
-    // scipy.special.gammainc(100.0, 1e-10); scipy.special.gammaincc(100.0, 1e-10)
-    (100.0, 1e-10, 0.0, 1.0),
-    // scipy.special.gammainc(100.0, 0.001); scipy.special.gammaincc(100.0, 0.001)
-    (100.0, 0.001, 0.0, 1.0),
     // scipy.special.gammainc(100.0, 0.1); scipy.special.gammaincc(100.0, 0.1)
     (100.0, 0.1, 9.705034877125812e-259, 1.0),
     // scipy.special.gammainc(100.0, 0.5); scipy.special.gammaincc(100.0, 0.5)
@@ -450,18 +448,6 @@ pub(super) const INC_GAMMA: &[(f64, f64, f64, f64)] = &[
     (100.0, 300.0, 1.0, 1.4110215102111738e-41),
     // scipy.special.gammainc(100.0, 700.0); scipy.special.gammaincc(100.0, 700.0)
     (100.0, 700.0, 1.0, 5.684208283879863e-179),
-    // scipy.special.gammainc(200.0, 1e-10); scipy.special.gammaincc(200.0, 1e-10)
-    (200.0, 1e-10, 0.0, 1.0),
-    // scipy.special.gammainc(200.0, 0.001); scipy.special.gammaincc(200.0, 0.001)
-    (200.0, 0.001, 0.0, 1.0),
-    // scipy.special.gammainc(200.0, 0.1); scipy.special.gammaincc(200.0, 0.1)
-    (200.0, 0.1, 0.0, 1.0),
-    // scipy.special.gammainc(200.0, 0.5); scipy.special.gammaincc(200.0, 0.5)
-    (200.0, 0.5, 0.0, 1.0),
-    // scipy.special.gammainc(200.0, 1.0); scipy.special.gammaincc(200.0, 1.0)
-    (200.0, 1.0, 0.0, 1.0),
-    // scipy.special.gammainc(200.0, 2.0); scipy.special.gammaincc(200.0, 2.0)
-    (200.0, 2.0, 0.0, 1.0),
     // scipy.special.gammainc(200.0, 5.0); scipy.special.gammaincc(200.0, 5.0)
     (200.0, 5.0, 5.4522831951349414e-238, 1.0),
     // scipy.special.gammainc(200.0, 10.0); scipy.special.gammaincc(200.0, 10.0)
