@@ -9,16 +9,31 @@ use gradrd::dump::{Dump, DumpError, Selection, StepRange};
 #[test]
 fn directory_steps_from_names_and_skipped_files() {
     let dump = Dump::open(fixture("dir")).unwrap();
-    let keys: Vec<(String, Option<u64>)> = dump.tensors().iter().map(|t| (t.name.clone(), t.step)).collect();
+    let keys: Vec<(String, Option<u64>)> = dump
+        .tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.step))
+        .collect();
     // step100/grads.safetensors, step200/grads.safetensors (step from the directory),
     // grads_300.npz (step from the stem); notes.txt is ignored
-    assert_eq!(keys, [("w".to_string(), Some(100)), ("w".to_string(), Some(200)), ("w".to_string(), Some(300))]);
+    assert_eq!(
+        keys,
+        [
+            ("w".to_string(), Some(100)),
+            ("w".to_string(), Some(200)),
+            ("w".to_string(), Some(300))
+        ]
+    );
     // torch.arange(4) + step for the safetensors files; np.arange(4) * 2 for the npz
     for t in dump.tensors() {
         let values = dump.read(t).unwrap();
         let step = t.step.unwrap() as f64;
         for (i, v) in values.iter().enumerate() {
-            let expected = if t.step == Some(300) { i as f64 * 2.0 } else { step + i as f64 };
+            let expected = if t.step == Some(300) {
+                i as f64 * 2.0
+            } else {
+                step + i as f64
+            };
             assert_close(*v, expected, 0.0, 0.0);
         }
     }
@@ -32,13 +47,21 @@ fn directory_steps_from_names_and_skipped_files() {
 #[test]
 fn selection_by_regex_and_step_range() {
     let dump = Dump::open(fixture("dir")).unwrap();
-    let steps = |sel: &Selection| -> Vec<Option<u64>> { dump.select(sel).iter().map(|t| t.step).collect() };
-    let range = |text: &str| Selection { tensor: None, steps: Some(text.parse::<StepRange>().unwrap()) };
+    let steps =
+        |sel: &Selection| -> Vec<Option<u64>> { dump.select(sel).iter().map(|t| t.step).collect() };
+    let range = |text: &str| Selection {
+        tensor: None,
+        steps: Some(text.parse::<StepRange>().unwrap()),
+    };
     assert_eq!(steps(&range("200")), [Some(200)]);
-    assert_eq!(steps(&range("100..300")), [Some(100), Some(200)]);
+    assert_eq!(steps(&range("100..300")), [Some(100), Some(200), Some(300)]);
+    assert_eq!(steps(&range("101..299")), [Some(200)]);
     assert_eq!(steps(&range("..=200")), [Some(100), Some(200)]);
     assert_eq!(steps(&range("150..")), [Some(200), Some(300)]);
-    let by_name = |re: &str| Selection { tensor: Some(regex::Regex::new(re).unwrap()), steps: None };
+    let by_name = |re: &str| Selection {
+        tensor: Some(regex::Regex::new(re).unwrap()),
+        steps: None,
+    };
     assert_eq!(dump.select(&by_name("^w$")).len(), 3);
     assert!(dump.select(&by_name("bias")).is_empty());
     assert_eq!(dump.select(&Selection::default()).len(), 3);
@@ -54,18 +77,35 @@ fn same_name_and_step_in_two_files_is_qualified_by_path() {
     std::fs::write(step_dir.join("attn.safetensors"), &source).unwrap();
     std::fs::write(step_dir.join("mlp.safetensors"), &source).unwrap();
     let dump = Dump::open(dir.path()).unwrap();
-    let keys: Vec<(String, Option<u64>)> = dump.tensors().iter().map(|t| (t.name.clone(), t.step)).collect();
-    assert_eq!(keys, [("step5/attn/w".to_string(), Some(5)), ("step5/mlp/w".to_string(), Some(5))]);
+    let keys: Vec<(String, Option<u64>)> = dump
+        .tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.step))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("step5/attn/w".to_string(), Some(5)),
+            ("step5/mlp/w".to_string(), Some(5))
+        ]
+    );
 }
 
 #[test]
 fn tensors_without_step_sort_first_and_never_match_a_range() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture("grads_compressed.npz"), dir.path().join("grads.npz")).unwrap();
+    std::fs::copy(
+        fixture("grads_compressed.npz"),
+        dir.path().join("grads.npz"),
+    )
+    .unwrap();
     std::fs::copy(fixture("bare_tensor.pt"), dir.path().join("bare_2.pt")).unwrap();
     let dump = Dump::open(dir.path()).unwrap();
     let steps: Vec<Option<u64>> = dump.tensors().iter().map(|t| t.step).collect();
     assert_eq!(steps, [None, None, Some(2)]);
-    let sel = Selection { tensor: None, steps: Some("0..".parse().unwrap()) };
+    let sel = Selection {
+        tensor: None,
+        steps: Some("0..".parse().unwrap()),
+    };
     assert_eq!(dump.select(&sel).len(), 1);
 }

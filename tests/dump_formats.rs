@@ -37,7 +37,15 @@ fn check(dump: &Dump, name: &str, dtype: DType, shape: &[u64], expected: impl Fn
     // summarize streams the raw bytes; it must agree with the decoded values
     let streamed = dump.summarize(t).unwrap();
     let from_values = Summary::of_values(&values);
-    assert_eq!((streamed.len, streamed.zeros, streamed.nan, streamed.inf), (from_values.len, from_values.zeros, from_values.nan, from_values.inf));
+    assert_eq!(
+        (streamed.len, streamed.zeros, streamed.nan, streamed.inf),
+        (
+            from_values.len,
+            from_values.zeros,
+            from_values.nan,
+            from_values.inf
+        )
+    );
     if from_values.len > 0 {
         assert_close(streamed.min, from_values.min, 0.0, 0.0);
         assert_close(streamed.max, from_values.max, 0.0, 0.0);
@@ -47,17 +55,34 @@ fn check(dump: &Dump, name: &str, dtype: DType, shape: &[u64], expected: impl Fn
 #[test]
 fn safetensors_all_float_dtypes_and_metadata_step() {
     let dump = open("st_mixed.safetensors");
-    assert_eq!(names(&dump), ["layer1.brain", "layer1.half", "layer1.weight", "layer2.bias", "layer2.empty"]);
+    assert_eq!(
+        names(&dump),
+        [
+            "layer1.brain",
+            "layer1.half",
+            "layer1.weight",
+            "layer2.bias",
+            "layer2.empty"
+        ]
+    );
     // the stem has no number, so __metadata__ {"step": "42"} gives the step
     assert!(dump.tensors().iter().all(|t| t.step == Some(42)));
     // torch.arange(24, dtype=torch.float32).reshape(2, 3, 4) * 0.5 - 3
-    check(&dump, "layer1.weight", DType::F32, &[2, 3, 4], |i| i as f64 * 0.5 - 3.0);
+    check(&dump, "layer1.weight", DType::F32, &[2, 3, 4], |i| {
+        i as f64 * 0.5 - 3.0
+    });
     // (torch.arange(12).reshape(3, 4) * 0.25 - 1).to(torch.float16)
-    check(&dump, "layer1.half", DType::F16, &[3, 4], |i| i as f64 * 0.25 - 1.0);
+    check(&dump, "layer1.half", DType::F16, &[3, 4], |i| {
+        i as f64 * 0.25 - 1.0
+    });
     // (torch.arange(4) * 2 - 3).to(torch.bfloat16)
-    check(&dump, "layer1.brain", DType::BF16, &[4], |i| i as f64 * 2.0 - 3.0);
+    check(&dump, "layer1.brain", DType::BF16, &[4], |i| {
+        i as f64 * 2.0 - 3.0
+    });
     // torch.arange(5, dtype=torch.float64) * 0.125 - 0.25
-    check(&dump, "layer2.bias", DType::F64, &[5], |i| i as f64 * 0.125 - 0.25);
+    check(&dump, "layer2.bias", DType::F64, &[5], |i| {
+        i as f64 * 0.125 - 0.25
+    });
     assert_eq!(dump.tensors()[0].dtype.to_string(), "BF16");
 }
 
@@ -94,18 +119,40 @@ fn npy_byte_orders_versions_and_fortran_order() {
     check(&dump, "np_le_f4", DType::F32, &[3, 5], |i| i as f64 * 0.5);
     assert_eq!(dump.tensors()[0].step, Some(4));
     // (np.arange(6, dtype=">f8") - 2.5).reshape(2, 3)
-    check(&open("np_be_f8.npy"), "np_be_f8", DType::F64, &[2, 3], |i| i as f64 - 2.5);
+    check(
+        &open("np_be_f8.npy"),
+        "np_be_f8",
+        DType::F64,
+        &[2, 3],
+        |i| i as f64 - 2.5,
+    );
     // np.arange(4, dtype=">f4") * 0.25
-    check(&open("np_be_f4.npy"), "np_be_f4", DType::F32, &[4], |i| i as f64 * 0.25);
+    check(&open("np_be_f4.npy"), "np_be_f4", DType::F32, &[4], |i| {
+        i as f64 * 0.25
+    });
     // np.asfortranarray(np.arange(12, dtype="<f4").reshape(3, 4)): C-order value = flat index
-    check(&open("np_fortran_f4.npy"), "np_fortran_f4", DType::F32, &[3, 4], |i| i as f64);
+    check(
+        &open("np_fortran_f4.npy"),
+        "np_fortran_f4",
+        DType::F32,
+        &[3, 4],
+        |i| i as f64,
+    );
     // ((np.arange(8) - 4) * 0.125).astype("<f2")
-    check(&open("np_f2.npy"), "np_f2", DType::F16, &[8], |i| (i as f64 - 4.0) * 0.125);
+    check(&open("np_f2.npy"), "np_f2", DType::F16, &[8], |i| {
+        (i as f64 - 4.0) * 0.125
+    });
     // np.lib.format.write_array(f, np.arange(4, dtype="<f8").reshape(2, 2) + 1, version=(2, 0) / (3, 0))
-    check(&open("np_v2.npy"), "np_v2", DType::F64, &[2, 2], |i| i as f64 + 1.0);
-    check(&open("np_v3.npy"), "np_v3", DType::F64, &[2, 2], |i| i as f64 + 1.0);
+    check(&open("np_v2.npy"), "np_v2", DType::F64, &[2, 2], |i| {
+        i as f64 + 1.0
+    });
+    check(&open("np_v3.npy"), "np_v3", DType::F64, &[2, 2], |i| {
+        i as f64 + 1.0
+    });
     // np.array(7.5): shape (), one element
-    check(&open("np_scalar.npy"), "np_scalar", DType::F64, &[], |_| 7.5);
+    check(&open("np_scalar.npy"), "np_scalar", DType::F64, &[], |_| {
+        7.5
+    });
 }
 
 #[test]
@@ -114,7 +161,9 @@ fn npz_stored_and_deflated() {
         let dump = open(file);
         assert_eq!(names(&dump), ["conv.weight", "fc.bias"], "{file}");
         // np.arange(12, dtype=np.float32).reshape(2, 2, 3) * 0.5 - 1
-        check(&dump, "conv.weight", DType::F32, &[2, 2, 3], |i| i as f64 * 0.5 - 1.0);
+        check(&dump, "conv.weight", DType::F32, &[2, 2, 3], |i| {
+            i as f64 * 0.5 - 1.0
+        });
         // np.arange(3, dtype=np.float64) - 1
         check(&dump, "fc.bias", DType::F64, &[3], |i| i as f64 - 1.0);
     }
@@ -126,15 +175,22 @@ fn npz_stored_and_deflated() {
 fn torch_state_dict_with_views_nesting_and_half_types() {
     let dump = open("model_state.pt");
     // "count": 3 is not a tensor and is ignored; nested dicts give dotted names
-    assert_eq!(names(&dump), ["fc.weight", "nested.bf", "nested.half", "param", "view"]);
+    assert_eq!(
+        names(&dump),
+        ["fc.weight", "nested.bf", "nested.half", "param", "view"]
+    );
     // torch.arange(6, dtype=torch.float32).reshape(2, 3) * 0.5
     check(&dump, "fc.weight", DType::F32, &[2, 3], |i| i as f64 * 0.5);
     // torch.arange(12, dtype=torch.float64).reshape(3, 4).t()[1:]: t[r][c] = 4 c + r + 1
-    check(&dump, "view", DType::F64, &[3, 3], |i| (4 * (i % 3) + i / 3 + 1) as f64);
+    check(&dump, "view", DType::F64, &[3, 3], |i| {
+        (4 * (i % 3) + i / 3 + 1) as f64
+    });
     // (torch.arange(4) - 2).to(torch.bfloat16)
     check(&dump, "nested.bf", DType::BF16, &[4], |i| i as f64 - 2.0);
     // (torch.arange(4) * 0.25).to(torch.float16).reshape(2, 2)
-    check(&dump, "nested.half", DType::F16, &[2, 2], |i| i as f64 * 0.25);
+    check(&dump, "nested.half", DType::F16, &[2, 2], |i| {
+        i as f64 * 0.25
+    });
     // torch.nn.Parameter(-torch.arange(3, dtype=torch.float32))
     check(&dump, "param", DType::F32, &[3], |i| -(i as f64));
 }
@@ -142,15 +198,26 @@ fn torch_state_dict_with_views_nesting_and_half_types() {
 #[test]
 fn torch_bare_tensor_takes_the_file_stem() {
     // torch.save(torch.arange(4, dtype=torch.float32).reshape(2, 2) * 0.5 - 1, "bare_tensor.pt")
-    check(&open("bare_tensor.pt"), "bare_tensor", DType::F32, &[2, 2], |i| i as f64 * 0.5 - 1.0);
+    check(
+        &open("bare_tensor.pt"),
+        "bare_tensor",
+        DType::F32,
+        &[2, 2],
+        |i| i as f64 * 0.5 - 1.0,
+    );
 }
 
 #[test]
 fn long_tables_group_by_tensor_and_step() {
     for file in ["long.parquet", "long.csv"] {
         let dump = open(file);
-        let keys: Vec<(String, Option<u64>)> = dump.tensors().iter().map(|t| (t.name.clone(), t.step)).collect();
-        let expected = [("a", 1), ("b", 1), ("a", 2), ("b", 2)].map(|(n, s)| (n.to_string(), Some(s)));
+        let keys: Vec<(String, Option<u64>)> = dump
+            .tensors()
+            .iter()
+            .map(|t| (t.name.clone(), t.step))
+            .collect();
+        let expected =
+            [("a", 1), ("b", 1), ("a", 2), ("b", 2)].map(|(n, s)| (n.to_string(), Some(s)));
         assert_eq!(keys, expected, "{file}");
         for t in dump.tensors() {
             let step = t.step.unwrap() as f64;
@@ -182,7 +249,9 @@ fn long_table_without_step_column() {
 fn wide_tables_one_column_per_tensor() {
     let parquet = open("wide_step_7.parquet");
     // pa.array([0.25, 0.5, 0.75], pa.float32()), pa.array([-1.0, 0.0, 1.0], pa.float64())
-    check(&parquet, "w1", DType::F32, &[3], |i| 0.25 * (i as f64 + 1.0));
+    check(&parquet, "w1", DType::F32, &[3], |i| {
+        0.25 * (i as f64 + 1.0)
+    });
     check(&parquet, "w2", DType::F64, &[3], |i| i as f64 - 1.0);
     assert!(parquet.tensors().iter().all(|t| t.step == Some(7)));
     let csv = open("wide_step_7.csv");
@@ -198,10 +267,15 @@ mod npy_property {
 
     fn write_npy(shape: &[u64], fortran: bool, big_endian: bool, c_values: &[f64]) -> Vec<u8> {
         let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
-        let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        let tuple = if dims.len() == 1 {
+            format!("({},)", dims[0])
+        } else {
+            format!("({})", dims.join(", "))
+        };
         let descr = if big_endian { ">f8" } else { "<f8" };
         let py_bool = if fortran { "True" } else { "False" };
-        let mut header = format!("{{'descr': '{descr}', 'fortran_order': {py_bool}, 'shape': {tuple}, }}");
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': {py_bool}, 'shape': {tuple}, }}");
         while (10 + header.len() + 1) % 64 != 0 {
             header.push(' ');
         }
@@ -227,7 +301,11 @@ mod npy_property {
                 k
             };
             let v = c_values[c_index];
-            bytes.extend(if big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
+            bytes.extend(if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            });
         }
         bytes
     }

@@ -93,11 +93,14 @@ pub(crate) fn open_file(path: &Path) -> Result<Vec<TensorMeta>, DumpError> {
     Ok(assign_steps(path, last_number(&stem(path)), found))
 }
 
+/// Files of a directory dump that failed to open, with the reason.
+pub(crate) type SkippedFiles = Vec<(PathBuf, DumpError)>;
+
 /// The tensors of every supported file below `root`, and the files that
 /// failed to open.
 pub(crate) fn open_directory(
     root: &Path,
-) -> Result<(Vec<TensorMeta>, Vec<(PathBuf, DumpError)>), DumpError> {
+) -> Result<(Vec<TensorMeta>, SkippedFiles), DumpError> {
     let mut files = Vec::new();
     collect_files(root, &mut files)?;
     files.sort();

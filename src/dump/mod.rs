@@ -198,3 +198,18 @@ fn mapped_bytes<'m>(map: &'m [u8], t: &TensorMeta) -> Result<&'m [u8], DumpError
         .and_then(|(start, end)| map.get(start..end))
         .ok_or_else(|| truncated(end))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI summarizes tensors from rayon threads and wraps errors in
+    /// `anyhow`; this fails to compile if either stops being thread-safe.
+    #[test]
+    fn dump_and_errors_are_send_and_sync() {
+        fn thread_safe<T: Send + Sync + 'static>() {}
+        thread_safe::<Dump>();
+        thread_safe::<DumpError>();
+        thread_safe::<TensorMeta>();
+    }
+}
