@@ -98,9 +98,7 @@ pub(crate) type SkippedFiles = Vec<(PathBuf, DumpError)>;
 
 /// The tensors of every supported file below `root`, and the files that
 /// failed to open.
-pub(crate) fn open_directory(
-    root: &Path,
-) -> Result<(Vec<TensorMeta>, SkippedFiles), DumpError> {
+pub(crate) fn open_directory(root: &Path) -> Result<(Vec<TensorMeta>, SkippedFiles), DumpError> {
     let mut files = Vec::new();
     collect_files(root, &mut files)?;
     files.sort();

@@ -70,7 +70,7 @@ impl TensorMeta {
     }
 }
 
-/// Where a tensor's step comes from inside its file (see [`discover`]).
+/// Where a tensor's step comes from inside its file (precedence: `discover.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InnerStep {
     /// The file says nothing.
