@@ -3,15 +3,18 @@
 //!
 //! A dump is one file (one step) or a directory of files (a time series). The
 //! readers take headers only when a dump is opened; values are read on demand
-//! and returned in C (row-major) order as `f64`:
+//! and returned in C (row-major) order as `f64`. Steps come from a table column,
+//! hive `step=N` directories, the file stem, the nearest numbered parent
+//! directory, or safetensors metadata, in that order (`discover.rs`).
+//!
 //!
 //! | format | module | notes |
 //! |---|---|---|
-//! | safetensors | [`safetensors`] | memory-mapped; `__metadata__["step"]` is a step source |
-//! | NumPy `.npy` 1.0/2.0/3.0 | [`npy`] | memory-mapped; `<`/`>` byte order, C or Fortran order |
-//! | NumPy `.npz` | [`npz`] | zip (stored or deflated, zip64) of `.npy` entries |
-//! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | [`torch`] | `data.pkl` run by a bounded pickle VM ([`pickle`]) |
-//! | Parquet / CSV | [`table`] | long `(tensor, step, value)` or wide (one column per tensor) |
+//! | safetensors | `safetensors.rs` | memory-mapped; `__metadata__["step"]` is a step source |
+//! | NumPy `.npy` 1.0/2.0/3.0 | `npy.rs` | memory-mapped; `<`/`>` byte order, C or Fortran order |
+//! | NumPy `.npz` | `npz.rs` | zip (stored or deflated, zip64) of `.npy` entries |
+//! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | `torch.rs` | `data.pkl` run by a bounded pickle VM (`pickle.rs`) |
+//! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories |
 //!
 //! Formats follow `design/formats.md`; the .npy layout is NEP 1
 //! (<https://numpy.org/neps/nep-0001-npy-format.html>), safetensors is
@@ -25,13 +28,13 @@ mod elements;
 mod error;
 mod layout;
 mod mapped;
-pub mod npy;
-pub mod npz;
-pub mod pickle;
-pub mod safetensors;
+mod npy;
+mod npz;
+mod pickle;
+mod safetensors;
 mod select;
-pub mod table;
-pub mod torch;
+mod table;
+mod torch;
 mod zipped;
 
 use std::path::{Path, PathBuf};
