@@ -7,7 +7,6 @@
 //! hive `step=N` directories, the file stem, the nearest numbered parent
 //! directory, or safetensors metadata, in that order (`discover.rs`).
 //!
-//!
 //! | format | module | notes |
 //! |---|---|---|
 //! | safetensors | `safetensors.rs` | memory-mapped; `__metadata__["step"]` is a step source |
