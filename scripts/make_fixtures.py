@@ -22,6 +22,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "f
 
 
 def path(*parts):
+    """Absolute path under tests/fixtures/, creating parent directories."""
     p = os.path.join(OUT, *parts)
     os.makedirs(os.path.dirname(p), exist_ok=True)
     return p
@@ -126,6 +127,18 @@ def table_fixtures():
         f.write("tensor,step,value\na,1,hello\na,1,world\n")
 
 
+def hive_fixtures():
+    # hive-partitioned long table: tensor=<name>/step=<N>/part-0.parquet holding only `value`;
+    # tensor "fc.weight": step * 10 + i (i < 3); tensor "fc.bias": -step (1 value); steps 3 and 12
+    tensors, steps, values = [], [], []
+    for step in (3, 12):
+        for i in range(3):
+            tensors.append("fc.weight"); steps.append(step); values.append(float(step * 10 + i))
+        tensors.append("fc.bias"); steps.append(step); values.append(-float(step))
+    table = pa.table({"tensor": tensors, "step": pa.array(steps, pa.int64()), "value": pa.array(values, pa.float64())})
+    pq.write_to_dataset(table, path("hive"), partition_cols=["tensor", "step"], basename_template="part-{i}.parquet")
+
+
 def directory_fixtures():
     # OLMo-like layout: step from the parent directory name, file stem has no number
     for step in (100, 200):
@@ -151,6 +164,7 @@ if __name__ == "__main__":
     npz_fixtures()
     torch_fixtures()
     table_fixtures()
+    hive_fixtures()
     directory_fixtures()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"fixtures written to {os.path.normpath(OUT)} ({total} bytes)")

@@ -54,7 +54,8 @@ fn selection_by_regex_and_step_range() {
         steps: Some(text.parse::<StepRange>().unwrap()),
     };
     assert_eq!(steps(&range("200")), [Some(200)]);
-    assert_eq!(steps(&range("100..300")), [Some(100), Some(200)]);
+    assert_eq!(steps(&range("100..300")), [Some(100), Some(200), Some(300)]);
+    assert_eq!(steps(&range("101..299")), [Some(200)]);
     assert_eq!(steps(&range("..=200")), [Some(100), Some(200)]);
     assert_eq!(steps(&range("150..")), [Some(200), Some(300)]);
     let by_name = |re: &str| Selection {
@@ -107,4 +108,37 @@ fn tensors_without_step_sort_first_and_never_match_a_range() {
         steps: Some("0..".parse().unwrap()),
     };
     assert_eq!(dump.select(&sel).len(), 1);
+}
+
+#[test]
+fn hive_partitioned_parquet_names_tensors_and_steps_from_directories() {
+    // pq.write_to_dataset(table, "hive", partition_cols=["tensor", "step"]): files hold only `value`
+    let dump = Dump::open(fixture("hive")).unwrap();
+    let keys: Vec<(String, Option<u64>)> = dump
+        .tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.step))
+        .collect();
+    let expected = [
+        ("fc.bias", 3),
+        ("fc.weight", 3),
+        ("fc.bias", 12),
+        ("fc.weight", 12),
+    ]
+    .map(|(n, s)| (n.to_string(), Some(s)));
+    assert_eq!(keys, expected);
+    for t in dump.tensors() {
+        let step = t.step.unwrap() as f64;
+        let values = dump.read(t).unwrap();
+        // fc.weight: step * 10 + i (3 values); fc.bias: -step
+        let expected: Vec<f64> = if t.name == "fc.weight" {
+            (0..3).map(|i| step * 10.0 + i as f64).collect()
+        } else {
+            vec![-step]
+        };
+        assert_eq!(values.len(), expected.len());
+        for (v, e) in values.iter().zip(expected) {
+            assert_close(*v, e, 0.0, 0.0);
+        }
+    }
 }

@@ -4,11 +4,14 @@
 //! Step of a tensor, first match wins:
 //! ```text
 //! 1. a table's `step` column
-//! 2. the last number in the file stem            grads_step_000100.npz -> 100
-//! 3. the last number in the nearest parent       step200/grads.safetensors -> 200
-//!    directory name below the dump root
-//! 4. safetensors __metadata__["step"]
+//! 2. a hive partition directory `step=N`         tensor=fc.weight/step=3/part-0.parquet -> 3
+//! 3. the last number in the file stem            grads_step_000100.npz -> 100
+//! 4. the last number in the nearest parent       step200/grads.safetensors -> 200
+//!    directory name below the dump root (hive `key=value` directories excluded)
+//! 5. safetensors __metadata__["step"]
 //! ```
+//! A hive directory `tensor=NAME` names the single `value` column of the
+//! (wide-form) tables below it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -69,7 +72,17 @@ fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
     }
 }
 
-fn assign_steps(path: &Path, path_step: Option<u64>, found: Vec<Found>) -> Vec<TensorMeta> {
+/// What a file's path says about its tensors.
+#[derive(Debug, Default, PartialEq)]
+struct PathInfo {
+    step: Option<u64>,
+    /// From a hive `tensor=NAME` directory.
+    tensor: Option<String>,
+}
+
+fn assign_steps(path: &Path, info: PathInfo, found: Vec<Found>) -> Vec<TensorMeta> {
+    let path_step = info.step;
+    let single_value_column = found.len() == 1 && found[0].name == "value";
     found
         .into_iter()
         .map(|f| TensorMeta {
@@ -78,7 +91,10 @@ fn assign_steps(path: &Path, path_step: Option<u64>, found: Vec<Found>) -> Vec<T
                 InnerStep::Metadata(step) => path_step.or(Some(step)),
                 InnerStep::Absent => path_step,
             },
-            name: f.name,
+            name: match &info.tensor {
+                Some(hive_name) if single_value_column => hive_name.clone(),
+                _ => f.name,
+            },
             dtype: f.dtype,
             shape: f.shape,
             file: path.to_path_buf(),
@@ -90,23 +106,28 @@ fn assign_steps(path: &Path, path_step: Option<u64>, found: Vec<Found>) -> Vec<T
 /// The tensors of a single file; its step comes from the file stem.
 pub(crate) fn open_file(path: &Path) -> Result<Vec<TensorMeta>, DumpError> {
     let found = scan(path)?;
-    Ok(assign_steps(path, last_number(&stem(path)), found))
+    let info = PathInfo {
+        step: last_number(&stem(path)),
+        tensor: None,
+    };
+    Ok(assign_steps(path, info, found))
 }
+
+/// Files of a directory dump that failed to open, with the reason.
+pub(crate) type SkippedFiles = Vec<(PathBuf, DumpError)>;
 
 /// The tensors of every supported file below `root`, and the files that
 /// failed to open.
-pub(crate) fn open_directory(
-    root: &Path,
-) -> Result<(Vec<TensorMeta>, Vec<(PathBuf, DumpError)>), DumpError> {
+pub(crate) fn open_directory(root: &Path) -> Result<(Vec<TensorMeta>, SkippedFiles), DumpError> {
     let mut files = Vec::new();
     collect_files(root, &mut files)?;
     files.sort();
     let mut tensors = Vec::new();
     let mut skipped = Vec::new();
     for file in files {
-        let path_step = last_number(&stem(&file)).or_else(|| parent_step(root, &file));
+        let info = path_info(root, &file);
         match scan(&file) {
-            Ok(found) => tensors.extend(assign_steps(&file, path_step, found)),
+            Ok(found) => tensors.extend(assign_steps(&file, info, found)),
             Err(error) => skipped.push((file, error)),
         }
     }
@@ -120,15 +141,41 @@ pub(crate) fn open_directory(
     Ok((tensors, skipped))
 }
 
-/// The last number in the nearest directory name between `file` and `root`
-/// (the root's own name is not used: `run3/` is not step 3).
-fn parent_step(root: &Path, file: &Path) -> Option<u64> {
-    let relative = file.strip_prefix(root).ok()?;
-    relative
-        .parent()?
-        .components()
-        .rev()
-        .find_map(|c| last_number(&c.as_os_str().to_string_lossy()))
+/// Step and hive tensor name of `file` below `root`: hive `step=N`, else
+/// the stem's last number, else the last number of the nearest non-hive
+/// directory between `file` and `root` (the root's own name is not used:
+/// `run3/` is not step 3).
+fn path_info(root: &Path, file: &Path) -> PathInfo {
+    let directories: Vec<String> = file
+        .strip_prefix(root)
+        .ok()
+        .and_then(Path::parent)
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let hive = |key: &str| {
+        directories
+            .iter()
+            .rev()
+            .find_map(|d| d.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
+    };
+    let step = hive("step")
+        .and_then(|s| s.parse().ok())
+        .or_else(|| last_number(&stem(file)))
+        .or_else(|| {
+            directories
+                .iter()
+                .rev()
+                .filter(|d| !d.contains('='))
+                .find_map(|d| last_number(d))
+        });
+    PathInfo {
+        step,
+        tensor: hive("tensor"),
+    }
 }
 
 /// Supported files below `dir`, recursively; dot-files and symlinked
@@ -193,16 +240,25 @@ mod tests {
     }
 
     #[test]
-    fn parent_step_uses_the_nearest_numbered_directory_below_the_root() {
+    fn path_step_precedence() {
         let root = Path::new("/data/run3");
-        assert_eq!(
-            parent_step(root, Path::new("/data/run3/step200/rank/g.safetensors")),
-            Some(200)
+        let step = |file: &str| path_info(root, Path::new(file)).step;
+        assert_eq!(step("/data/run3/step200/rank/g.safetensors"), Some(200));
+        assert_eq!(step("/data/run3/step200/g_300.safetensors"), Some(300));
+        assert_eq!(step("/data/run3/g.safetensors"), None);
+        // hive keys beat the stem (part-0) and never feed the generic rule
+        let info = path_info(
+            root,
+            Path::new("/data/run3/step=12/tensor=layer4.w/part-0.parquet"),
         );
         assert_eq!(
-            parent_step(root, Path::new("/data/run3/g.safetensors")),
-            None
+            info,
+            PathInfo {
+                step: Some(12),
+                tensor: Some("layer4.w".into())
+            }
         );
+        assert_eq!(step("/data/run3/tensor=layer4.w/g.parquet"), None);
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //!
 //! A dump is one file (one step) or a directory of files (a time series). The
 //! readers take headers only when a dump is opened; values are read on demand
-//! and returned in C (row-major) order as `f64`:
+//! and returned in C (row-major) order as `f64`. Steps come from a table column,
+//! hive `step=N` directories, the file stem, the nearest numbered parent
+//! directory, or safetensors metadata, in that order (`discover.rs`).
 //!
 //! | format | module | notes |
 //! |---|---|---|
-//! | safetensors | [`safetensors`] | memory-mapped; `__metadata__["step"]` is a step source |
-//! | NumPy `.npy` 1.0/2.0/3.0 | [`npy`] | memory-mapped; `<`/`>` byte order, C or Fortran order |
-//! | NumPy `.npz` | [`npz`] | zip (stored or deflated, zip64) of `.npy` entries |
-//! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | [`torch`] | `data.pkl` run by a bounded pickle VM ([`pickle`]) |
-//! | Parquet / CSV | [`table`] | long `(tensor, step, value)` or wide (one column per tensor) |
+//! | safetensors | `safetensors.rs` | memory-mapped; `__metadata__["step"]` is a step source |
+//! | NumPy `.npy` 1.0/2.0/3.0 | `npy.rs` | memory-mapped; `<`/`>` byte order, C or Fortran order |
+//! | NumPy `.npz` | `npz.rs` | zip (stored or deflated, zip64) of `.npy` entries |
+//! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | `torch.rs` | `data.pkl` run by a bounded pickle VM (`pickle.rs`) |
+//! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories |
 //!
 //! Formats follow `design/formats.md`; the .npy layout is NEP 1
 //! (<https://numpy.org/neps/nep-0001-npy-format.html>), safetensors is
@@ -25,13 +27,13 @@ mod elements;
 mod error;
 mod layout;
 mod mapped;
-pub mod npy;
-pub mod npz;
-pub mod pickle;
-pub mod safetensors;
+mod npy;
+mod npz;
+mod pickle;
+mod safetensors;
 mod select;
-pub mod table;
-pub mod torch;
+mod table;
+mod torch;
 mod zipped;
 
 use std::path::{Path, PathBuf};
@@ -70,7 +72,7 @@ impl TensorMeta {
     }
 }
 
-/// Where a tensor's step comes from inside its file (see [`discover`]).
+/// Where a tensor's step comes from inside its file (precedence: `discover.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InnerStep {
     /// The file says nothing.
@@ -197,4 +199,19 @@ fn mapped_bytes<'m>(map: &'m [u8], t: &TensorMeta) -> Result<&'m [u8], DumpError
     range
         .and_then(|(start, end)| map.get(start..end))
         .ok_or_else(|| truncated(end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI summarizes tensors from rayon threads and wraps errors in
+    /// `anyhow`; this fails to compile if either stops being thread-safe.
+    #[test]
+    fn dump_and_errors_are_send_and_sync() {
+        fn thread_safe<T: Send + Sync + 'static>() {}
+        thread_safe::<Dump>();
+        thread_safe::<DumpError>();
+        thread_safe::<TensorMeta>();
+    }
 }

@@ -29,16 +29,16 @@ impl Selection {
     }
 }
 
-/// A range of training steps, written as in Rust:
+/// A range of training steps; both bounds are inclusive (as the CLI's
+/// `--steps` help says), and `..=` is accepted as a synonym of `..`:
 ///
 /// ```text
 /// "100"        step == 100
-/// "100..200"   100 <= step < 200
-/// "100..=200"  100 <= step <= 200
-/// "..200"      step < 200
+/// "100..200"   100 <= step <= 200      (also "100..=200")
+/// "..200"      step <= 200
 /// "100.."      step >= 100
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepRange {
     /// First step included, if bounded below.
     pub start: Option<u64>,
@@ -55,7 +55,7 @@ impl StepRange {
 
 /// A step range that does not parse; the message quotes the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid step range `{input}`: {reason} (expected N, A..B, A..=B, ..B or A..)")]
+#[error("invalid step range `{input}`: {reason} (expected N, A..B, ..B or A.., bounds inclusive)")]
 pub struct StepRangeError {
     input: String,
     reason: &'static str,
@@ -88,11 +88,7 @@ impl FromStr for StepRange {
         let start = number(low)?;
         let last = match high.strip_prefix('=') {
             Some(inclusive) => Some(number(inclusive)?.ok_or_else(|| error("`..=` needs an end"))?),
-            None => match number(high)? {
-                None => None,
-                Some(0) => return Err(error("`..0` selects no step")),
-                Some(end) => Some(end - 1),
-            },
+            None => number(high)?,
         };
         if let (Some(s), Some(l)) = (start, last) {
             if s > l {
@@ -107,9 +103,9 @@ impl fmt::Display for StepRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.start, self.last) {
             (Some(s), Some(l)) if s == l => write!(f, "{s}"),
-            (Some(s), Some(l)) => write!(f, "{s}..={l}"),
+            (Some(s), Some(l)) => write!(f, "{s}..{l}"),
             (Some(s), None) => write!(f, "{s}.."),
-            (None, Some(l)) => write!(f, "..={l}"),
+            (None, Some(l)) => write!(f, "..{l}"),
             (None, None) => write!(f, ".."),
         }
     }
@@ -123,64 +119,31 @@ mod tests {
         text.parse().unwrap()
     }
 
-    #[test]
-    fn parses_the_five_forms() {
-        assert_eq!(
-            range("100"),
-            StepRange {
-                start: Some(100),
-                last: Some(100)
-            }
-        );
-        assert_eq!(
-            range("100..200"),
-            StepRange {
-                start: Some(100),
-                last: Some(199)
-            }
-        );
-        assert_eq!(
-            range("100..=200"),
-            StepRange {
-                start: Some(100),
-                last: Some(200)
-            }
-        );
-        assert_eq!(
-            range("..200"),
-            StepRange {
-                start: None,
-                last: Some(199)
-            }
-        );
-        assert_eq!(
-            range("100.."),
-            StepRange {
-                start: Some(100),
-                last: None
-            }
-        );
-        assert_eq!(
-            range(".."),
-            StepRange {
-                start: None,
-                last: None
-            }
-        );
+    fn bounds(start: Option<u64>, last: Option<u64>) -> StepRange {
+        StepRange { start, last }
     }
 
     #[test]
-    fn half_open_end_is_excluded() {
+    fn parses_every_form_with_inclusive_bounds() {
+        assert_eq!(range("100"), bounds(Some(100), Some(100)));
+        assert_eq!(range("100..200"), bounds(Some(100), Some(200)));
+        assert_eq!(range("100..=200"), bounds(Some(100), Some(200)));
+        assert_eq!(range("..200"), bounds(None, Some(200)));
+        assert_eq!(range("100.."), bounds(Some(100), None));
+        assert_eq!(range(".."), bounds(None, None));
+        assert_eq!(range("5..5"), bounds(Some(5), Some(5)));
+    }
+
+    #[test]
+    fn both_ends_are_included() {
         let r = range("100..200");
-        assert!(r.contains(100) && r.contains(199));
-        assert!(!r.contains(99) && !r.contains(200));
+        assert!(r.contains(100) && r.contains(200));
+        assert!(!r.contains(99) && !r.contains(201));
     }
 
     #[test]
     fn rejects_garbage_and_empty_ranges() {
-        for bad in [
-            "", "x", "-1", "5..3", "1..1", "..0", "1..=", "1..2..3", "1.5",
-        ] {
+        for bad in ["", "x", "-1", "5..3", "1..=", "1..2..3", "1.5", "..-2"] {
             assert!(bad.parse::<StepRange>().is_err(), "`{bad}` parsed");
         }
     }

@@ -161,7 +161,7 @@ fn tensor_call(value: &Value) -> Option<(&str, &[Value])> {
 /// What `_rebuild_tensor_v2(storage, offset, size, stride, …)` says.
 struct TensorSpec {
     storage_key: String,
-    /// `None`: a dtype torch stores but gradrd does not read (named in the error).
+    /// `Err`: the name of a dtype torch stores but gradrd does not read.
     dtype: Result<DType, String>,
     storage_numel: u64,
     offset: u64,
