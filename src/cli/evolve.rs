@@ -13,6 +13,7 @@ use gradrd::dist::FamilyKind;
 use gradrd::dump::Dump;
 use serde::Serialize;
 
+use super::failure::{self, Failure};
 use super::fit::ModelArgs;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
@@ -46,13 +47,6 @@ struct Row {
     ks: Option<f64>,
     w1: Option<f64>,
     w2: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct Failure {
-    tensor: String,
-    step: Option<u64>,
-    error: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,7 +100,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
                             w2: f.w2,
                         }),
                         FamilyOutcome::Failed { family, error } => errors.push(Failure {
-                            tensor: meta.name.clone(),
+                            file: Some(meta.file.display().to_string()),
+                            tensor: Some(meta.name.clone()),
                             step: meta.step,
                             error: format!("{family}: {error}"),
                         }),
@@ -114,7 +109,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
                 }
             }
             Err(error) => errors.push(Failure {
-                tensor: meta.name.clone(),
+                file: Some(meta.file.display().to_string()),
+                tensor: Some(meta.name.clone()),
                 step: meta.step,
                 error,
             }),
@@ -123,13 +119,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
     }
     progress.finish_and_clear();
     if rows.is_empty() {
-        let first = &errors[0];
-        bail!(
-            "{}: tensor '{}': {}",
-            args.dump.display(),
-            first.tensor,
-            first.error
-        );
+        return Err(failure::all_failed(&errors));
     }
     let report = EvolveReport {
         schema: "gradrd.evolve/1",
@@ -143,11 +133,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(if report.errors.is_empty() {
-        Outcome::Complete
-    } else {
-        Outcome::Partial
-    })
+    Ok(failure::outcome(!report.errors.is_empty()))
 }
 
 fn table(report: &EvolveReport) -> Vec<u8> {
@@ -169,9 +155,6 @@ fn table(report: &EvolveReport) -> Vec<u8> {
         ]);
     }
     let mut bytes = table.render();
-    for f in &report.errors {
-        let step = f.step.map_or(String::new(), |s| format!(" (step {s})"));
-        bytes.extend(format!("error: tensor '{}'{step}: {}\n", f.tensor, f.error).into_bytes());
-    }
+    bytes.extend(failure::lines(&report.errors));
     bytes
 }

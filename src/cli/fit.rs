@@ -11,6 +11,7 @@ use gradrd::dump::{Dump, TensorMeta};
 use gradrd::fit::LocMode;
 use serde::Serialize;
 
+use super::failure::{self, Failure};
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
 use super::Outcome;
@@ -107,14 +108,6 @@ struct TensorResult {
 }
 
 #[derive(Debug, Serialize)]
-struct Failure {
-    file: String,
-    tensor: Option<String>,
-    step: Option<u64>,
-    error: String,
-}
-
-#[derive(Debug, Serialize)]
 struct SettingsOut {
     families: Vec<FamilyKind>,
     zeros: ZeroPolicy,
@@ -144,7 +137,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
         .skipped()
         .iter()
         .map(|(file, error)| Failure {
-            file: file.display().to_string(),
+            file: Some(file.display().to_string()),
             tensor: None,
             step: None,
             error: error.to_string(),
@@ -164,7 +157,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
                 fit,
             }),
             Err(error) => errors.push(Failure {
-                file: meta.file.display().to_string(),
+                file: Some(meta.file.display().to_string()),
                 tensor: Some(meta.name.clone()),
                 step: meta.step,
                 error,
@@ -174,12 +167,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
     }
     progress.finish_and_clear();
     if results.is_empty() {
-        let first = &errors[0];
-        let more = match errors.len() {
-            1 => String::new(),
-            n => format!(" ({} more failed)", n - 1),
-        };
-        anyhow::bail!("{}{more}", describe(first));
+        return Err(failure::all_failed(&errors));
     }
     let partial = !errors.is_empty() || results.iter().any(|r| r.fit.has_failures());
     let report = FitReport {
@@ -203,11 +191,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes).context("cannot write the report")?;
-    Ok(if partial {
-        Outcome::Partial
-    } else {
-        Outcome::Complete
-    })
+    Ok(failure::outcome(partial))
 }
 
 fn dedup(families: &[FamilyKind]) -> Vec<FamilyKind> {
@@ -223,14 +207,6 @@ fn dedup(families: &[FamilyKind]) -> Vec<FamilyKind> {
 fn fit_one(dump: &Dump, meta: &TensorMeta, settings: &FitSettings) -> Result<TensorFit, String> {
     let values = dump.read(meta).map_err(|e| e.to_string())?;
     fit_tensor(values, settings).map_err(|e| e.to_string())
-}
-
-fn describe(f: &Failure) -> String {
-    match (&f.tensor, f.step) {
-        (Some(t), Some(s)) => format!("{}: tensor '{t}' (step {s}): {}", f.file, f.error),
-        (Some(t), None) => format!("{}: tensor '{t}': {}", f.file, f.error),
-        _ => format!("{}: {}", f.file, f.error),
-    }
 }
 
 /// One CSV row per tensor × family.
@@ -355,8 +331,6 @@ fn table(report: &FitReport) -> Vec<u8> {
         ]);
     }
     let mut bytes = table.render();
-    for failure in &report.errors {
-        bytes.extend(format!("error: {}\n", describe(failure)).into_bytes());
-    }
+    bytes.extend(failure::lines(&report.errors));
     bytes
 }

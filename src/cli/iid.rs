@@ -13,6 +13,7 @@ use gradrd::analysis::iid::{self, IidCell, IidSettings, PairKind, TestKind};
 use gradrd::dump::{Dump, TensorMeta};
 use serde::Serialize;
 
+use super::failure::{self, Failure};
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
 use super::Outcome;
@@ -74,12 +75,6 @@ struct IidResult {
     tensor_b: Option<String>,
     steps: usize,
     cells: Vec<IidCell>,
-}
-
-#[derive(Debug, Serialize)]
-struct Failure {
-    tensor: String,
-    error: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,7 +164,9 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
             }
             if names.len() < 2 {
                 errors.push(Failure {
-                    tensor: names.first().map_or(String::new(), |n| n.to_string()),
+                    file: None,
+                    tensor: names.first().map(|n| n.to_string()),
+                    step: None,
                     error: "layer pairs need at least two tensors".to_string(),
                 });
             }
@@ -177,13 +174,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     }
     progress.finish_and_clear();
     if results.is_empty() {
-        let first = &errors[0];
-        bail!(
-            "{}: tensor '{}': {}",
-            args.dump.display(),
-            first.tensor,
-            first.error
-        );
+        return Err(failure::all_failed(&errors));
     }
     let report = IidReport {
         schema: "gradrd.iid/1",
@@ -201,11 +192,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(if report.errors.is_empty() {
-        Outcome::Complete
-    } else {
-        Outcome::Partial
-    })
+    Ok(failure::outcome(!report.errors.is_empty()))
 }
 
 fn record(
@@ -223,10 +210,12 @@ fn record(
             cells,
         }),
         Err(error) => errors.push(Failure {
-            tensor: match name_b {
+            file: None,
+            tensor: Some(match name_b {
                 Some(b) => format!("{name} | {b}"),
                 None => name.to_string(),
-            },
+            }),
+            step: None,
             error,
         }),
     }
@@ -328,8 +317,7 @@ fn table(report: &IidReport) -> Vec<u8> {
         table.push(row);
     }
     out.push_str(&String::from_utf8_lossy(&table.render()));
-    for f in &report.errors {
-        out.push_str(&format!("error: tensor '{}': {}\n", f.tensor, f.error));
-    }
-    out.into_bytes()
+    let mut bytes = out.into_bytes();
+    bytes.extend(failure::lines(&report.errors));
+    bytes
 }

@@ -8,6 +8,7 @@ use gradrd::dump::{Dump, TensorMeta};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::failure::{self, Failure};
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
 use super::Outcome;
@@ -63,19 +64,11 @@ fn shape_text(shape: &[u64]) -> String {
 }
 
 #[derive(Debug, Serialize)]
-struct Problem {
-    file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tensor: Option<String>,
-    error: String,
-}
-
-#[derive(Debug, Serialize)]
 struct InspectReport {
     schema: &'static str,
     dump: String,
     tensors: Vec<TensorRow>,
-    errors: Vec<Problem>,
+    errors: Vec<Failure>,
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
@@ -91,28 +84,29 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
         .map(|meta| (meta, dump.summarize(meta)))
         .collect();
     let mut tensors = Vec::new();
-    let mut errors: Vec<Problem> = dump
+    let mut errors: Vec<Failure> = dump
         .skipped()
         .iter()
-        .map(|(file, error)| Problem {
-            file: file.display().to_string(),
+        .map(|(file, error)| Failure {
+            file: Some(file.display().to_string()),
             tensor: None,
+            step: None,
             error: error.to_string(),
         })
         .collect();
     for (meta, summary) in summaries {
         match summary {
             Ok(s) => tensors.push(row(meta, &s)),
-            Err(error) => errors.push(Problem {
-                file: meta.file.display().to_string(),
+            Err(error) => errors.push(Failure {
+                file: Some(meta.file.display().to_string()),
                 tensor: Some(meta.name.clone()),
+                step: meta.step,
                 error: error.to_string(),
             }),
         }
     }
     if tensors.is_empty() {
-        let first = errors.first().map(|p| p.error.clone()).unwrap_or_default();
-        anyhow::bail!("{}: nothing readable: {first}", args.dump.display());
+        return Err(failure::all_failed(&errors));
     }
     let report = InspectReport {
         schema: "gradrd.inspect/1",
@@ -126,11 +120,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes).context("cannot write the report")?;
-    Ok(if report.errors.is_empty() {
-        Outcome::Complete
-    } else {
-        Outcome::Partial
-    })
+    Ok(failure::outcome(!report.errors.is_empty()))
 }
 
 fn row(meta: &TensorMeta, s: &gradrd::dump::Summary) -> TensorRow {
@@ -184,13 +174,6 @@ fn table(report: &InspectReport) -> Vec<u8> {
         ]);
     }
     let mut bytes = table.render();
-    for p in &report.errors {
-        let tensor = p
-            .tensor
-            .as_deref()
-            .map(|t| format!(" tensor {t}:"))
-            .unwrap_or_default();
-        bytes.extend(format!("error: {}:{tensor} {}\n", p.file, p.error).into_bytes());
-    }
+    bytes.extend(failure::lines(&report.errors));
     bytes
 }

@@ -3,6 +3,7 @@
 
 mod compare;
 mod evolve;
+mod failure;
 mod fit;
 mod iid;
 mod inspect;

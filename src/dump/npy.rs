@@ -189,7 +189,7 @@ fn parse_header_dict(text: &str, path: &Path, tensor: &str) -> Result<NpyHeader,
     let encoding = parse_descr(descr).ok_or_else(|| DumpError::UnsupportedDtype {
         file: path.to_path_buf(),
         tensor: tensor.to_string(),
-        dtype: format!("{descr} (gradrd reads <f2 <f4 <f8 >f2 >f4 >f8)"),
+        dtype: descr.to_string(),
     })?;
     let fortran_order = match get("fortran_order") {
         Some(literal::Lit::Bool(b)) => *b,
