@@ -65,7 +65,8 @@ pub fn spearman(a: &[f64], b: &[f64]) -> Result<SpearmanResult, StatsError> {
             });
         }
     }
-    let rho = (s_ab as f64 / ((s_aa as f64).sqrt() * (s_bb as f64).sqrt())).clamp(-1.0, 1.0);
+    // √(s_aa·s_bb) in one rounding: a perfect monotone relation gives exactly ±1
+    let rho = (s_ab as f64 / (s_aa as f64 * s_bb as f64).sqrt()).clamp(-1.0, 1.0);
     Ok(SpearmanResult {
         rho,
         p_value: two_sided_t_p_value(rho, n),
