@@ -158,7 +158,13 @@ fn moments_match_scipy() {
     for (x, mean, std, skew, kurt) in [
         (r::GA, r::GA_MEAN, r::GA_STD, r::GA_SKEW, r::GA_KURT),
         (r::LAP, r::LAP_MEAN, r::LAP_STD, r::LAP_SKEW, r::LAP_KURT),
-        (&lcg[..], r::LCG1_MEAN, r::LCG1_STD, r::LCG1_SKEW, r::LCG1_KURT),
+        (
+            &lcg[..],
+            r::LCG1_MEAN,
+            r::LCG1_STD,
+            r::LCG1_SKEW,
+            r::LCG1_KURT,
+        ),
     ] {
         let m = moments(x).unwrap();
         assert_eq!(m.n, x.len());
@@ -265,12 +271,33 @@ fn kolmogorov_distribution_matches_kstwo_sf() {
     }
 }
 
+/// Samples a and b, scipy's statistic and p-value, and the method scipy's auto mode picks.
+type TwoSampleCase = (Vec<f64>, Vec<f64>, f64, f64, KsMethod);
+
 #[test]
 fn ks_two_sample_matches_scipy() {
-    let cases: Vec<(Vec<f64>, Vec<f64>, f64, f64, KsMethod)> = vec![
-        (r::GA.to_vec(), r::GB.to_vec(), r::KS2_GA_GB_D, r::KS2_GA_GB_P, KsMethod::Exact),
-        (r::GA.to_vec(), r::GC.to_vec(), r::KS2_GA_GC_D, r::KS2_GA_GC_P, KsMethod::Exact),
-        (r::GA.to_vec(), r::LAP.to_vec(), r::KS2_GA_LAP_D, r::KS2_GA_LAP_P, KsMethod::Exact),
+    let cases: Vec<TwoSampleCase> = vec![
+        (
+            r::GA.to_vec(),
+            r::GB.to_vec(),
+            r::KS2_GA_GB_D,
+            r::KS2_GA_GB_P,
+            KsMethod::Exact,
+        ),
+        (
+            r::GA.to_vec(),
+            r::GC.to_vec(),
+            r::KS2_GA_GC_D,
+            r::KS2_GA_GC_P,
+            KsMethod::Exact,
+        ),
+        (
+            r::GA.to_vec(),
+            r::LAP.to_vec(),
+            r::KS2_GA_LAP_D,
+            r::KS2_GA_LAP_P,
+            KsMethod::Exact,
+        ),
         (
             lcg_values(3, 8000),
             lcg_values(4, 6000),
@@ -317,8 +344,18 @@ fn ks_one_sample_matches_scipy() {
     let laplace = |loc: f64, scale: f64| TestLaplace { loc, scale };
     let cases: [(&[f64], TestLaplace, f64, f64); 4] = [
         (r::LAP, laplace(0.3, 2.0), r::KS1_LAP_D, r::KS1_LAP_P),
-        (r::LAP, laplace(0.5, 2.0), r::KS1_LAP_SHIFTED_D, r::KS1_LAP_SHIFTED_P),
-        (&r::LAP[..100], laplace(0.3, 2.0), r::KS1_LAP_HEAD_D, r::KS1_LAP_HEAD_P),
+        (
+            r::LAP,
+            laplace(0.5, 2.0),
+            r::KS1_LAP_SHIFTED_D,
+            r::KS1_LAP_SHIFTED_P,
+        ),
+        (
+            &r::LAP[..100],
+            laplace(0.3, 2.0),
+            r::KS1_LAP_HEAD_D,
+            r::KS1_LAP_HEAD_P,
+        ),
         (r::GA, laplace(0.0, 1e-4), r::KS1_GA_D, r::KS1_GA_P),
     ];
     for (x, dist, d, p) in cases {
@@ -331,7 +368,10 @@ fn ks_one_sample_matches_scipy() {
 #[test]
 fn ks_bad_input_is_an_error() {
     let cdf = |x: f64| x.clamp(0.0, 1.0);
-    assert!(matches!(ks_one_sample(&[], cdf), Err(StatsError::Empty { .. })));
+    assert!(matches!(
+        ks_one_sample(&[], cdf),
+        Err(StatsError::Empty { .. })
+    ));
     assert!(matches!(
         ks_one_sample(&[0.2, 0.1], cdf),
         Err(StatsError::NotSorted { index: 1, .. })
@@ -344,7 +384,10 @@ fn ks_bad_input_is_an_error() {
         ks_one_sample(&[0.1, 0.2], |x| 2.0 * x + 0.9),
         Err(StatsError::InvalidCdf { .. })
     ));
-    assert!(matches!(ks_two_sample(&[1.0], &[]), Err(StatsError::Empty { .. })));
+    assert!(matches!(
+        ks_two_sample(&[1.0], &[]),
+        Err(StatsError::Empty { .. })
+    ));
     // all ties: identical constant samples have D = 0 and p = 1
     let ks = ks_two_sample(&[0.0; 50], &[0.0; 70]).unwrap();
     assert_close(ks.statistic, 0.0, 0.0, 0.0);
@@ -398,7 +441,10 @@ fn wasserstein_bad_input_is_an_error() {
         loc: 0.0,
         scale: 1.0,
     };
-    assert!(matches!(wasserstein_samples(&[], &[1.0]), Err(StatsError::Empty { .. })));
+    assert!(matches!(
+        wasserstein_samples(&[], &[1.0]),
+        Err(StatsError::Empty { .. })
+    ));
     assert!(matches!(
         wasserstein_to_dist(&[f64::NEG_INFINITY], &dist),
         Err(StatsError::NonFinite { .. })

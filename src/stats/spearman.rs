@@ -88,3 +88,28 @@ fn two_sided_t_p_value(rho: f64, n: usize) -> f64 {
         Err(_) => f64::NAN,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// rho stays in [−1, 1], p in [0, 1], and rho is invariant under a
+        /// strictly increasing transform of either sample.
+        #[test]
+        fn rho_bounded_and_rank_invariant(
+            pairs in proptest::collection::vec((-1e-3f64..1e-3, -3i32..3), 3..300)
+        ) {
+            let a: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+            let b: Vec<f64> = pairs.iter().map(|p| f64::from(p.1)).collect();
+            if let Ok(s) = spearman(&a, &b) {
+                prop_assert!((-1.0..=1.0).contains(&s.rho));
+                prop_assert!((0.0..=1.0).contains(&s.p_value));
+                let cubed: Vec<f64> = a.iter().map(|v| v * v * v + 7.0 * v).collect();
+                let t = spearman(&cubed, &b).unwrap();
+                crate::testutil::assert_close(t.rho, s.rho, 0.0, 1e-15);
+            }
+        }
+    }
+}
