@@ -37,12 +37,12 @@ const CEPHES_MIN_LOG: f64 = -7.083_964_185_322_641e2;
 const SMIRNOV_MAX_COMPUTE_N: u64 = 1_000_000;
 const STIRLING_COEFFS: [f64; 8] = [
     -2.955_065_359_477_124e-2,
-    6.410_256_410_256_410_3e-3,
+    6.410_256_410_256_41e-3,
     -1.917_526_917_526_917_5e-3,
-    8.417_508_417_508_417_5e-4,
+    8.417_508_417_508_417e-4,
     -5.952_380_952_380_952e-4,
     7.936_507_936_507_937e-4,
-    -2.777_777_777_777_777_8e-3,
+    -2.777_777_777_777_778e-3,
     8.333_333_333_333_333e-2,
 ];
 
@@ -52,41 +52,23 @@ pub fn kolmogorov_sf(n: u64, d: f64) -> f64 {
     if n == 0 || d.is_nan() {
         return f64::NAN;
     }
-    let p = kolmogn(n, d);
-    p.sf.clamp(0.0, 1.0)
+    kolmogn_sf(n, d).clamp(0.0, 1.0)
 }
 
-/// Lower and upper tail, each computed where it is accurate.
-#[derive(Debug, Clone, Copy)]
-struct Tails {
-    cdf: f64,
-    sf: f64,
-}
-
-impl Tails {
-    fn from_cdf(cdf: f64) -> Tails {
-        Tails { cdf, sf: 1.0 - cdf }
-    }
-    fn from_sf(sf: f64) -> Tails {
-        Tails { cdf: 1.0 - sf, sf }
-    }
-}
-
-/// scipy's `_kolmogn(n, x, cdf=False)`; only the survival side is used, so
-/// the branches that exist to serve the cdf side accurately are kept only
-/// where they also decide the sf.
-fn kolmogn(n: u64, x: f64) -> Tails {
+/// scipy's `_kolmogn(n, x, cdf=False)`: where a branch computes the cdf,
+/// the sf is `1 − cdf`, exactly as scipy does.
+fn kolmogn_sf(n: u64, x: f64) -> f64 {
     if x >= 1.0 {
-        return Tails::from_cdf(1.0);
+        return 0.0;
     }
     if x <= 0.0 {
-        return Tails::from_cdf(0.0);
+        return 1.0;
     }
     let nf = n as f64;
     let t = nf * x;
     if t <= 1.0 {
         if t <= 0.5 {
-            return Tails::from_cdf(0.0);
+            return 1.0;
         }
         let prob = if n <= 140 {
             (1..=n).fold(1.0, |acc, i| {
@@ -95,29 +77,29 @@ fn kolmogn(n: u64, x: f64) -> Tails {
         } else {
             (log_factorial_over_power(nf) + nf * (2.0 * t - 1.0).ln()).exp()
         };
-        return Tails::from_cdf(prob);
+        return 1.0 - prob;
     }
     if t >= nf - 1.0 {
-        return Tails::from_sf(2.0 * (1.0 - x).powf(nf));
+        return 2.0 * (1.0 - x).powf(nf);
     }
     if x >= 0.5 {
-        return Tails::from_sf(2.0 * smirnov_sf(n, x));
+        return 2.0 * smirnov_sf(n, x);
     }
     let n_x_squared = t * x;
     if n <= 140 {
         if n_x_squared <= 0.754693 {
-            return Tails::from_cdf(durbin_matrix_cdf(n, x));
+            return 1.0 - durbin_matrix_cdf(n, x);
         }
         if n_x_squared <= 4.0 {
-            return Tails::from_cdf(pomeranz_cdf(n, x));
+            return 1.0 - pomeranz_cdf(n, x);
         }
-        return Tails::from_sf(2.0 * smirnov_sf(n, x));
+        return 2.0 * smirnov_sf(n, x);
     }
     if n_x_squared >= 370.0 {
-        return Tails::from_sf(0.0);
+        return 0.0;
     }
     if n_x_squared >= 2.2 {
-        return Tails::from_sf((2.0 * smirnov_sf(n, x)).clamp(0.0, 1.0));
+        return (2.0 * smirnov_sf(n, x)).clamp(0.0, 1.0);
     }
     let cdf = if n_x_squared >= 18.0 {
         1.0
@@ -126,7 +108,7 @@ fn kolmogn(n: u64, x: f64) -> Tails {
     } else {
         pelz_good_cdf(n, x)
     };
-    Tails::from_cdf(cdf.clamp(0.0, 1.0))
+    1.0 - cdf.clamp(0.0, 1.0)
 }
 
 /// `ln(n!/nⁿ)` by Stirling's series (scipy's `_log_nfactorial_div_n_pow_n`).

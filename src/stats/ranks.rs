@@ -57,3 +57,20 @@ pub(crate) fn centred_doubled_ranks(
     }
     Ok(ranks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Average ranks always sum to n(n+1)/2, whatever the ties.
+        #[test]
+        fn ranks_sum_to_triangular_number(x in proptest::collection::vec(-5i32..5, 1..200)) {
+            let values: Vec<f64> = x.iter().map(|&v| f64::from(v) * 1e-7).collect();
+            let ranks = average_ranks(&values).unwrap();
+            let n = values.len() as f64;
+            crate::testutil::assert_close(ranks.iter().sum::<f64>(), n * (n + 1.0) / 2.0, 1e-12, 0.0);
+        }
+    }
+}

@@ -65,7 +65,8 @@ pub fn spearman(a: &[f64], b: &[f64]) -> Result<SpearmanResult, StatsError> {
             });
         }
     }
-    let rho = (s_ab as f64 / ((s_aa as f64).sqrt() * (s_bb as f64).sqrt())).clamp(-1.0, 1.0);
+    // √(s_aa·s_bb) in one rounding: a perfect monotone relation gives exactly ±1
+    let rho = (s_ab as f64 / (s_aa as f64 * s_bb as f64).sqrt()).clamp(-1.0, 1.0);
     Ok(SpearmanResult {
         rho,
         p_value: two_sided_t_p_value(rho, n),
@@ -85,5 +86,30 @@ fn two_sided_t_p_value(rho: f64, n: usize) -> f64 {
         Ok(student) => (2.0 * student.sf(t.abs())).clamp(0.0, 1.0),
         // dof ≥ 1 always here; a NaN keeps a construction failure visible
         Err(_) => f64::NAN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// rho stays in [−1, 1], p in [0, 1], and rho is invariant under a
+        /// strictly increasing transform of either sample.
+        #[test]
+        fn rho_bounded_and_rank_invariant(
+            pairs in proptest::collection::vec((-1e-3f64..1e-3, -3i32..3), 3..300)
+        ) {
+            let a: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+            let b: Vec<f64> = pairs.iter().map(|p| f64::from(p.1)).collect();
+            if let Ok(s) = spearman(&a, &b) {
+                prop_assert!((-1.0..=1.0).contains(&s.rho));
+                prop_assert!((0.0..=1.0).contains(&s.p_value));
+                let cubed: Vec<f64> = a.iter().map(|v| v * v * v + 7.0 * v).collect();
+                let t = spearman(&cubed, &b).unwrap();
+                crate::testutil::assert_close(t.rho, s.rho, 0.0, 1e-15);
+            }
+        }
     }
 }

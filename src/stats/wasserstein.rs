@@ -198,3 +198,31 @@ impl Cell<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// W1 ≤ W2 (Jensen), both symmetric, and equal sizes reduce to sorted differences.
+        #[test]
+        fn w1_le_w2_and_symmetric(
+            a in proptest::collection::vec(-1.0f64..1.0, 1..100),
+            b in proptest::collection::vec(-1.0f64..1.0, 1..100),
+        ) {
+            let ab = wasserstein_samples(&a, &b).unwrap();
+            let ba = wasserstein_samples(&b, &a).unwrap();
+            prop_assert!(ab.w1 <= ab.w2 * (1.0 + 1e-12) + 1e-300);
+            crate::testutil::assert_close(ab.w1, ba.w1, 1e-12, 1e-300);
+            crate::testutil::assert_close(ab.w2, ba.w2, 1e-12, 1e-300);
+            let n = a.len().min(b.len());
+            let (mut sa, mut sb) = (a[..n].to_vec(), b[..n].to_vec());
+            sort_finite(&mut sa);
+            sort_finite(&mut sb);
+            let mean_sq = sa.iter().zip(&sb).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / n as f64;
+            let equal = wasserstein_samples(&a[..n], &b[..n]).unwrap();
+            crate::testutil::assert_close(equal.w2, mean_sq.sqrt(), 1e-12, 1e-300);
+        }
+    }
+}
