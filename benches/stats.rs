@@ -6,15 +6,15 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use gradrd::stats::{ks_two_sample, spearman, wasserstein_samples};
 use std::hint::black_box;
 
-/// Heavy-tailed values with ties (`v·|v|·1e-9`, v uniform in −1000..=1000) from an LCG.
+/// Heavy-tailed values with ties, `v·|v|·1e-9` with `v = hash(i, seed) mod
+/// 2001 − 1000` — the same generator as `scripts/bench_stats_vs_scipy.py`
+/// (vectorised there with numpy), so both sides time identical data.
 fn heavy_tailed(seed: u64, n: usize) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let v = ((state >> 33) % 2001) as i64 - 1000;
+    (0..n as u64)
+        .map(|i| {
+            let mut h = (i.wrapping_add(seed)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h ^= h >> 29;
+            let v = (h % 2001) as i64 - 1000;
             (v * v.abs()) as f64 * 1e-9
         })
         .collect()

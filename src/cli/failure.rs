@@ -24,7 +24,11 @@ impl Failure {
     /// tensor themselves).
     pub fn describe(&self) -> String {
         let mut text = String::new();
-        if let Some(file) = self.file.as_ref().filter(|f| !self.error.starts_with(f.as_str())) {
+        if let Some(file) = self
+            .file
+            .as_ref()
+            .filter(|f| !self.error.starts_with(f.as_str()))
+        {
             text.push_str(file);
             text.push_str(": ");
         }
