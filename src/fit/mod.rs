@@ -105,7 +105,9 @@ pub enum FitError {
         n: usize,
         first_index: usize,
     },
-    #[error("all {n} values equal {value}; a continuous distribution cannot be fitted to constant data")]
+    #[error(
+        "all {n} values equal {value}; a continuous distribution cannot be fitted to constant data"
+    )]
     ConstantData { n: usize, value: f64 },
     #[error("fit option {name} must be {requirement}, got {value}")]
     InvalidOption {
@@ -121,7 +123,10 @@ pub enum FitError {
         loc: f64,
     },
     #[error("{family} fit degenerated: {reason}")]
-    Degenerate { family: &'static str, reason: String },
+    Degenerate {
+        family: &'static str,
+        reason: String,
+    },
 }
 
 /// Fits family `kind` to `data` by maximum likelihood.
@@ -278,8 +283,8 @@ impl StandardizedFit {
         }
         params.push(("loc", loc));
         params.push(("scale", scale));
-        let model = Model::from_params(kind, &params)
-            .map_err(|e: ParamError| degenerate(e.to_string()))?;
+        let model =
+            Model::from_params(kind, &params).map_err(|e: ParamError| degenerate(e.to_string()))?;
         let std_errors = names
             .iter()
             .zip(self.std_errors)
@@ -319,7 +324,10 @@ fn fit_laplace(data: &Standardized, _opts: &FitOptions) -> StandardizedFit {
     let n = y.len() as f64;
     let scale_se = scalar_standard_error(Some(laplace::observed_scale_information(y, mu, b)));
     let (loc_se, se_method) = if data.is_free() {
-        (scalar_standard_error(Some(n / (b * b))), "observed+expected(loc)")
+        (
+            scalar_standard_error(Some(n / (b * b))),
+            "observed+expected(loc)",
+        )
     } else {
         (None, "observed")
     };
@@ -456,3 +464,6 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
         note,
     })
 }
+
+#[cfg(test)]
+mod tests;
