@@ -34,7 +34,7 @@
 
 use super::profile::{LocationSums, LogAbs, ShapeFamily};
 use super::sums::chunked_sums;
-use special::Gamma;
+use crate::dist::special::gamma;
 
 /// The dweibull profile likelihood for the generic shape-family fit.
 pub(super) struct DWeibullProfile;
@@ -42,6 +42,7 @@ pub(super) struct DWeibullProfile;
 impl ShapeFamily for DWeibullProfile {
     /// c = 1 (Laplace).
     const INITIAL_SHAPE: f64 = 1.0;
+    const POLISH_AT_DATA_VALUES: bool = false;
 
     /// Values at `μ` are left out of `mean L` (they only occur in warm-start
     /// levels; the final location never equals a value).
@@ -120,5 +121,5 @@ pub(super) fn observed_information(y: &[f64], c: f64, mu: f64, alpha: f64) -> [[
 /// using `E|z|^k = Γ(1 + k/c)`; finite only for `c > 2` (`None` otherwise;
 /// at exactly `c = 1` it would be `1/α²`).
 pub(super) fn expected_location_information(c: f64, alpha: f64) -> Option<f64> {
-    (c > 2.0).then(|| (c - 1.0).powi(2) * Gamma::gamma(1.0 - 2.0 / c) / (alpha * alpha))
+    (c > 2.0).then(|| (c - 1.0).powi(2) * gamma(1.0 - 2.0 / c) / (alpha * alpha))
 }

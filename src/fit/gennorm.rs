@@ -24,7 +24,7 @@
 
 use super::profile::{LocationSums, LogAbs, ShapeFamily};
 use super::sums::chunked_sums;
-use special::Gamma;
+use crate::dist::special::{digamma, ln_gamma, trigamma};
 
 /// The gennorm profile likelihood for the generic shape-family fit.
 pub(super) struct GenNormProfile;
@@ -32,11 +32,12 @@ pub(super) struct GenNormProfile;
 impl ShapeFamily for GenNormProfile {
     /// β = 1 (Laplace), scipy's starting value as well.
     const INITIAL_SHAPE: f64 = 1.0;
+    const POLISH_AT_DATA_VALUES: bool = true;
 
     fn profile_derivatives(logs: &LogAbs, beta: f64) -> (f64, f64) {
         let m = logs.moments(beta);
-        let psi = Gamma::digamma(1.0 / beta);
-        let psi1 = Gamma::trigamma(&(1.0 / beta));
+        let psi = digamma(1.0 / beta);
+        let psi1 = trigamma(1.0 / beta);
         let b2 = beta * beta;
         let b3 = b2 * beta;
         let log_scale_power = beta.ln() + m.ln_mean_power;
@@ -69,7 +70,7 @@ pub(super) fn loglik(y: &[f64], beta: f64, mu: f64, alpha: f64) -> f64 {
             .map(|&v| ((v - mu).abs() / alpha).powf(beta))
             .sum()]
     });
-    n * (beta.ln() - std::f64::consts::LN_2 - Gamma::ln_gamma(1.0 / beta).0 - alpha.ln()) - sum_w
+    n * (beta.ln() - std::f64::consts::LN_2 - ln_gamma(1.0 / beta) - alpha.ln()) - sum_w
 }
 
 /// The observed information `−∇² ln L` in the order `(β, μ, α)`:
@@ -108,8 +109,8 @@ pub(super) fn observed_information(y: &[f64], beta: f64, mu: f64, alpha: f64) ->
         }
         acc
     });
-    let psi = Gamma::digamma(1.0 / beta);
-    let psi1 = Gamma::trigamma(&(1.0 / beta));
+    let psi = digamma(1.0 / beta);
+    let psi1 = trigamma(1.0 / beta);
     let (b2, a2) = (beta * beta, alpha * alpha);
     let bb = n / b2 + n * (2.0 * psi / (b2 * beta) + psi1 / (b2 * b2)) + swll;
     let aa = -n / a2 + (beta + b2) / a2 * sw;
@@ -129,7 +130,7 @@ pub(super) fn observed_information(y: &[f64], beta: f64, mu: f64, alpha: f64) ->
 /// from `E|z|^k = Γ((k+1)/β)/Γ(1/β)` with `k = 2β − 2`. `None` for `β ≤ 1/2`.
 pub(super) fn expected_location_information(beta: f64, alpha: f64) -> Option<f64> {
     (beta > 0.5).then(|| {
-        let log_ratio = Gamma::ln_gamma(2.0 - 1.0 / beta).0 - Gamma::ln_gamma(1.0 / beta).0;
+        let log_ratio = ln_gamma(2.0 - 1.0 / beta) - ln_gamma(1.0 / beta);
         beta * beta * log_ratio.exp() / (alpha * alpha)
     })
 }

@@ -464,3 +464,6 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
         note,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -64,11 +64,6 @@ impl LogAbs {
         }
     }
 
-    /// Whether every value equals `μ` (no spread to fit).
-    pub fn is_degenerate(&self) -> bool {
-        self.logs.is_empty()
-    }
-
     /// [`PowerMoments`] at shape `s > 0`, in one pass.
     pub fn moments(&self, s: f64) -> PowerMoments {
         let max = self.max;
@@ -153,6 +148,10 @@ pub(super) trait ShapeFamily: Sync {
     /// Starting shape for the first (smallest) subsample.
     const INITIAL_SHAPE: f64;
 
+    /// Whether the location cost may have its minimum at a data value (and
+    /// is finite there), so data values are tried as the location.
+    const POLISH_AT_DATA_VALUES: bool;
+
     /// `(g, h)`: first and second derivative of the profile log-likelihood
     /// per value in the shape `s` at the location `logs` was built for.
     fn profile_derivatives(logs: &LogAbs, s: f64) -> (f64, f64);
@@ -189,7 +188,7 @@ fn brent_location<F: ShapeFamily>(
     (lo, hi): (f64, f64),
     xtol: f64,
     max_iter: u64,
-) -> Solved {
+) -> (Solved, f64) {
     let problem = LocationCost::<F> {
         y,
         shape,
@@ -203,19 +202,23 @@ fn brent_location<F: ShapeFamily>(
     {
         Ok(result) => {
             let state = result.state();
-            Solved {
+            let solved = Solved {
                 value: state.get_best_param().copied().unwrap_or(midpoint),
                 iterations: state.get_iter(),
                 converged: state.get_termination_reason().is_some_and(|reason| {
                     matches!(reason, argmin::core::TerminationReason::SolverConverged)
                 }),
-            }
+            };
+            (solved, state.get_best_cost())
         }
-        Err(_) => Solved {
-            value: midpoint,
-            iterations: 0,
-            converged: false,
-        },
+        Err(_) => (
+            Solved {
+                value: midpoint,
+                iterations: 0,
+                converged: false,
+            },
+            f64::INFINITY,
+        ),
     }
 }
 
@@ -244,17 +247,34 @@ fn pyramid(n: usize) -> Vec<usize> {
     sizes
 }
 
+/// Most location rounds (Brent search, then shape) per pyramid level.
+const MAX_LOCATION_ROUNDS: usize = 6;
+
+/// A location move gaining less log-likelihood per value than this ends the
+/// alternation (`1e-12 · n` nats in total: far below any reported digit).
+const NEGLIGIBLE_GAIN: f64 = 1e-12;
+
 /// Fits shape and location of family `F` to standardized data `y`
 /// (median 0, spread ≈ 1).
 ///
 /// On a pyramid of strided subsamples (4 096, 32 768, 262 144 values, then
 /// all), alternate: Brent search of `μ` for fixed shape in a bracket of
-/// ±8/√m_prev around the previous estimate, then Newton on the shape at the
-/// new `μ`, until `μ` moves less than the level's tolerance `0.01/√m`.
-/// Shape and location are orthogonal for symmetric families (their
-/// expected cross information is 0), which is why alternation converges in
+/// ±8/√m_prev around the previous estimate (widened when the optimum is on
+/// its edge), then Newton on the shape at the new `μ`. A move is accepted
+/// only if it raises the likelihood, so the alternation is monotone; it stops
+/// when `μ` moves less than the level's tolerance `0.01/√m` or gains less than
+/// [`NEGLIGIBLE_GAIN`] per value. Shape and location are orthogonal for
+/// symmetric families (their expected cross information is 0), so this takes
 /// a round or two. Each level starts from the previous level's estimate, so
 /// the full data see only a few O(n) passes.
+///
+/// For families whose location cost is concave between data values
+/// ([`ShapeFamily::POLISH_AT_DATA_VALUES`], gennorm with `β < 1`) the
+/// minimum over `μ` for fixed shape lies *at* a data value, and a point mass
+/// (tied values, e.g. kept zeros) is a strong attractor that a bracketing
+/// search steps over; the full-data estimate is therefore polished by trying
+/// the data values next to `μ` and the most repeated values near it
+/// ([`data_value_candidates`]).
 pub(super) fn fit_shape_family<F: ShapeFamily>(
     y: &[f64],
     location: LocationY,
@@ -281,10 +301,10 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
             owned = strided_subsample(y, m);
             &owned
         };
-        let shape_solve = solve_shape(sample, mu, shape);
+        let last_level = m >= y.len();
+        let mut shape_solve = solve_shape(sample, mu, shape);
         shape = shape_solve.value;
         iterations += shape_solve.iterations;
-        let last_level = m >= y.len();
         if let LocationY::Free = location {
             let xtol = 0.01 / (m as f64).sqrt();
             let mut half_width = match previous_size {
@@ -292,8 +312,9 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
                 Some(p) => 8.0 / (p as f64).sqrt(),
             };
             let mut location_converged = false;
-            for _round in 0..4 {
-                let search = brent_location::<F>(
+            for _round in 0..MAX_LOCATION_ROUNDS {
+                let current_cost = F::location_cost(sample, mu, shape);
+                let (search, best_cost) = brent_location::<F>(
                     sample,
                     shape,
                     (mu - half_width, mu + half_width),
@@ -301,16 +322,17 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
                     max_iter,
                 );
                 iterations += search.iterations;
+                let gain = current_cost - best_cost;
+                if !(gain > NEGLIGIBLE_GAIN) {
+                    location_converged = true;
+                    break;
+                }
                 let moved = (search.value - mu).abs();
-                let near_edge = moved > 0.95 * half_width;
                 mu = search.value;
-                let shape_solve = solve_shape(sample, mu, shape);
+                shape_solve = solve_shape(sample, mu, shape);
                 shape = shape_solve.value;
                 iterations += shape_solve.iterations;
-                if last_level {
-                    converged &= shape_solve.converged && search.converged;
-                }
-                if near_edge {
+                if moved > 0.95 * half_width {
                     half_width *= 4.0;
                 } else if moved <= 3.0 * xtol {
                     location_converged = true;
@@ -319,10 +341,30 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
                     half_width = (4.0 * moved).max(20.0 * xtol);
                 }
             }
+            if last_level && F::POLISH_AT_DATA_VALUES && shape < 1.0 {
+                let candidates = data_value_candidates(sample, mu, half_width);
+                for _round in 0..MAX_LOCATION_ROUNDS {
+                    let current_cost = F::location_cost(sample, mu, shape);
+                    let best = candidates
+                        .iter()
+                        .map(|&c| (c, F::location_cost(sample, c, shape)))
+                        .min_by(|a, b| a.1.total_cmp(&b.1));
+                    match best {
+                        Some((candidate, cost)) if cost < current_cost => {
+                            mu = candidate;
+                            shape_solve = solve_shape(sample, mu, shape);
+                            shape = shape_solve.value;
+                            iterations += shape_solve.iterations;
+                        }
+                        _ => break,
+                    }
+                }
+            }
             if last_level {
                 converged &= location_converged;
             }
-        } else if last_level {
+        }
+        if last_level {
             converged &= shape_solve.converged;
         }
         previous_size = Some(m);
@@ -333,6 +375,33 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
         iterations,
         converged,
     }
+}
+
+/// Data values worth trying as the location near `μ`: the two distinct
+/// values on each side of `μ` and the two most repeated values (if
+/// repeated) within `half_width` of it.
+fn data_value_candidates(y: &[f64], mu: f64, half_width: f64) -> Vec<f64> {
+    let mut window: Vec<f64> = y
+        .iter()
+        .copied()
+        .filter(|v| (v - mu).abs() <= half_width)
+        .collect();
+    window.sort_unstable_by(f64::total_cmp);
+    let mut runs: Vec<(f64, usize)> = Vec::new();
+    for v in window {
+        match runs.last_mut() {
+            Some((last, count)) if *last == v => *count += 1,
+            _ => runs.push((v, 1)),
+        }
+    }
+    let split = runs.partition_point(|&(v, _)| v < mu);
+    let nearest = &runs[split.saturating_sub(2)..(split + 2).min(runs.len())];
+    let mut candidates: Vec<f64> = nearest.iter().map(|&(v, _)| v).collect();
+    runs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.total_cmp(&b.0)));
+    candidates.extend(runs.iter().take(2).filter(|r| r.1 >= 2).map(|r| r.0));
+    candidates.sort_unstable_by(f64::total_cmp);
+    candidates.dedup();
+    candidates
 }
 
 /// Sums for the location cost at `μ` and shape `s`, in one pass that keeps

@@ -1,0 +1,225 @@
+//! Unit tests of the likelihood calculus: analytic profile derivatives and
+//! information matrices against central finite differences of independently
+//! written log-likelihoods (argmin-testfunctions style), and the expected
+//! location information against quadrature.
+
+use super::profile::{LogAbs, ShapeFamily};
+use super::{dweibull, gennorm, laplace, normal};
+use crate::dist::special::ln_gamma;
+use crate::dist::{ContinuousDist, GenNorm};
+use crate::testutil::assert_close;
+use proptest::prelude::*;
+use rand::SeedableRng;
+
+fn sample(beta: f64, n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    match GenNorm::new(beta, 0.0, 1.0) {
+        Ok(d) => d.sample(&mut rng, n),
+        Err(e) => panic!("test distribution: {e}"),
+    }
+}
+
+/// gennorm log-likelihood written term by term (independent of the module's
+/// sums): `Σ ln(β/(2αΓ(1/β))) − (|x−μ|/α)^β`.
+fn gennorm_loglik_direct(y: &[f64], beta: f64, mu: f64, alpha: f64) -> f64 {
+    let c = beta.ln() - (2.0 * alpha).ln() - ln_gamma(1.0 / beta);
+    y.iter()
+        .map(|&v| c - ((v - mu).abs() / alpha).powf(beta))
+        .sum()
+}
+
+/// dweibull log-likelihood term by term: `Σ ln(c/(2α)) + (c−1) ln|z| − |z|^c`.
+fn dweibull_loglik_direct(y: &[f64], c: f64, mu: f64, alpha: f64) -> f64 {
+    y.iter()
+        .map(|&v| {
+            let z = (v - mu).abs() / alpha;
+            (c / (2.0 * alpha)).ln() + (c - 1.0) * z.ln() - z.powf(c)
+        })
+        .sum()
+}
+
+fn gennorm_profile(y: &[f64], mu: f64, beta: f64) -> f64 {
+    let n = y.len() as f64;
+    let alpha =
+        (beta / n * y.iter().map(|&v| (v - mu).abs().powf(beta)).sum::<f64>()).powf(1.0 / beta);
+    gennorm_loglik_direct(y, beta, mu, alpha) / n
+}
+
+fn dweibull_profile(y: &[f64], mu: f64, c: f64) -> f64 {
+    let n = y.len() as f64;
+    let alpha = (y.iter().map(|&v| (v - mu).abs().powf(c)).sum::<f64>() / n).powf(1.0 / c);
+    dweibull_loglik_direct(y, c, mu, alpha) / n
+}
+
+/// Central difference of `f` at `x` with step `h`.
+fn derivative(f: impl Fn(f64) -> f64, x: f64, h: f64) -> f64 {
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
+/// Finite-difference Hessian of `f` at `p`, relative steps `1e-4`.
+fn fd_hessian(f: &dyn Fn(&[f64]) -> f64, p: &[f64]) -> Vec<Vec<f64>> {
+    let k = p.len();
+    let steps: Vec<f64> = p.iter().map(|v| 1e-4 * v.abs().max(1.0)).collect();
+    let at = |di: usize, si: f64, dj: usize, sj: f64| {
+        let mut q = p.to_vec();
+        q[di] += si;
+        q[dj] += sj;
+        f(&q)
+    };
+    let mut h = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..k {
+            let (hi, hj) = (steps[i], steps[j]);
+            h[i][j] = (at(i, hi, j, hj) - at(i, hi, j, -hj) - at(i, -hi, j, hj)
+                + at(i, -hi, j, -hj))
+                / (4.0 * hi * hj);
+        }
+    }
+    h
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn gennorm_profile_derivatives_match_finite_differences(
+        beta in 0.3f64..4.0, mu in -0.3f64..0.3, seed in 0u64..1000,
+    ) {
+        let y = sample(0.8, 300, seed);
+        let logs = LogAbs::new(&y, mu);
+        let (g, h) = gennorm::GenNormProfile::profile_derivatives(&logs, beta);
+        let step = 1e-5 * beta;
+        let g_fd = derivative(|b| gennorm_profile(&y, mu, b), beta, step);
+        let h_fd = derivative(|b| gennorm::GenNormProfile::profile_derivatives(&logs, b).0, beta, step);
+        assert_close(g, g_fd, 1e-5, 1e-7);
+        assert_close(h, h_fd, 1e-5, 1e-7);
+    }
+
+    #[test]
+    fn dweibull_profile_derivatives_match_finite_differences(
+        c in 0.3f64..4.0, mu in -0.3f64..0.3, seed in 0u64..1000,
+    ) {
+        let y = sample(1.3, 300, seed);
+        let logs = LogAbs::new(&y, mu);
+        let (g, h) = dweibull::DWeibullProfile::profile_derivatives(&logs, c);
+        let step = 1e-5 * c;
+        let g_fd = derivative(|s| dweibull_profile(&y, mu, s), c, step);
+        let h_fd = derivative(|s| dweibull::DWeibullProfile::profile_derivatives(&logs, s).0, c, step);
+        assert_close(g, g_fd, 1e-5, 1e-7);
+        assert_close(h, h_fd, 1e-5, 1e-7);
+    }
+
+    #[test]
+    fn gennorm_observed_information_matches_finite_differences(
+        beta in 3.0f64..5.0, mu in -0.2f64..0.2, alpha in 0.5f64..2.0, seed in 0u64..1000,
+    ) {
+        let y = sample(3.0, 200, seed);
+        let info = gennorm::observed_information(&y, beta, mu, alpha);
+        let f = |p: &[f64]| gennorm_loglik_direct(&y, p[0], p[1], p[2]);
+        let h = fd_hessian(&f, &[beta, mu, alpha]);
+        for i in 0..3 {
+            for j in 0..3 {
+                assert_close(info[i][j], -h[i][j], 1e-4, 1e-4 * (1.0 + h[i][i].abs()));
+            }
+        }
+    }
+
+    #[test]
+    fn gennorm_shape_scale_information_matches_finite_differences_for_small_beta(
+        beta in 0.3f64..2.0, alpha in 0.5f64..2.0, seed in 0u64..1000,
+    ) {
+        let y = sample(0.7, 200, seed);
+        let mu = 0.01;
+        let info = gennorm::observed_information(&y, beta, mu, alpha);
+        let f = |p: &[f64]| gennorm_loglik_direct(&y, p[0], mu, p[1]);
+        let h = fd_hessian(&f, &[beta, alpha]);
+        let block = [[info[0][0], info[0][2]], [info[2][0], info[2][2]]];
+        for i in 0..2 {
+            for j in 0..2 {
+                assert_close(block[i][j], -h[i][j], 1e-4, 1e-4 * (1.0 + h[i][i].abs()));
+            }
+        }
+    }
+
+    #[test]
+    fn dweibull_observed_information_matches_finite_differences(
+        c in 0.4f64..4.0, alpha in 0.5f64..2.0, seed in 0u64..1000,
+    ) {
+        let y = sample(1.0, 200, seed);
+        let mu = 0.001;
+        let info = dweibull::observed_information(&y, c, mu, alpha);
+        let f = |p: &[f64]| dweibull_loglik_direct(&y, p[0], mu, p[1]);
+        let h = fd_hessian(&f, &[c, alpha]);
+        for i in 0..2 {
+            for j in 0..2 {
+                assert_close(info[i][j], -h[i][j], 1e-4, 1e-4 * (1.0 + h[i][i].abs()));
+            }
+        }
+    }
+
+    #[test]
+    fn normal_and_laplace_information_match_finite_differences(
+        mu in -0.5f64..0.5, scale in 0.5f64..2.0, seed in 0u64..1000,
+    ) {
+        let y = sample(2.0, 200, seed);
+        let info = normal::observed_information(&y, mu, scale);
+        let f = |p: &[f64]| normal::loglik(&y, p[0], p[1]);
+        let h = fd_hessian(&f, &[mu, scale]);
+        for i in 0..2 {
+            for j in 0..2 {
+                assert_close(info[i][j], -h[i][j], 1e-4, 1e-4 * (1.0 + h[i][i].abs()));
+            }
+        }
+        let b_info = laplace::observed_scale_information(&y, mu, scale);
+        let b_fd = derivative(|b| derivative(|bb| laplace::loglik(&y, mu, bb), b, 1e-4), scale, 1e-4);
+        assert_close(b_info, -b_fd, 1e-4, 1e-4 * (1.0 + b_fd.abs()));
+    }
+}
+
+#[test]
+fn module_logliks_match_the_direct_sums() {
+    let y = sample(0.9, 500, 7);
+    assert_close(
+        gennorm::loglik(&y, 0.9, 0.05, 1.3),
+        gennorm_loglik_direct(&y, 0.9, 0.05, 1.3),
+        1e-12,
+        0.0,
+    );
+    assert_close(
+        dweibull::loglik(&y, 0.9, 0.05, 1.3),
+        dweibull_loglik_direct(&y, 0.9, 0.05, 1.3),
+        1e-12,
+        0.0,
+    );
+}
+
+#[test]
+fn expected_location_information_matches_quadrature() {
+    // 2*integrate.quad(lambda z: (b*np.sign(z)*abs(z)**(b-1))**2*stats.gennorm.pdf(z,b),
+    //                  0, np.inf, epsabs=1e-14, epsrel=1e-13)[0] with b = 1.5
+    let gennorm_info = gennorm::expected_location_information(1.5, 1.0);
+    assert_close(
+        gennorm_info.unwrap_or(f64::NAN),
+        1.4837731947350925,
+        1e-12,
+        0.0,
+    );
+    // 2*integrate.quad(lambda z: ((c-1)/z - c*z**(c-1))**2*stats.dweibull.pdf(z,c),
+    //                  0, np.inf, epsabs=1e-14, epsrel=1e-13)[0] with c = 3
+    let dweibull_info = dweibull::expected_location_information(3.0, 1.0);
+    assert_close(
+        dweibull_info.unwrap_or(f64::NAN),
+        10.715754138830992,
+        1e-10,
+        0.0,
+    );
+    // Closed forms: laplace (β = 1) 1/α², normal (β = 2, α = √2 σ) 1/σ² = 2/α².
+    assert_close(
+        gennorm::expected_location_information(2.0, 2.0).unwrap_or(f64::NAN),
+        0.5,
+        1e-14,
+        0.0,
+    );
+    assert!(gennorm::expected_location_information(0.5, 1.0).is_none());
+    assert!(dweibull::expected_location_information(1.5, 1.0).is_none());
+}
