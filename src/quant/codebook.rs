@@ -59,7 +59,13 @@ struct RawCodebook {
 impl TryFrom<RawCodebook> for Codebook {
     type Error = CodebookError;
     fn try_from(raw: RawCodebook) -> Result<Self, Self::Error> {
-        Codebook::new(raw.thresholds, raw.centers, raw.scale, raw.m, raw.zero_level)
+        Codebook::new(
+            raw.thresholds,
+            raw.centers,
+            raw.scale,
+            raw.m,
+            raw.zero_level,
+        )
     }
 }
 
@@ -159,7 +165,11 @@ impl Codebook {
     /// the last cell, as in PyTorch.
     pub fn encode(&self, x: f64) -> usize {
         let v = x / self.scale;
-        self.thresholds.partition_point(|t| !(v <= *t))
+        // `v > t`, except that NaN compares greater than every threshold
+        self.thresholds.partition_point(|t| {
+            v.partial_cmp(t) != Some(std::cmp::Ordering::Less)
+                && v.partial_cmp(t) != Some(std::cmp::Ordering::Equal)
+        })
     }
 
     /// `centers[index] · scale`, or `None` for an index outside `0..L`.
@@ -250,7 +260,8 @@ mod tests {
         let json = serde_json::to_string(&cb).unwrap();
         let back: Codebook = serde_json::from_str(&json).unwrap();
         assert_eq!(back, cb);
-        let bad = r#"{"thresholds":[1.0,0.0],"centers":[0,1,2],"scale":1,"m":0,"zero_level":false}"#;
+        let bad =
+            r#"{"thresholds":[1.0,0.0],"centers":[0,1,2],"scale":1,"m":0,"zero_level":false}"#;
         let err = serde_json::from_str::<Codebook>(bad).unwrap_err();
         assert!(err.to_string().contains("strictly increasing"), "{err}");
     }

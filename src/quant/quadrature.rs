@@ -98,7 +98,12 @@ fn accurate(value: Triple, error: Triple, relative: f64) -> bool {
 }
 
 /// `∫_lower^upper integrand` on a finite interval without interior kinks.
-fn adaptive_finite(integrand: &impl Fn(f64) -> Triple, lower: f64, upper: f64, relative: f64) -> Triple {
+fn adaptive_finite(
+    integrand: &impl Fn(f64) -> Triple,
+    lower: f64,
+    upper: f64,
+    relative: f64,
+) -> Triple {
     let mut pieces = vec![kronrod(integrand, lower, upper)];
     loop {
         let value = sum(&pieces, |p| p.value);
@@ -110,7 +115,13 @@ fn adaptive_finite(integrand: &impl Fn(f64) -> Triple, lower: f64, upper: f64, r
             .iter()
             .enumerate()
             .map(|(i, p)| (i, p.error.iter().sum::<f64>()))
-            .fold((0, f64::NEG_INFINITY), |best, cur| if cur.1 > best.1 { cur } else { best })
+            .fold((0, f64::NEG_INFINITY), |best, cur| {
+                if cur.1 > best.1 {
+                    cur
+                } else {
+                    best
+                }
+            })
             .0;
         let piece = pieces.swap_remove(worst);
         let mid = 0.5 * (piece.lower + piece.upper);

@@ -82,7 +82,11 @@ impl ContinuousDist for TestGenNorm {
         FamilyKind::GenNorm
     }
     fn params(&self) -> Vec<(&'static str, f64)> {
-        vec![("beta", self.beta), ("loc", self.loc), ("scale", self.scale)]
+        vec![
+            ("beta", self.beta),
+            ("loc", self.loc),
+            ("scale", self.scale),
+        ]
     }
     fn loc(&self) -> f64 {
         self.loc
@@ -95,7 +99,9 @@ impl ContinuousDist for TestGenNorm {
     }
     fn ln_pdf(&self, x: f64) -> f64 {
         let z = self.standardized(x);
-        (self.beta / 2.0).ln() - ln_gamma(1.0 / self.beta) - z.abs().powf(self.beta)
+        (self.beta / 2.0).ln()
+            - ln_gamma(1.0 / self.beta)
+            - z.abs().powf(self.beta)
             - self.scale.ln()
     }
     fn cdf(&self, x: f64) -> f64 {

@@ -83,7 +83,11 @@ fn zero_level_keeps_zeros_exact_on_zero_inflated_samples() {
 fn bad_samples_are_errors() {
     let options = LloydOptions::default();
     assert!(matches!(
-        design_from_samples(&[1.0, f64::NAN, f64::INFINITY], &spec(2, 0.0, false), &options),
+        design_from_samples(
+            &[1.0, f64::NAN, f64::INFINITY],
+            &spec(2, 0.0, false),
+            &options
+        ),
         Err(QuantError::NonFiniteSamples(2))
     ));
     assert!(matches!(
