@@ -1,18 +1,28 @@
-//! STUB — to be replaced by the dist implementation.
+//! The Laplace distribution, scipy's `laplace(loc, scale)`.
+//!
+//! ```text
+//! f(x) = 1/(2 scale) · exp(−|z|),   z = (x − loc)/scale
+//! cdf  = ½ exp(−|z|) for z ≤ 0,   1 − ½ exp(−|z|) for z > 0
+//! Var  = 2 scale²,   excess kurtosis = 3,   entropy = 1 + ln(2 scale)
+//! ∫_0^t z^k f(z) dz = ½ Γ(k + 1) · P(k + 1, t)
+//! ```
+use super::radial::{forward_to_radial, RadialGamma};
 use super::{ContinuousDist, FamilyKind, ParamError};
-use rand::RngCore;
 
+/// `laplace(loc, scale)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Laplace {
-    loc: f64,
-    scale: f64,
+    radial: RadialGamma,
 }
 
 impl Laplace {
+    /// `scale` must be finite and > 0, `loc` finite.
     pub fn new(loc: f64, scale: f64) -> Result<Self, ParamError> {
         let loc = super::finite("loc", loc)?;
         let scale = super::positive("scale", scale)?;
-        Ok(Self { loc, scale })
+        Ok(Self {
+            radial: RadialGamma::laplace(loc, scale)?,
+        })
     }
 }
 
@@ -21,45 +31,7 @@ impl ContinuousDist for Laplace {
         FamilyKind::Laplace
     }
     fn params(&self) -> Vec<(&'static str, f64)> {
-        vec![("loc", self.loc), ("scale", self.scale)]
+        vec![("loc", self.loc()), ("scale", self.scale())]
     }
-    fn loc(&self) -> f64 {
-        self.loc
-    }
-    fn scale(&self) -> f64 {
-        self.scale
-    }
-    fn pdf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn ln_pdf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn cdf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn sf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn quantile(&self, _p: f64) -> f64 {
-        unimplemented!()
-    }
-    fn abs_moment_between(&self, _k: f64, _a: f64, _b: f64) -> f64 {
-        unimplemented!()
-    }
-    fn signed_moment_between(&self, _k: f64, _a: f64, _b: f64) -> f64 {
-        unimplemented!()
-    }
-    fn variance(&self) -> f64 {
-        unimplemented!()
-    }
-    fn excess_kurtosis(&self) -> f64 {
-        unimplemented!()
-    }
-    fn entropy(&self) -> f64 {
-        unimplemented!()
-    }
-    fn sample(&self, _rng: &mut dyn RngCore, _n: usize) -> Vec<f64> {
-        unimplemented!()
-    }
+    forward_to_radial!(radial);
 }

@@ -1,18 +1,28 @@
-//! STUB — to be replaced by the dist implementation.
+//! The normal distribution, scipy's `norm(loc, scale)`.
+//!
+//! ```text
+//! f(x) = exp(−z²/2) / (scale √(2π)),   z = (x − loc)/scale
+//! cdf  = ½ Q(½, z²/2) = ½ erfc(|z|/√2) for z ≤ 0   (sf by symmetry)
+//! Var  = scale²,   excess kurtosis = 0,   entropy = ½ ln(2πe scale²)
+//! ∫_0^t z^k f(z) dz = 2^(k/2) Γ((k+1)/2) / (2√π) · P((k+1)/2, t²/2)
+//! ```
+use super::radial::{forward_to_radial, RadialGamma};
 use super::{ContinuousDist, FamilyKind, ParamError};
-use rand::RngCore;
 
+/// `norm(loc, scale)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Normal {
-    loc: f64,
-    scale: f64,
+    radial: RadialGamma,
 }
 
 impl Normal {
+    /// `scale` must be finite and > 0, `loc` finite.
     pub fn new(loc: f64, scale: f64) -> Result<Self, ParamError> {
         let loc = super::finite("loc", loc)?;
         let scale = super::positive("scale", scale)?;
-        Ok(Self { loc, scale })
+        Ok(Self {
+            radial: RadialGamma::normal(loc, scale)?,
+        })
     }
 }
 
@@ -21,45 +31,7 @@ impl ContinuousDist for Normal {
         FamilyKind::Normal
     }
     fn params(&self) -> Vec<(&'static str, f64)> {
-        vec![("loc", self.loc), ("scale", self.scale)]
+        vec![("loc", self.loc()), ("scale", self.scale())]
     }
-    fn loc(&self) -> f64 {
-        self.loc
-    }
-    fn scale(&self) -> f64 {
-        self.scale
-    }
-    fn pdf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn ln_pdf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn cdf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn sf(&self, _x: f64) -> f64 {
-        unimplemented!()
-    }
-    fn quantile(&self, _p: f64) -> f64 {
-        unimplemented!()
-    }
-    fn abs_moment_between(&self, _k: f64, _a: f64, _b: f64) -> f64 {
-        unimplemented!()
-    }
-    fn signed_moment_between(&self, _k: f64, _a: f64, _b: f64) -> f64 {
-        unimplemented!()
-    }
-    fn variance(&self) -> f64 {
-        unimplemented!()
-    }
-    fn excess_kurtosis(&self) -> f64 {
-        unimplemented!()
-    }
-    fn entropy(&self) -> f64 {
-        unimplemented!()
-    }
-    fn sample(&self, _rng: &mut dyn RngCore, _n: usize) -> Vec<f64> {
-        unimplemented!()
-    }
+    forward_to_radial!(radial);
 }
