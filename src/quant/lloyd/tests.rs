@@ -466,3 +466,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn real_families_match_the_reference_tables() {
+    use crate::dist::{GenNorm, Laplace, Normal};
+    let spec = DesignSpec::new(32, 0.0, false).unwrap();
+    let normal = Normal::new(0.0, 1.0).unwrap();
+    let d = design_for_density(&normal, &spec, &LloydOptions::default()).unwrap();
+    assert_close(d.mse, GAUSSIAN_TABLE[4].1, 1e-6, 0.0);
+    let laplace = Laplace::new(0.0, std::f64::consts::FRAC_1_SQRT_2).unwrap();
+    let d = design_for_density(&laplace, &spec, &LloydOptions::default()).unwrap();
+    assert_close(d.mse, LAPLACIAN_TABLE[4].1, 1e-6, 0.0);
+    for &(loc, m, levels, _, centers, distortion, _, _) in &SCIPY_GENNORM_08 {
+        let source = GenNorm::new(0.8, loc, 1.0).unwrap();
+        let spec = DesignSpec::new(levels, m, false).unwrap();
+        let d = design_for_density(&source, &spec, &LloydOptions::default()).unwrap();
+        for (a, e) in d.codebook.centers().iter().zip(centers) {
+            assert_close(*a, *e, 1e-9, 1e-11);
+        }
+        assert_close(d.distortion, distortion, 1e-9, 0.0);
+    }
+}
