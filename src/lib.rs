@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod dist;
 pub mod dump;
 pub mod fit;
+pub mod quant;
 pub mod stats;
 
 #[cfg(test)]
