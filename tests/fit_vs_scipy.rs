@@ -103,6 +103,24 @@ fn real_gradients_reach_scipys_loglik_for_every_case() {
         assert_eq!(values.len(), n, "{file}:{tensor} {family_name}");
         let ours = fitted(kind, &values, LocMode::Free);
         let reference = number(&case["loglik"], "loglik");
+        assert!(
+            ours.loglik.is_finite(),
+            "{file}:{tensor} {family_name}: non-finite loglik"
+        );
+        if family_name == "dweibull" && number(&case["params"]["c"], "c") < 1.0 {
+            // With c < 1 and a free location the likelihood is unbounded
+            // (pdf(loc) = ∞): scipy's Nelder–Mead location ends within
+            // 1e-17..1e-29 scale units of a data value (far below float32
+            // resolution), where one term alone adds up to 47 nats. gradrd
+            // applies its documented rule instead, so there is no floor to
+            // meet here; the rule must be reported.
+            let note = ours.note.as_deref().unwrap_or_default();
+            assert!(
+                note.contains("unbounded"),
+                "{file}:{tensor}: no note on the unbounded likelihood"
+            );
+            continue;
+        }
         let margin = ours.loglik - reference;
         if margin < -1e-6 * reference.abs() {
             below.push(format!(
@@ -113,7 +131,13 @@ fn real_gradients_reach_scipys_loglik_for_every_case() {
         worst = worst.min(margin / reference.abs());
     }
     eprintln!("worst relative margin over scipy: {worst:e}");
-    assert!(below.is_empty(), "{} of {} cases below scipy:\n{}", below.len(), cases.len(), below.join("\n"));
+    assert!(
+        below.is_empty(),
+        "{} of {} cases below scipy:\n{}",
+        below.len(),
+        cases.len(),
+        below.join("\n")
+    );
 }
 
 fn synthetic_cases() -> Vec<Value> {
@@ -209,11 +233,16 @@ fn shape_is_invariant_to_the_data_scale() {
                 1e-9,
                 0.0,
             );
+            // The location to 1e-8 of the scale (the shape and scale above
+            // to 1e-9): for dweibull with c > 1 the density vanishes at loc,
+            // so the likelihood has a downward cusp at every data value and
+            // rounding the data (× 1e-6) moves the maximizing loc by up to
+            // 4e-9 of the scale, six orders below its standard error.
             assert_close(
                 param(&fit, "loc") / factor,
                 param(&reference, "loc"),
                 0.0,
-                1e-9 * param(&reference, "scale"),
+                1e-8 * param(&reference, "scale"),
             );
             let n = base.len() as f64;
             assert_close(fit.loglik + n * factor.ln(), reference.loglik, 1e-10, 0.0);

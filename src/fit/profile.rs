@@ -250,6 +250,10 @@ fn pyramid(n: usize) -> Vec<usize> {
 /// Most location rounds (Brent search, then shape) per pyramid level.
 const MAX_LOCATION_ROUNDS: usize = 6;
 
+/// Absolute tolerance (standardized units) of the final location search
+/// when the shape is at least 1.
+const FINE_LOCATION_TOLERANCE: f64 = 1e-10;
+
 /// A location move gaining less log-likelihood per value than this ends the
 /// alternation (`1e-12 · n` nats in total: far below any reported digit).
 const NEGLIGIBLE_GAIN: f64 = 1e-12;
@@ -341,9 +345,36 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
                     half_width = (4.0 * moved).max(20.0 * xtol);
                 }
             }
-            if last_level && F::POLISH_AT_DATA_VALUES && shape < 1.0 {
-                let candidates = data_value_candidates(sample, mu, half_width);
+            if last_level && shape >= 1.0 {
+                // Smooth enough in the location: a fine final search, so the
+                // location (and with it the shape) does not depend on the
+                // coarse tolerance of the pyramid's searches — this is what
+                // makes the fit invariant to the data's scale.
+                let width = 50.0 * xtol;
                 for _round in 0..MAX_LOCATION_ROUNDS {
+                    let current_cost = F::location_cost(sample, mu, shape);
+                    let (search, best_cost) = brent_location::<F>(
+                        sample,
+                        shape,
+                        (mu - width, mu + width),
+                        FINE_LOCATION_TOLERANCE,
+                        max_iter,
+                    );
+                    iterations += search.iterations;
+                    if !(current_cost - best_cost > NEGLIGIBLE_GAIN) {
+                        break;
+                    }
+                    mu = search.value;
+                    shape_solve = solve_shape(sample, mu, shape);
+                    shape = shape_solve.value;
+                    iterations += shape_solve.iterations;
+                }
+            }
+            if last_level && F::POLISH_AT_DATA_VALUES && shape < 1.0 {
+                let densest = densest_values(sample);
+                for _round in 0..MAX_LOCATION_ROUNDS {
+                    let mut candidates = data_value_candidates(sample, mu, half_width);
+                    candidates.extend_from_slice(&densest);
                     let current_cost = F::location_cost(sample, mu, shape);
                     let best = candidates
                         .iter()
@@ -402,6 +433,31 @@ fn data_value_candidates(y: &[f64], mu: f64, half_width: f64) -> Vec<f64> {
     candidates.sort_unstable_by(f64::total_cmp);
     candidates.dedup();
     candidates
+}
+
+/// The central values of the tightest runs of 9 and 33 consecutive sorted
+/// values. With a shape below 1 the location cost is concave between data
+/// values and its minimum sits where the data are densest, which for
+/// gradients is the core of tiny values around 0 — often far (in units of
+/// the spread) from the median when the values span many decades.
+fn densest_values(y: &[f64]) -> Vec<f64> {
+    let mut sorted = y.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let mut values = Vec::new();
+    for width in [8usize, 32] {
+        if sorted.len() <= width {
+            continue;
+        }
+        let start = (0..sorted.len() - width)
+            .min_by(|&a, &b| {
+                (sorted[a + width] - sorted[a]).total_cmp(&(sorted[b + width] - sorted[b]))
+            })
+            .unwrap_or(0);
+        let middle = start + width / 2;
+        values.extend_from_slice(&sorted[middle - 1..=middle + 1]);
+    }
+    values.dedup();
+    values
 }
 
 /// Sums for the location cost at `μ` and shape `s`, in one pass that keeps
