@@ -327,7 +327,7 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
                 );
                 iterations += search.iterations;
                 let gain = current_cost - best_cost;
-                if !(gain > NEGLIGIBLE_GAIN) {
+                if gain.is_nan() || gain <= NEGLIGIBLE_GAIN {
                     location_converged = true;
                     break;
                 }
@@ -361,7 +361,8 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
                         max_iter,
                     );
                     iterations += search.iterations;
-                    if !(current_cost - best_cost > NEGLIGIBLE_GAIN) {
+                    let gain = current_cost - best_cost;
+                    if gain.is_nan() || gain <= NEGLIGIBLE_GAIN {
                         break;
                     }
                     mu = search.value;
