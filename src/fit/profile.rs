@@ -250,6 +250,12 @@ fn pyramid(n: usize) -> Vec<usize> {
 /// Most location rounds (Brent search, then shape) per pyramid level.
 const MAX_LOCATION_ROUNDS: usize = 6;
 
+/// Above this many values, data-value location candidates are ranked on a
+/// strided subsample of this size and only the best
+/// [`SCREENED_CANDIDATES`] are evaluated on every value.
+const SCREEN_SIZE: usize = 1 << 16;
+const SCREENED_CANDIDATES: usize = 3;
+
 /// Absolute tolerance (standardized units) of the final location search
 /// when the shape is at least 1.
 const FINE_LOCATION_TOLERANCE: f64 = 1e-10;
@@ -373,9 +379,20 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
             }
             if last_level && F::POLISH_AT_DATA_VALUES && shape < 1.0 {
                 let densest = densest_values(sample);
+                let screen = (sample.len() > SCREEN_SIZE)
+                    .then(|| strided_subsample(sample, SCREEN_SIZE));
                 for _round in 0..MAX_LOCATION_ROUNDS {
                     let mut candidates = data_value_candidates(sample, mu, half_width);
                     candidates.extend_from_slice(&densest);
+                    if let Some(screen) = &screen {
+                        // Rank on a subsample, evaluate the best on all values.
+                        let mut ranked: Vec<(f64, f64)> = candidates
+                            .iter()
+                            .map(|&c| (F::location_cost(screen, c, shape), c))
+                            .collect();
+                        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        candidates = ranked.iter().take(SCREENED_CANDIDATES).map(|r| r.1).collect();
+                    }
                     let current_cost = F::location_cost(sample, mu, shape);
                     let best = candidates
                         .iter()
@@ -413,12 +430,19 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
 /// values on each side of `μ` and the two most repeated values (if
 /// repeated) within `half_width` of it.
 fn data_value_candidates(y: &[f64], mu: f64, half_width: f64) -> Vec<f64> {
-    let mut window: Vec<f64> = y
-        .iter()
-        .copied()
-        .filter(|v| (v - mu).abs() <= half_width)
-        .collect();
-    window.sort_unstable_by(f64::total_cmp);
+    let window: Vec<f64> = if y.is_sorted_by(|a, b| a <= b) {
+        let start = y.partition_point(|&v| v < mu - half_width);
+        let end = y.partition_point(|&v| v <= mu + half_width);
+        y[start..end].to_vec()
+    } else {
+        let mut window: Vec<f64> = y
+            .iter()
+            .copied()
+            .filter(|v| (v - mu).abs() <= half_width)
+            .collect();
+        window.sort_unstable_by(f64::total_cmp);
+        window
+    };
     let mut runs: Vec<(f64, usize)> = Vec::new();
     for v in window {
         match runs.last_mut() {
@@ -442,8 +466,15 @@ fn data_value_candidates(y: &[f64], mu: f64, half_width: f64) -> Vec<f64> {
 /// gradients is the core of tiny values around 0 — often far (in units of
 /// the spread) from the median when the values span many decades.
 fn densest_values(y: &[f64]) -> Vec<f64> {
-    let mut sorted = y.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
+    let owned;
+    let sorted: &[f64] = if y.is_sorted_by(|a, b| a <= b) {
+        y
+    } else {
+        let mut copy = y.to_vec();
+        copy.sort_unstable_by(f64::total_cmp);
+        owned = copy;
+        &owned
+    };
     let mut values = Vec::new();
     for width in [8usize, 32] {
         if sorted.len() <= width {

@@ -38,6 +38,10 @@
 use super::{check_finite, check_non_empty, sort_finite, CompensatedSum, StatsError};
 use crate::dist::ContinuousDist;
 use rayon::prelude::*;
+
+/// Values per parallel chunk of the distance sums (fixed, so that the sum
+/// is the same however the work is split).
+const SUM_CHUNK: usize = 4096;
 use serde::Serialize;
 
 /// W1 and W2 between two distributions.
@@ -109,33 +113,29 @@ pub fn wasserstein_to_dist(
             i => dist.quantile(i as f64 / n as f64),
         })
         .collect();
-    let (abs_sum, square_sum) = sorted
-        .par_iter()
+    // Fixed-size chunks, each summed in order, then the chunk sums in
+    // order: the result does not depend on how rayon splits the work.
+    let chunk_sums: Vec<(f64, f64)> = sorted
+        .par_chunks(SUM_CHUNK)
         .enumerate()
-        .map(|(i, &x)| {
-            let cell = Cell {
-                dist,
-                lower: quantiles[i],
-                upper: quantiles[i + 1],
-            };
-            (cell.abs_cost(x), cell.square_cost(x - loc))
+        .map(|(chunk, values)| {
+            let mut w1 = CompensatedSum::default();
+            let mut w2 = CompensatedSum::default();
+            for (offset, &x) in values.iter().enumerate() {
+                let i = chunk * SUM_CHUNK + offset;
+                let cell = Cell {
+                    dist,
+                    lower: quantiles[i],
+                    upper: quantiles[i + 1],
+                };
+                w1.add(cell.abs_cost(x));
+                w2.add(cell.square_cost(x - loc));
+            }
+            (w1.value(), w2.value())
         })
-        .fold(
-            || (CompensatedSum::default(), CompensatedSum::default()),
-            |(mut w1, mut w2), (c1, c2)| {
-                w1.add(c1);
-                w2.add(c2);
-                (w1, w2)
-            },
-        )
-        .reduce(
-            || (CompensatedSum::default(), CompensatedSum::default()),
-            |(mut w1, mut w2), (o1, o2)| {
-                w1.add(o1.value());
-                w2.add(o2.value());
-                (w1, w2)
-            },
-        );
+        .collect();
+    let abs_sum: CompensatedSum = chunk_sums.iter().map(|c| c.0).collect();
+    let square_sum: CompensatedSum = chunk_sums.iter().map(|c| c.1).collect();
     Ok(Wasserstein {
         w1: abs_sum.value(),
         w2: square_sum.value().max(0.0).sqrt(),
