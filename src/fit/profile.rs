@@ -379,8 +379,8 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
             }
             if last_level && F::POLISH_AT_DATA_VALUES && shape < 1.0 {
                 let densest = densest_values(sample);
-                let screen = (sample.len() > SCREEN_SIZE)
-                    .then(|| strided_subsample(sample, SCREEN_SIZE));
+                let screen =
+                    (sample.len() > SCREEN_SIZE).then(|| strided_subsample(sample, SCREEN_SIZE));
                 for _round in 0..MAX_LOCATION_ROUNDS {
                     let mut candidates = data_value_candidates(sample, mu, half_width);
                     candidates.extend_from_slice(&densest);
@@ -391,7 +391,11 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
                             .map(|&c| (F::location_cost(screen, c, shape), c))
                             .collect();
                         ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-                        candidates = ranked.iter().take(SCREENED_CANDIDATES).map(|r| r.1).collect();
+                        candidates = ranked
+                            .iter()
+                            .take(SCREENED_CANDIDATES)
+                            .map(|r| r.1)
+                            .collect();
                     }
                     let current_cost = F::location_cost(sample, mu, shape);
                     let best = candidates
