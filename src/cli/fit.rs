@@ -57,15 +57,8 @@ impl ModelArgs {
     pub fn settings(&self) -> FitSettings {
         FitSettings {
             families: dedup(&self.family),
-            zeros: match self.zeros {
-                ZerosArg::Auto => ZeroPolicy::Auto,
-                ZerosArg::Keep => ZeroPolicy::Keep,
-                ZerosArg::Drop => ZeroPolicy::Drop,
-            },
-            nan: match self.nan {
-                NanArg::Error => NanPolicy::Error,
-                NanArg::Omit => NanPolicy::Omit,
-            },
+            zeros: self.zeros.policy(),
+            nan: self.nan.policy(),
             loc: self.loc,
             goodness_of_fit: !self.no_gof,
         }
@@ -73,19 +66,38 @@ impl ModelArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum ZerosArg {
+pub(super) enum ZerosArg {
     Auto,
     Keep,
     Drop,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum NanArg {
+pub(super) enum NanArg {
     Error,
     Omit,
 }
 
-fn parse_loc(text: &str) -> Result<LocMode, String> {
+impl ZerosArg {
+    pub(super) fn policy(self) -> ZeroPolicy {
+        match self {
+            ZerosArg::Auto => ZeroPolicy::Auto,
+            ZerosArg::Keep => ZeroPolicy::Keep,
+            ZerosArg::Drop => ZeroPolicy::Drop,
+        }
+    }
+}
+
+impl NanArg {
+    pub(super) fn policy(self) -> NanPolicy {
+        match self {
+            NanArg::Error => NanPolicy::Error,
+            NanArg::Omit => NanPolicy::Omit,
+        }
+    }
+}
+
+pub(super) fn parse_loc(text: &str) -> Result<LocMode, String> {
     match text {
         "free" => Ok(LocMode::Free),
         "zero" => Ok(LocMode::Fixed(0.0)),

@@ -9,6 +9,7 @@ mod iid;
 mod inspect;
 mod output;
 mod progress;
+mod quantize;
 mod selection;
 
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Iid(iid::IidArgs),
     /// Fitted parameters, kurtosis and distances over steps and depth.
     Evolve(evolve::EvolveArgs),
+    /// Design M-weighted Lloyd-Max codebooks and measure them on dumps.
+    Quantize(quantize::QuantizeArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Iid(args) => iid::run(args),
         Command::Evolve(args) => evolve::run(args),
+        Command::Quantize(args) => quantize::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

@@ -70,16 +70,32 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_all_atomically(&[(path.to_path_buf(), bytes.to_vec())])
+}
+
+/// Writes every file to a temporary file beside it first and renames them
+/// into place only when all were written, so a failure leaves none half-written.
+pub fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
+    let mut written = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        written.push((path, write_temporary(path, bytes)?));
+    }
+    for (path, temp) in written {
+        temp.persist(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn write_temporary(path: &Path, bytes: &[u8]) -> anyhow::Result<tempfile::NamedTempFile> {
     let dir = parent_dir(path);
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     temp.write_all(bytes)
         .and_then(|()| temp.flush())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    Ok(temp)
 }
 
 /// Pretty JSON with a trailing newline.

@@ -10,7 +10,7 @@ pub struct SelectionArgs {
     #[arg(long, value_name = "REGEX")]
     pub tensor: Option<String>,
     /// Only these steps: N, A..B (inclusive), A.. or ..B.
-    #[arg(long, value_name = "RANGE")]
+    #[arg(long, visible_alias = "step", value_name = "RANGE")]
     pub steps: Option<StepRange>,
 }
 

@@ -9,11 +9,10 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum DumpError {
     /// The operating system refused to open or read the file.
-    #[error("{}: cannot read: {source}", file.display())]
+    #[error("{}: cannot read: {cause}", file.display())]
     Io {
         file: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file's extension is none of the supported formats.
     #[error(
@@ -67,11 +66,10 @@ pub enum DumpError {
     )]
     LegacyTorch { file: PathBuf },
     /// The zip container of an .npz or .pt file is corrupt.
-    #[error("{}: corrupt zip archive: {source}", file.display())]
+    #[error("{}: corrupt zip archive: {cause}", file.display())]
     Zip {
         file: PathBuf,
-        #[source]
-        source: zip::result::ZipError,
+        cause: zip::result::ZipError,
     },
     /// The pickle program of a .pt file is corrupt or uses unsupported opcodes.
     #[error("{}: `{entry}` at byte {offset}: {what}", file.display())]
@@ -94,10 +92,10 @@ pub enum DumpError {
 }
 
 impl DumpError {
-    pub(crate) fn io(file: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(file: &std::path::Path, cause: std::io::Error) -> Self {
         DumpError::Io {
             file: file.to_path_buf(),
-            source,
+            cause,
         }
     }
 
@@ -122,10 +120,10 @@ impl DumpError {
         }
     }
 
-    pub(crate) fn zip(file: &std::path::Path, source: zip::result::ZipError) -> Self {
+    pub(crate) fn zip(file: &std::path::Path, cause: zip::result::ZipError) -> Self {
         DumpError::Zip {
             file: file.to_path_buf(),
-            source,
+            cause,
         }
     }
 }

@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 pub use elements::{DType, Summary};
 pub use error::DumpError;
+pub use npy::f64_npy_bytes;
 pub use select::{Selection, StepRange, StepRangeError};
 
 use layout::{Locator, Source};

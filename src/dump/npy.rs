@@ -5,6 +5,9 @@
 //! header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 5), }"   (a Python dict literal)
 //! data   = Π shape × itemsize bytes
 //! ```
+//! Writing ([`f64_npy_bytes`]) produces the version 1.0 file `numpy.save`
+//! writes for a 1-D little-endian float64 array.
+//!
 //! Accepted `descr`: `<f2 <f4 <f8 >f2 >f4 >f8` (and `=`/`|` treated as little
 //! endian for `f2/f4/f8`); object (`|O`), integer, complex and structured
 //! dtypes are rejected. The declared size is checked against the file before
@@ -385,6 +388,30 @@ pub(crate) mod literal {
     }
 }
 
+/// The bytes of a `.npy` file (version 1.0) holding `values` as a 1-D
+/// little-endian float64 array, byte-identical to `numpy.save`: the header
+/// is padded with spaces to a multiple of 64 bytes and ends in a newline.
+pub fn f64_npy_bytes(values: &[f64]) -> Vec<u8> {
+    let dict = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    // preamble: magic (6) + version (2) + header length (2)
+    let unpadded = MAGIC.len() + 4 + dict.len() + 1;
+    let header_len = dict.len() + 1 + (64 - unpadded % 64) % 64;
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + header_len + 8 * values.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&[1, 0]);
+    bytes.extend_from_slice(&(header_len as u16).to_le_bytes());
+    bytes.extend_from_slice(dict.as_bytes());
+    bytes.resize(MAGIC.len() + 4 + header_len - 1, b' ');
+    bytes.push(b'\n');
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::literal::{parse, Lit};
@@ -456,5 +483,25 @@ mod tests {
             proptest::prop_assert_eq!(header.fortran_order, fortran);
             proptest::prop_assert_eq!(header.encoding.big_endian, big);
         }
+    }
+
+    #[test]
+    fn written_npy_matches_numpy_save_and_reads_back() {
+        // import io, numpy as np; b = io.BytesIO(); np.save(b, np.array([1.0, -2.5, 3e-300]))
+        // b.getvalue()[:128] (152 bytes in all)
+        let mut expected = b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }".to_vec();
+        expected.resize(127, b' ');
+        expected.push(b'\n');
+        let values = [1.0, -2.5, 3e-300];
+        let bytes = f64_npy_bytes(&values);
+        assert_eq!(bytes.len(), 152);
+        assert_eq!(&bytes[..128], expected.as_slice());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("centers.npy");
+        std::fs::write(&path, &bytes).unwrap();
+        let dump = crate::dump::Dump::open(&path).unwrap();
+        let meta = &dump.tensors()[0];
+        assert_eq!(meta.shape, vec![3]);
+        assert_eq!(dump.read(meta).unwrap(), values.to_vec());
     }
 }

@@ -29,6 +29,8 @@
 
 pub mod codebook;
 pub mod empirical;
+pub mod evaluate;
+pub mod export;
 pub mod lloyd;
 mod quadrature;
 mod solver;
@@ -53,6 +55,8 @@ pub enum QuantError {
     WeightExponent(f64),
     #[error("tolerance must be finite and > 0, got {0}")]
     Tolerance(f64),
+    #[error("samples: none to work on")]
+    NoSamples,
     #[error("samples: {0} non-finite value(s); remove them before designing a quantizer")]
     NonFiniteSamples(usize),
     #[error("samples: {distinct} distinct value(s) cannot fill {levels} levels (a zero-level design needs enough negative and positive values on each side)")]

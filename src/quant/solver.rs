@@ -4,10 +4,10 @@
 //! [`super::lloyd::DensityLloyd`] and [`super::empirical::SampleLloyd`].
 
 use super::{Codebook, QuantError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why an iteration stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The largest center move of the last step was at most

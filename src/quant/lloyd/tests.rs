@@ -143,6 +143,42 @@ fn converged_design_is_a_fixed_point_at_256_levels() {
     assert!(d.iterations < 200, "{} iterations", d.iterations);
 }
 
+/// Thousands of levels converge in a handful of Newton steps from the
+/// high-resolution start, and meet the Panter–Dite asymptote
+/// `D·L² → (1/12)(∫ f^{1/3})³`: `√3·π/2 = 2.7207` (unit Gaussian) and
+/// `9/2` (unit-variance Laplacian) — references.md, "Rate-distortion".
+#[test]
+fn thousands_of_levels_converge_fast_and_meet_panter_dite() {
+    let levels = 4096;
+    for (source, asymptote) in [
+        (TestGenNorm::unit_normal(), 3f64.sqrt() * std::f64::consts::PI / 2.0),
+        (TestGenNorm::unit_laplace(), 4.5),
+    ] {
+        let d = design(&source, levels, 0.0, false);
+        assert_eq!(d.stop_reason, StopReason::Converged);
+        assert!(d.iterations <= 20, "{} iterations", d.iterations);
+        // at L = 4096: 2.71929 and 4.49751, 0.05 % below the asymptote
+        let scaled = d.mse * (levels * levels) as f64;
+        assert!(scaled < asymptote, "{scaled} >= {asymptote}");
+        assert_close(scaled, asymptote, 1e-3, 0.0);
+    }
+    // a heavy tail with a weight: centers are the weighted conditional means
+    let source = TestGenNorm::new(0.5, 0.0, 1.0);
+    let d = design(&source, 4096, 2.0, false);
+    assert_eq!(d.stop_reason, StopReason::Converged);
+    assert!(d.iterations <= 20, "{} iterations", d.iterations);
+    let (thresholds, centers) = levels_of(&d);
+    let mut bounds = vec![f64::NEG_INFINITY];
+    bounds.extend(&thresholds);
+    bounds.push(f64::INFINITY);
+    let size = centers.iter().fold(0.0f64, |m, c| m.max(c.abs()));
+    for i in (0..centers.len()).step_by(97) {
+        let (a, b) = (bounds[i], bounds[i + 1]);
+        let mean = source.signed_moment_between(3.0, a, b) / source.abs_moment_between(2.0, a, b);
+        assert_close(centers[i], mean, 0.0, 1e-9 * size);
+    }
+}
+
 #[test]
 fn newton_and_plain_lloyd_reach_the_same_design() {
     let source = TestGenNorm::new(0.8, 0.0, 1.0);

@@ -1,0 +1,191 @@
+//! `gradrd quantize eval CODEBOOK DUMP`: a codebook (or a manifest of
+//! per-tensor codebooks) applied to every selected tensor — MSE, M-weighted
+//! distortion, index entropy and bits per entry. A single codebook applies to
+//! every tensor; a manifest's codebooks are matched by tensor name (and step,
+//! when the manifest has that tensor at several steps).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use gradrd::analysis::prepare;
+use gradrd::dump::{Dump, TensorMeta};
+use gradrd::quant::evaluate::{encode_all, evaluate_codebook};
+use gradrd::quant::export::{parse_codebooks, CodebookDocument};
+use gradrd::quant::Codebook;
+use serde::Serialize;
+
+use super::super::failure::{self, Failure};
+use super::super::fit::NanArg;
+use super::super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
+use super::super::selection::SelectionArgs;
+use super::super::Outcome;
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A codebook JSON (`gradrd.codebook/1`) or manifest (`gradrd.codebooks/1`).
+    codebook: PathBuf,
+    /// The dump to measure it on.
+    dump: PathBuf,
+    /// Weight exponent of the reported distortion (default: each codebook's own M).
+    #[arg(long)]
+    m: Option<f64>,
+    /// NaN/Inf: `error` fails the tensor, `omit` leaves them out.
+    #[arg(long, value_enum, default_value_t = NanArg::Error)]
+    nan: NanArg,
+    #[command(flatten)]
+    select: SelectionArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// One tensor measured with one codebook.
+#[derive(Debug, Serialize)]
+struct Row {
+    tensor: String,
+    step: Option<u64>,
+    n: usize,
+    zero_fraction: f64,
+    levels: usize,
+    m: f64,
+    mse: f64,
+    distortion: f64,
+    /// Relative error `mse / mean(x²)`.
+    nmse: Option<f64>,
+    fixed_bits: f64,
+    entropy_bits: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct EvalReport {
+    schema: &'static str,
+    codebook: String,
+    dump: String,
+    results: Vec<Row>,
+    errors: Vec<Failure>,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
+    super::super::output::check_writable(&args.out.output)?;
+    if let Some(m) = args.m {
+        if !(m.is_finite() && m >= 0.0) {
+            bail!("--m must be finite and >= 0, got {m}");
+        }
+    }
+    let text = std::fs::read_to_string(&args.codebook)
+        .with_context(|| format!("cannot read {}", args.codebook.display()))?;
+    let codebooks =
+        parse_codebooks(&text).with_context(|| format!("{}", args.codebook.display()))?;
+    let dump = Dump::open(&args.dump)?;
+    let selected = dump.select(&args.select.to_selection()?);
+    if selected.is_empty() {
+        bail!("{}: no tensor matches the selection", args.dump.display());
+    }
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for meta in selected {
+        match evaluate_tensor(&args, &dump, meta, &codebooks) {
+            Ok(row) => results.push(row),
+            Err(error) => errors.push(Failure {
+                file: Some(meta.file.display().to_string()),
+                tensor: Some(meta.name.clone()),
+                step: meta.step,
+                error,
+            }),
+        }
+    }
+    if results.is_empty() {
+        return Err(failure::all_failed(&errors));
+    }
+    let report = EvalReport {
+        schema: "gradrd.quantize-eval/1",
+        codebook: args.codebook.display().to_string(),
+        dump: args.dump.display().to_string(),
+        results,
+        errors,
+    };
+    let bytes = match args.out.format {
+        Format::Json => json_bytes(&report)?,
+        Format::Csv => csv_bytes(&report.results)?,
+        Format::Table => table(&report),
+    };
+    args.out.emit(&bytes)?;
+    Ok(failure::outcome(!report.errors.is_empty()))
+}
+
+/// The codebook for `meta`: the only one, or the manifest's entry for this
+/// tensor (at this step, if the manifest has several steps of it).
+fn codebook_for<'a>(
+    meta: &TensorMeta,
+    codebooks: &'a [(CodebookDocument, Codebook)],
+) -> Result<&'a Codebook, String> {
+    if let [(_, only)] = codebooks {
+        return Ok(only);
+    }
+    let same_tensor: Vec<&(CodebookDocument, Codebook)> = codebooks
+        .iter()
+        .filter(|(doc, _)| doc.tensor.as_deref() == Some(meta.name.as_str()))
+        .collect();
+    let at_step = same_tensor.iter().find(|(doc, _)| doc.step == meta.step);
+    match (at_step, same_tensor.as_slice()) {
+        (Some((_, codebook)), _) => Ok(codebook),
+        (None, [(_, codebook)]) => Ok(codebook),
+        (None, []) => Err("the manifest has no codebook for this tensor".to_string()),
+        (None, _) => Err("the manifest has codebooks for this tensor, but none at this step".to_string()),
+    }
+}
+
+fn evaluate_tensor(
+    args: &EvalArgs,
+    dump: &Dump,
+    meta: &TensorMeta,
+    codebooks: &[(CodebookDocument, Codebook)],
+) -> Result<Row, String> {
+    let codebook = codebook_for(meta, codebooks)?;
+    let values = dump.read(meta).map_err(|e| e.to_string())?;
+    let prepared = prepare::prepare(values, prepare::ZeroPolicy::Keep, args.nan.policy())
+        .map_err(|e| e.to_string())?;
+    let values = &prepared.values;
+    let indices = encode_all(codebook, values);
+    let m = args.m.unwrap_or(codebook.m());
+    let eval = evaluate_codebook(codebook, values, &indices, m).map_err(|e| e.to_string())?;
+    let power = values.iter().map(|x| x * x).sum::<f64>() / values.len() as f64;
+    Ok(Row {
+        tensor: meta.name.clone(),
+        step: meta.step,
+        n: eval.n,
+        zero_fraction: prepared.zero_fraction(),
+        levels: codebook.levels(),
+        m,
+        mse: eval.mse,
+        distortion: eval.distortion,
+        nmse: (power > 0.0).then(|| eval.mse / power),
+        fixed_bits: eval.fixed_bits,
+        entropy_bits: eval.entropy_bits,
+    })
+}
+
+fn table(report: &EvalReport) -> Vec<u8> {
+    let mut table = Table::new([
+        "tensor", "step", "n", "zeros", "levels", "m", "mse", "nmse", "distortion", "fixed",
+        "entropy",
+    ]);
+    for r in &report.results {
+        table.push(vec![
+            r.tensor.clone(),
+            r.step.map_or("-".to_string(), |s| s.to_string()),
+            r.n.to_string(),
+            format!("{:.1}%", 100.0 * r.zero_fraction),
+            r.levels.to_string(),
+            sig(r.m, 3),
+            sig(r.mse, 4),
+            r.nmse.map_or("-".to_string(), |v| sig(v, 3)),
+            sig(r.distortion, 4),
+            sig(r.fixed_bits, 3),
+            sig(r.entropy_bits, 4),
+        ]);
+    }
+    let mut bytes = table.render();
+    bytes.extend(failure::lines(&report.errors));
+    bytes
+}

@@ -1,0 +1,294 @@
+//! The codebook document that training code consumes (`design/formats.md`):
+//!
+//! ```text
+//! { "schema": "gradrd.codebook/1", "tensor": "fc1.weight", "step": 200,
+//!   "family": "gennorm", "params": {"beta": 0.8, "loc": 0.0, "scale": 1.3e-4},
+//!   "m": 2.0, "bits": 3, "levels": 8, "scale": 1.3e-4,
+//!   "thresholds": [... L − 1 strictly increasing ...], "centers": [... L ...],
+//!   "zero_level": false, "distortion": ..., "mse": ..., "entropy_bits": ... }
+//! ```
+//!
+//! Lookup is `torch.bucketize(x / scale, thresholds, right=False)`
+//! (`numpy.searchsorted(thresholds, x / scale, side="left")`), decoding
+//! `centers[index] * scale`. Several codebooks (one per layer, or an M sweep)
+//! travel as a manifest `{"schema": "gradrd.codebooks/1", "codebooks": [...]}`.
+//! Reading a document validates it through [`Codebook::new`] and checks that
+//! `levels` and `bits` agree with the arrays.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Codebook, CodebookError, Design, StopReason};
+
+/// Schema tag of one codebook.
+pub const CODEBOOK_SCHEMA: &str = "gradrd.codebook/1";
+/// Schema tag of a manifest of codebooks.
+pub const MANIFEST_SCHEMA: &str = "gradrd.codebooks/1";
+
+/// How a codebook was designed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesignInfo {
+    /// `density` (Lloyd-Max on the fitted or given model) or `empirical`
+    /// (Lloyd-Max on the samples).
+    pub method: String,
+    pub stop_reason: StopReason,
+    pub iterations: usize,
+    pub newton_steps: usize,
+}
+
+/// One codebook with its provenance and measured performance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodebookDocument {
+    pub schema: String,
+    /// The tensor it was designed for, if any.
+    #[serde(default)]
+    pub tensor: Option<String>,
+    #[serde(default)]
+    pub step: Option<u64>,
+    /// The model family (`gennorm`, …), or `empirical`.
+    pub family: String,
+    /// The model's scipy-named parameters (empty for an empirical design).
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    pub m: f64,
+    /// `log2(levels)` when the level count is a power of two.
+    #[serde(default)]
+    pub bits: Option<u32>,
+    pub levels: usize,
+    pub scale: f64,
+    pub thresholds: Vec<f64>,
+    pub centers: Vec<f64>,
+    pub zero_level: bool,
+    /// `E[|X|^M (X − Q(X))²]` in the tensor's units (mean over the samples
+    /// for an empirical design).
+    pub distortion: f64,
+    pub mse: f64,
+    /// Entropy of the cell index, bits per entry.
+    pub entropy_bits: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<DesignInfo>,
+}
+
+/// A manifest of per-layer codebooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodebookManifest {
+    pub schema: String,
+    pub codebooks: Vec<CodebookDocument>,
+}
+
+/// A document that is not a valid codebook.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("not JSON of a codebook: {0}")]
+    Json(String),
+    #[error("schema is '{found}', expected '{CODEBOOK_SCHEMA}' or '{MANIFEST_SCHEMA}'")]
+    Schema { found: String },
+    #[error("{context}levels is {levels} but there are {centers} centers")]
+    Levels {
+        context: String,
+        levels: usize,
+        centers: usize,
+    },
+    #[error("{context}bits is {bits} but 2^{bits} != {levels} levels")]
+    Bits {
+        context: String,
+        bits: u32,
+        levels: usize,
+    },
+    #[error("{context}{cause}")]
+    Codebook {
+        context: String,
+        cause: CodebookError,
+    },
+    #[error("the manifest holds no codebook")]
+    EmptyManifest,
+}
+
+impl CodebookDocument {
+    /// The document of a finished design.
+    pub fn from_design(
+        design: &Design,
+        family: String,
+        params: BTreeMap<String, f64>,
+        method: &str,
+    ) -> Self {
+        let codebook = &design.codebook;
+        let levels = codebook.levels();
+        CodebookDocument {
+            schema: CODEBOOK_SCHEMA.to_string(),
+            tensor: None,
+            step: None,
+            family,
+            params,
+            m: codebook.m(),
+            bits: bits_of(levels),
+            levels,
+            scale: codebook.scale(),
+            thresholds: codebook.thresholds().to_vec(),
+            centers: codebook.centers().to_vec(),
+            zero_level: codebook.zero_level(),
+            distortion: design.distortion,
+            mse: design.mse,
+            entropy_bits: design.entropy_bits,
+            design: Some(DesignInfo {
+                method: method.to_string(),
+                stop_reason: design.stop_reason,
+                iterations: design.iterations,
+                newton_steps: design.newton_steps,
+            }),
+        }
+    }
+
+    /// The validated codebook (lengths, order, finiteness, scale, `levels`
+    /// and `bits` consistent).
+    pub fn codebook(&self) -> Result<Codebook, DocumentError> {
+        let context = self.context();
+        if self.levels != self.centers.len() {
+            return Err(DocumentError::Levels {
+                context,
+                levels: self.levels,
+                centers: self.centers.len(),
+            });
+        }
+        if let Some(bits) = self.bits {
+            if bits >= usize::BITS || 1usize << bits != self.levels {
+                return Err(DocumentError::Bits {
+                    context,
+                    bits,
+                    levels: self.levels,
+                });
+            }
+        }
+        Codebook::new(
+            self.thresholds.clone(),
+            self.centers.clone(),
+            self.scale,
+            self.m,
+            self.zero_level,
+        )
+        .map_err(|cause| DocumentError::Codebook { context, cause })
+    }
+
+    /// `tensor 'name' (step N): ` for error messages, or nothing.
+    fn context(&self) -> String {
+        match (&self.tensor, self.step) {
+            (Some(t), Some(s)) => format!("tensor '{t}' (step {s}): "),
+            (Some(t), None) => format!("tensor '{t}': "),
+            _ => String::new(),
+        }
+    }
+}
+
+/// `log2(levels)` for a power of two.
+fn bits_of(levels: usize) -> Option<u32> {
+    levels
+        .is_power_of_two()
+        .then(|| levels.trailing_zeros())
+}
+
+/// Reads a codebook document or a manifest, validating every codebook.
+pub fn parse_codebooks(text: &str) -> Result<Vec<(CodebookDocument, Codebook)>, DocumentError> {
+    #[derive(Deserialize)]
+    struct Tag {
+        schema: String,
+    }
+    let tag: Tag = serde_json::from_str(text).map_err(|e| DocumentError::Json(e.to_string()))?;
+    let documents = match tag.schema.as_str() {
+        CODEBOOK_SCHEMA => vec![serde_json::from_str::<CodebookDocument>(text)
+            .map_err(|e| DocumentError::Json(e.to_string()))?],
+        MANIFEST_SCHEMA => {
+            serde_json::from_str::<CodebookManifest>(text)
+                .map_err(|e| DocumentError::Json(e.to_string()))?
+                .codebooks
+        }
+        _ => return Err(DocumentError::Schema { found: tag.schema }),
+    };
+    if documents.is_empty() {
+        return Err(DocumentError::EmptyManifest);
+    }
+    documents
+        .into_iter()
+        .map(|doc| doc.codebook().map(|codebook| (doc, codebook)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::lloyd::design_for_density;
+    use crate::quant::{DesignSpec, LloydOptions};
+
+    fn document() -> CodebookDocument {
+        let source = crate::dist::Laplace::new(0.0, 2.0).unwrap();
+        let spec = DesignSpec::from_bits(2, 0.0, false).unwrap();
+        let design = design_for_density(&source, &spec, &LloydOptions::default()).unwrap();
+        let params = BTreeMap::from([("loc".to_string(), 0.0), ("scale".to_string(), 2.0)]);
+        CodebookDocument::from_design(&design, "laplace".into(), params, "density")
+    }
+
+    #[test]
+    fn round_trip_through_json() {
+        let doc = document();
+        assert_eq!(doc.bits, Some(2));
+        assert_eq!(doc.levels, 4);
+        let text = serde_json::to_string(&doc).unwrap();
+        let parsed = parse_codebooks(&text).unwrap();
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed[0].0, doc);
+        assert_eq!(parsed[0].1.centers(), doc.centers.as_slice());
+    }
+
+    #[test]
+    fn manifest_round_trip() {
+        let mut second = document();
+        second.tensor = Some("fc2.weight".into());
+        let manifest = CodebookManifest {
+            schema: MANIFEST_SCHEMA.into(),
+            codebooks: vec![document(), second],
+        };
+        let parsed = parse_codebooks(&serde_json::to_string(&manifest).unwrap()).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[1].0.tensor.as_deref(), Some("fc2.weight"));
+    }
+
+    #[test]
+    fn inconsistent_documents_are_errors_naming_the_field() {
+        let mut doc = document();
+        doc.tensor = Some("fc1.weight".into());
+        doc.thresholds.swap(0, 2);
+        let err = parse_codebooks(&serde_json::to_string(&doc).unwrap()).unwrap_err();
+        assert!(err.to_string().starts_with("tensor 'fc1.weight': codebook: thresholds must be strictly increasing"), "{err}");
+
+        let mut doc = document();
+        doc.levels = 5;
+        let err = parse_codebooks(&serde_json::to_string(&doc).unwrap()).unwrap_err();
+        assert!(matches!(err, DocumentError::Levels { levels: 5, centers: 4, .. }));
+
+        let mut doc = document();
+        doc.bits = Some(3);
+        let err = parse_codebooks(&serde_json::to_string(&doc).unwrap()).unwrap_err();
+        assert!(matches!(err, DocumentError::Bits { bits: 3, .. }));
+
+        let mut doc = document();
+        doc.bits = Some(200);
+        assert!(parse_codebooks(&serde_json::to_string(&doc).unwrap()).is_err());
+
+        let mut doc = document();
+        doc.centers.pop();
+        doc.levels = 3;
+        doc.bits = None;
+        let err = parse_codebooks(&serde_json::to_string(&doc).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("3 centers need 2 thresholds, got 3"), "{err}");
+    }
+
+    #[test]
+    fn wrong_schema_and_garbage_are_errors() {
+        let err = parse_codebooks(r#"{"schema": "gradrd.fit/1"}"#).unwrap_err();
+        assert!(matches!(err, DocumentError::Schema { .. }));
+        assert!(matches!(parse_codebooks("{"), Err(DocumentError::Json(_))));
+        assert!(matches!(parse_codebooks("[1, 2]"), Err(DocumentError::Json(_))));
+        let empty = r#"{"schema": "gradrd.codebooks/1", "codebooks": []}"#;
+        assert_eq!(parse_codebooks(empty), Err(DocumentError::EmptyManifest));
+    }
+}
