@@ -489,7 +489,9 @@ mod tests {
     fn written_npy_matches_numpy_save_and_reads_back() {
         // import io, numpy as np; b = io.BytesIO(); np.save(b, np.array([1.0, -2.5, 3e-300]))
         // b.getvalue()[:128] (152 bytes in all)
-        let mut expected = b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }".to_vec();
+        let mut expected =
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"
+                .to_vec();
         expected.resize(127, b' ');
         expected.push(b'\n');
         let values = [1.0, -2.5, 3e-300];

@@ -100,7 +100,12 @@ mod tests {
         // errors: −4−(−3) = −1, −2−(−3) = 1, 0.5−0 = 0.5, 2.5−3 = −0.5, 3−3 = 0
         assert_close(eval.mse, (1.0 + 1.0 + 0.25 + 0.25) / 5.0, 1e-15, 0.0);
         // |x|·e²: 4, 2, 0.125, 0.625, 0
-        assert_close(eval.distortion, (4.0 + 2.0 + 0.125 + 0.625) / 5.0, 1e-15, 0.0);
+        assert_close(
+            eval.distortion,
+            (4.0 + 2.0 + 0.125 + 0.625) / 5.0,
+            1e-15,
+            0.0,
+        );
         // p = (2, 1, 2)/5: H = −(2·0.4 log2 0.4 + 0.2 log2 0.2)
         let h = -(2.0 * 0.4 * 0.4f64.log2() + 0.2 * 0.2f64.log2());
         assert_close(eval.entropy_bits, h, 1e-15, 0.0);

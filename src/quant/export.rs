@@ -182,9 +182,7 @@ impl CodebookDocument {
 
 /// `log2(levels)` for a power of two.
 fn bits_of(levels: usize) -> Option<u32> {
-    levels
-        .is_power_of_two()
-        .then(|| levels.trailing_zeros())
+    levels.is_power_of_two().then(|| levels.trailing_zeros())
 }
 
 /// Reads a codebook document or a manifest, validating every codebook.
@@ -258,12 +256,24 @@ mod tests {
         doc.tensor = Some("fc1.weight".into());
         doc.thresholds.swap(0, 2);
         let err = parse_codebooks(&serde_json::to_string(&doc).unwrap()).unwrap_err();
-        assert!(err.to_string().starts_with("tensor 'fc1.weight': codebook: thresholds must be strictly increasing"), "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "tensor 'fc1.weight': codebook: thresholds must be strictly increasing"
+            ),
+            "{err}"
+        );
 
         let mut doc = document();
         doc.levels = 5;
         let err = parse_codebooks(&serde_json::to_string(&doc).unwrap()).unwrap_err();
-        assert!(matches!(err, DocumentError::Levels { levels: 5, centers: 4, .. }));
+        assert!(matches!(
+            err,
+            DocumentError::Levels {
+                levels: 5,
+                centers: 4,
+                ..
+            }
+        ));
 
         let mut doc = document();
         doc.bits = Some(3);
@@ -279,7 +289,11 @@ mod tests {
         doc.levels = 3;
         doc.bits = None;
         let err = parse_codebooks(&serde_json::to_string(&doc).unwrap()).unwrap_err();
-        assert!(err.to_string().contains("3 centers need 2 thresholds, got 3"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("3 centers need 2 thresholds, got 3"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -287,7 +301,10 @@ mod tests {
         let err = parse_codebooks(r#"{"schema": "gradrd.fit/1"}"#).unwrap_err();
         assert!(matches!(err, DocumentError::Schema { .. }));
         assert!(matches!(parse_codebooks("{"), Err(DocumentError::Json(_))));
-        assert!(matches!(parse_codebooks("[1, 2]"), Err(DocumentError::Json(_))));
+        assert!(matches!(
+            parse_codebooks("[1, 2]"),
+            Err(DocumentError::Json(_))
+        ));
         let empty = r#"{"schema": "gradrd.codebooks/1", "codebooks": []}"#;
         assert_eq!(parse_codebooks(empty), Err(DocumentError::EmptyManifest));
     }

@@ -248,7 +248,11 @@ impl<'a, D: ContinuousDist + ?Sized> DensityLloyd<'a, D> {
         // The high-resolution start is far closer to the optimum when L is
         // large or the weight moves mass outward; keep whichever is better.
         if machine.problem.pinned.is_none() || machine.mirrored {
-            let companded = compander_bounds(&machine.moments, machine.problem.lower, levels_of(&machine.problem));
+            let companded = compander_bounds(
+                &machine.moments,
+                machine.problem.lower,
+                levels_of(&machine.problem),
+            );
             if let Some(bounds) = companded.filter(|b| machine.admissible(b)) {
                 if let Ok(state) = machine.evaluate(bounds) {
                     if state.distortion < machine.state.distortion {
@@ -556,7 +560,11 @@ fn compander_bounds<D: ContinuousDist + ?Sized>(
             segment += 1;
         }
         let (g0, g1) = (cumulative[segment - 1], cumulative[segment]);
-        let t = if g1 > g0 { (target - g0) / (g1 - g0) } else { 0.5 };
+        let t = if g1 > g0 {
+            (target - g0) / (g1 - g0)
+        } else {
+            0.5
+        };
         bounds.push(grid[segment - 1] + t * (grid[segment] - grid[segment - 1]));
     }
     bounds.push(f64::INFINITY);

@@ -240,8 +240,8 @@ fn design_tensor(
     let mut documents = Vec::with_capacity(specs.len());
     if args.empirical {
         for spec in specs {
-            let design = design_from_samples(&prepared.values, spec, options)
-                .map_err(|e| e.to_string())?;
+            let design =
+                design_from_samples(&prepared.values, spec, options).map_err(|e| e.to_string())?;
             documents.push(CodebookDocument::from_design(
                 &design,
                 "empirical".to_string(),
@@ -257,8 +257,8 @@ fn design_tensor(
         let fitted = fit(args.family, &prepared.values, &fit_options)
             .map_err(|e| format!("{}: {e}", args.family))?;
         for spec in specs {
-            let design = design_for_density(&fitted.model, spec, options)
-                .map_err(|e| e.to_string())?;
+            let design =
+                design_for_density(&fitted.model, spec, options).map_err(|e| e.to_string())?;
             documents.push(CodebookDocument::from_design(
                 &design,
                 args.family.to_string(),
@@ -295,8 +295,14 @@ fn write_npy(dir: &Path, documents: &[CodebookDocument]) -> anyhow::Result<()> {
             stem.push('.');
             stem
         };
-        files.push((dir.join(format!("{stem}thresholds.npy")), f64_npy_bytes(&doc.thresholds)));
-        files.push((dir.join(format!("{stem}centers.npy")), f64_npy_bytes(&doc.centers)));
+        files.push((
+            dir.join(format!("{stem}thresholds.npy")),
+            f64_npy_bytes(&doc.thresholds),
+        ));
+        files.push((
+            dir.join(format!("{stem}centers.npy")),
+            f64_npy_bytes(&doc.centers),
+        ));
     }
     output::write_all_atomically(&files)
 }
@@ -340,7 +346,16 @@ fn rows(documents: &[CodebookDocument]) -> Vec<Row<'_>> {
 
 fn table(documents: &[CodebookDocument], errors: &[Failure]) -> Vec<u8> {
     let mut table = Table::new([
-        "tensor", "step", "family", "m", "levels", "distortion", "mse", "entropy", "stop", "iter",
+        "tensor",
+        "step",
+        "family",
+        "m",
+        "levels",
+        "distortion",
+        "mse",
+        "entropy",
+        "stop",
+        "iter",
     ]);
     for r in rows(documents) {
         table.push(vec![

@@ -1,8 +1,8 @@
 //! `gradrd quantize eval CODEBOOK DUMP`: a codebook (or a manifest of
 //! per-tensor codebooks) applied to every selected tensor — MSE, M-weighted
 //! distortion, index entropy and bits per entry. A single codebook applies to
-//! every tensor; a manifest's codebooks are matched by tensor name (and step,
-//! when the manifest has that tensor at several steps).
+//! every tensor; a manifest's codebooks are matched by tensor name and step
+//! (one row per matching codebook, so an M sweep is measured whole).
 
 use std::path::PathBuf;
 
@@ -85,7 +85,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
     let mut errors = Vec::new();
     for meta in selected {
         match evaluate_tensor(&args, &dump, meta, &codebooks) {
-            Ok(row) => results.push(row),
+            Ok(mut rows) => results.append(&mut rows),
             Err(error) => errors.push(Failure {
                 file: Some(meta.file.display().to_string()),
                 tensor: Some(meta.name.clone()),
@@ -113,25 +113,36 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
     Ok(failure::outcome(!report.errors.is_empty()))
 }
 
-/// The codebook for `meta`: the only one, or the manifest's entry for this
-/// tensor (at this step, if the manifest has several steps of it).
-fn codebook_for<'a>(
+/// The codebooks for `meta`: the only one, or the manifest's entries for
+/// this tensor at this step (or at its only step, when the manifest has the
+/// tensor at one other step). An M sweep gives several.
+fn codebooks_for<'a>(
     meta: &TensorMeta,
     codebooks: &'a [(CodebookDocument, Codebook)],
-) -> Result<&'a Codebook, String> {
+) -> Result<Vec<&'a Codebook>, String> {
     if let [(_, only)] = codebooks {
-        return Ok(only);
+        return Ok(vec![only]);
     }
     let same_tensor: Vec<&(CodebookDocument, Codebook)> = codebooks
         .iter()
         .filter(|(doc, _)| doc.tensor.as_deref() == Some(meta.name.as_str()))
         .collect();
-    let at_step = same_tensor.iter().find(|(doc, _)| doc.step == meta.step);
-    match (at_step, same_tensor.as_slice()) {
-        (Some((_, codebook)), _) => Ok(codebook),
-        (None, [(_, codebook)]) => Ok(codebook),
-        (None, []) => Err("the manifest has no codebook for this tensor".to_string()),
-        (None, _) => Err("the manifest has codebooks for this tensor, but none at this step".to_string()),
+    let at_step: Vec<&Codebook> = same_tensor
+        .iter()
+        .filter(|(doc, _)| doc.step == meta.step)
+        .map(|(_, codebook)| codebook)
+        .collect();
+    if !at_step.is_empty() {
+        return Ok(at_step);
+    }
+    let single_step = same_tensor.windows(2).all(|w| w[0].0.step == w[1].0.step);
+    match (same_tensor.is_empty(), single_step) {
+        (true, _) => Err("the manifest has no codebook for this tensor".to_string()),
+        (false, true) => Ok(same_tensor.iter().map(|(_, codebook)| codebook).collect()),
+        (false, false) => Err(
+            "the manifest has codebooks for this tensor at other steps, none at this one"
+                .to_string(),
+        ),
     }
 }
 
@@ -140,34 +151,47 @@ fn evaluate_tensor(
     dump: &Dump,
     meta: &TensorMeta,
     codebooks: &[(CodebookDocument, Codebook)],
-) -> Result<Row, String> {
-    let codebook = codebook_for(meta, codebooks)?;
+) -> Result<Vec<Row>, String> {
+    let chosen = codebooks_for(meta, codebooks)?;
     let values = dump.read(meta).map_err(|e| e.to_string())?;
     let prepared = prepare::prepare(values, prepare::ZeroPolicy::Keep, args.nan.policy())
         .map_err(|e| e.to_string())?;
     let values = &prepared.values;
-    let indices = encode_all(codebook, values);
-    let m = args.m.unwrap_or(codebook.m());
-    let eval = evaluate_codebook(codebook, values, &indices, m).map_err(|e| e.to_string())?;
     let power = values.iter().map(|x| x * x).sum::<f64>() / values.len() as f64;
-    Ok(Row {
-        tensor: meta.name.clone(),
-        step: meta.step,
-        n: eval.n,
-        zero_fraction: prepared.zero_fraction(),
-        levels: codebook.levels(),
-        m,
-        mse: eval.mse,
-        distortion: eval.distortion,
-        nmse: (power > 0.0).then(|| eval.mse / power),
-        fixed_bits: eval.fixed_bits,
-        entropy_bits: eval.entropy_bits,
-    })
+    let mut rows = Vec::with_capacity(chosen.len());
+    for codebook in chosen {
+        let indices = encode_all(codebook, values);
+        let m = args.m.unwrap_or(codebook.m());
+        let eval = evaluate_codebook(codebook, values, &indices, m).map_err(|e| e.to_string())?;
+        rows.push(Row {
+            tensor: meta.name.clone(),
+            step: meta.step,
+            n: eval.n,
+            zero_fraction: prepared.zero_fraction(),
+            levels: codebook.levels(),
+            m,
+            mse: eval.mse,
+            distortion: eval.distortion,
+            nmse: (power > 0.0).then(|| eval.mse / power),
+            fixed_bits: eval.fixed_bits,
+            entropy_bits: eval.entropy_bits,
+        });
+    }
+    Ok(rows)
 }
 
 fn table(report: &EvalReport) -> Vec<u8> {
     let mut table = Table::new([
-        "tensor", "step", "n", "zeros", "levels", "m", "mse", "nmse", "distortion", "fixed",
+        "tensor",
+        "step",
+        "n",
+        "zeros",
+        "levels",
+        "m",
+        "mse",
+        "nmse",
+        "distortion",
+        "fixed",
         "entropy",
     ]);
     for r in &report.results {

@@ -151,7 +151,10 @@ fn converged_design_is_a_fixed_point_at_256_levels() {
 fn thousands_of_levels_converge_fast_and_meet_panter_dite() {
     let levels = 4096;
     for (source, asymptote) in [
-        (TestGenNorm::unit_normal(), 3f64.sqrt() * std::f64::consts::PI / 2.0),
+        (
+            TestGenNorm::unit_normal(),
+            3f64.sqrt() * std::f64::consts::PI / 2.0,
+        ),
         (TestGenNorm::unit_laplace(), 4.5),
     ] {
         let d = design(&source, levels, 0.0, false);
