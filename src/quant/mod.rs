@@ -28,6 +28,7 @@
 //! above).
 
 pub mod codebook;
+pub mod coding;
 pub mod empirical;
 pub mod lloyd;
 mod quadrature;
