@@ -497,18 +497,25 @@ pub fn decode_positions(encoded: &EncodedPositions) -> Result<Vec<usize>, Coding
 }
 
 /// The Rice parameter `r` (0..=63) with the fewest body bits for the gaps
-/// `v ≥ 1`, and that number of bits: `Σ ((v − 1) >> r) + 1 + r`.
+/// `v ≥ 1`, and that number of bits: `Σ ((v − 1) >> r) + 1 + r`. The cost is
+/// convex in r — with `q = (v − 1) >> r`, a step from r to r + 1 saves
+/// `Σ ⌈q/2⌉`, which never grows with r, and adds k — so the scan stops at
+/// the first step that does not decrease it.
 fn best_rice_parameter(gaps: &[u64]) -> (u32, u64) {
-    (0..64u32)
-        .map(|r| {
-            let bits = gaps
-                .iter()
-                .map(|&v| ((v - 1) >> r) + 1 + u64::from(r))
-                .fold(0u64, u64::saturating_add);
-            (r, bits)
-        })
-        .min_by_key(|&(r, bits)| (bits, r))
-        .unwrap_or((0, 0))
+    let cost = |r: u32| {
+        gaps.iter()
+            .map(|&v| ((v - 1) >> r) + 1 + u64::from(r))
+            .fold(0u64, u64::saturating_add)
+    };
+    let mut best = (0, cost(0));
+    for r in 1..64 {
+        let bits = cost(r);
+        if bits >= best.1 {
+            break;
+        }
+        best = (r, bits);
+    }
+    best
 }
 
 /// Length of the Elias gamma code of `v ≥ 1`.

@@ -30,6 +30,15 @@ pub fn top_k_positions(samples: &[f64], k: usize) -> Vec<usize> {
     kept
 }
 
+/// The first `k` indices of `order` in ascending order (O(n), no sort).
+fn ascending(order: &[usize], k: usize) -> Vec<usize> {
+    let mut mask = vec![false; order.len()];
+    for &i in &order[..k] {
+        mask[i] = true;
+    }
+    (0..order.len()).filter(|&i| mask[i]).collect()
+}
+
 /// All indices by decreasing magnitude, ties by increasing index.
 fn magnitude_order(samples: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..samples.len()).collect();
@@ -52,8 +61,7 @@ fn cost(
     k: usize,
     value_bits: u32,
 ) -> Result<(u64, Vec<usize>, coding::EncodedPositions), BaselineError> {
-    let mut kept = order[..k].to_vec();
-    kept.sort_unstable();
+    let kept = ascending(order, k);
     let positions = coding::encode_positions(order.len(), &kept)?;
     let bits = k as u64 * u64::from(value_bits) + positions.total_bits() + FLOAT_BITS;
     Ok((bits, kept, positions))

@@ -192,6 +192,19 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
+    fn rice_scan_finds_the_brute_force_minimum(
+        gaps in proptest::collection::vec(1u64..(1 << 40), 0..300),
+        shift in 0u32..40,
+    ) {
+        let gaps: Vec<u64> = gaps.iter().map(|v| (v >> shift).max(1)).collect();
+        let brute = (0..64u32)
+            .map(|r| gaps.iter().map(|&v| ((v - 1) >> r) + 1 + u64::from(r)).sum::<u64>())
+            .min()
+            .unwrap();
+        prop_assert_eq!(best_rice_parameter(&gaps).1, brute);
+    }
+
+    #[test]
     fn symbol_streams_decode_exactly(
         alphabet in 1u32..300,
         raw in proptest::collection::vec(any::<u32>(), 0..2000),
