@@ -134,6 +134,8 @@ pub enum BaselineError {
     EmptySamples,
     #[error("samples: {count} non-finite value(s), first at index {first_index}")]
     NonFinite { count: usize, first_index: usize },
+    #[error("samples[{index}] = {value:e} is beyond the f32 range (±3.4e38) in which scales and sketches are sent")]
+    OutOfRange { index: usize, value: f64 },
     #[error("rate must be finite, > 0 and <= {MAX_RATE} bits per entry, got {0}")]
     Rate(f64),
     #[error("{name}: rate is the bit width and must be an integer from 1 to 16, got {rate}")]
@@ -304,6 +306,13 @@ fn validate(samples: &[f64], options: &BaselineOptions) -> Result<(), BaselineEr
             count: 1 + non_finite.count(),
             first_index,
         });
+    }
+    if let Some((index, &value)) = samples
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.abs() > f64::from(f32::MAX))
+    {
+        return Err(BaselineError::OutOfRange { index, value });
     }
     if !(options.rate.is_finite() && options.rate > 0.0 && options.rate <= MAX_RATE) {
         return Err(BaselineError::Rate(options.rate));

@@ -337,6 +337,7 @@ fn bad_input_is_an_error() {
             },
         ),
         (BaselineKind::TinyScript, vec![1.0; 10], options(2.0)),
+        (BaselineKind::Fp8E4M3, vec![1.0, -1e39], options(8.0)),
     ];
     for (kind, samples, options) in cases {
         let result = evaluate(kind, &samples, &options);
