@@ -3,7 +3,9 @@
 //! **TinyScript-style** (F. Fu, Y. Hu, Y. He, J. Jiang, Y. Shao, C. Zhang,
 //! B. Cui, "Don't waste your bits! Squeeze activations and gradients for deep
 //! neural networks via TinyScript", ICML 2020): fit a double Weibull to the
-//! samples by maximum likelihood ([`crate::fit::fit`], free location) and
+//! non-zero samples by maximum likelihood ([`crate::fit::fit`], free
+//! location; exact zeros are a point mass that breaks the continuous fit, as
+//! gradrd's `--zeros auto` handles them) and
 //! design the M = 0 (minimum-MSE) Lloyd-Max quantizer of `2^b` levels on it
 //! ([`crate::quant::lloyd::design_for_density`]). The receiver rebuilds the
 //! codebook from the three fitted parameters `(c, loc, scale)`: 96 bits of
@@ -35,7 +37,8 @@ fn apply(codebook: &Codebook, samples: &[f64]) -> (Vec<u32>, Vec<f64>) {
 }
 
 pub(crate) fn tinyscript(samples: &[f64], bits: u32) -> Result<Coded, BaselineError> {
-    let fitted = fit(FamilyKind::DWeibull, samples, &FitOptions::default())?;
+    let non_zero: Vec<f64> = samples.iter().copied().filter(|x| *x != 0.0).collect();
+    let fitted = fit(FamilyKind::DWeibull, &non_zero, &FitOptions::default())?;
     let spec = DesignSpec::from_bits(bits, 0.0, false)?;
     let design = design_for_density(&fitted.model, &spec, &LloydOptions::default())?;
     let (symbols, decoded) = apply(&design.codebook, samples);

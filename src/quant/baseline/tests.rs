@@ -436,3 +436,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn tinyscript_fits_the_non_zero_values() {
+    // 1/3 exact zeros (dead units): a fit on all values collapses onto the
+    // point mass (one cell takes everything, MSE ≈ 0.7); on the non-zeros
+    // the 3-bit design of the Gaussian part is close to Lloyd-Max's 0.0345
+    let mut samples = gaussian_draws(30_000, 12);
+    for x in samples.iter_mut().step_by(3) {
+        *x = 0.0;
+    }
+    let eval = evaluate(BaselineKind::TinyScript, &samples, &options(3.0)).unwrap();
+    let non_zero: Vec<f64> = samples.iter().copied().filter(|x| *x != 0.0).collect();
+    let on_non_zero = evaluate(BaselineKind::TinyScript, &non_zero, &options(3.0)).unwrap();
+    // a zero costs the squared smallest center (≈ 0.245² for N(0,1), 8 levels; allow 0.3²)
+    let zeros_share = 1.0 / 3.0;
+    assert!(
+        eval.result.mse <= (1.0 - zeros_share) * on_non_zero.result.mse + zeros_share * 0.3 * 0.3
+    );
+    assert!(
+        on_non_zero.result.mse < 0.05,
+        "mse {}",
+        on_non_zero.result.mse
+    );
+}
