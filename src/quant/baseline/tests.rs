@@ -460,3 +460,50 @@ fn tinyscript_fits_the_non_zero_values() {
         on_non_zero.result.mse
     );
 }
+
+#[test]
+fn result_serializes_with_the_contract_field_names() {
+    let eval = evaluate(BaselineKind::Int8, &[0.5, -1.0, 0.25], &options(8.0)).unwrap();
+    let json = serde_json::to_value(&eval.result).unwrap();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "bits",
+            "coded_bits",
+            "distortion",
+            "entropy_bits",
+            "mse",
+            "name",
+            "sent"
+        ]
+    );
+    assert_eq!(json["name"], "int8");
+    assert_eq!(json["sent"], 3);
+}
+
+#[test]
+fn coded_bits_are_a_stream_that_decodes_to_the_tensor() {
+    // the receiver's side: decode the ANS stream, then the codes with the scale
+    let samples = gaussian_draws(10_000, 13);
+    let eval = evaluate(BaselineKind::Fp8E4M3, &samples, &options(8.0)).unwrap();
+    let format = minifloat::FP8_E4M3;
+    let scale = minifloat_scale(absmax(&samples), &format);
+    let codes: Vec<u32> = samples
+        .iter()
+        .map(|&x| u32::from(format.encode(x / scale).unwrap()))
+        .collect();
+    let stream = coding::encode_symbols(&codes, format.alphabet()).unwrap();
+    let received = coding::decode_symbols(&stream).unwrap();
+    for (&code, &y) in received.iter().zip(&eval.decoded) {
+        assert_close(format.decode(code as u8) * scale, y, 0.0, 0.0);
+    }
+    let total = (stream.total_bits() + FLOAT_BITS) as f64 / samples.len() as f64;
+    assert_close(eval.result.coded_bits, total, 1e-15, 0.0);
+}
