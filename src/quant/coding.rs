@@ -399,7 +399,7 @@ pub fn encode_positions(n: usize, positions: &[usize]) -> Result<EncodedPosition
     let symbols = encode_symbols(&symbols, GAP_ALPHABET)?;
     let histogram_bits = symbols.total_bits() + raw.len;
     let (rice_parameter, rice_bits) = best_rice_parameter(&gaps);
-    let rice_bits = rice_bits + gamma_length(gaps.len() as u64 + 1) + 6;
+    let rice_bits = rice_bits.saturating_add(gamma_length(gaps.len() as u64 + 1) + 6);
     let body = if (n as u64) <= histogram_bits.min(rice_bits) {
         let mut bitmap = BitBuffer::default();
         let mut next = positions.iter().peekable();
@@ -510,10 +510,11 @@ fn best_rice_parameter(gaps: &[u64]) -> (u32, u64) {
     let mut best = (0, cost(0));
     for r in 1..64 {
         let bits = cost(r);
-        if bits >= best.1 {
-            break;
+        if bits < best.1 {
+            best = (r, bits);
+        } else if bits < u64::MAX {
+            break; // (a saturated cost says nothing about the slope)
         }
-        best = (r, bits);
     }
     best
 }

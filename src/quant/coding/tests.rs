@@ -169,6 +169,23 @@ fn large_gaps_round_trip() {
     let positions = vec![0, 7, 8, 15, 16, 1 << 20, (1 << 40) + 3, usize::MAX - 1];
     let encoded = encode_positions(n, &positions).unwrap();
     assert_eq!(decode_positions(&encoded).unwrap(), positions);
+    // gaps near 2^63: the Rice cost saturates at small r
+    let huge = vec![
+        1usize << 62,
+        (1 << 63) + 5,
+        (1 << 63) + (1 << 62) + 9,
+        usize::MAX - 1,
+    ];
+    let encoded = encode_positions(n, &huge).unwrap();
+    assert_eq!(decode_positions(&encoded).unwrap(), huge);
+    // Rice with r = 61: each gap < 2^63 costs q + 1 + 61 ≤ 3 + 1 + 61 bits,
+    // plus the tag (2), γ(5) (5) and r (6) — not a saturated cost
+    assert!(
+        encoded.total_bits() <= 2 + 5 + 6 + 4 * 65,
+        "{} {}",
+        encoded.method(),
+        encoded.total_bits()
+    );
 }
 
 #[test]
