@@ -17,6 +17,9 @@
 //! ```text
 //! γ(n + 1)                         number of symbols
 //! if n > 0:
+//!   1 mode bit                     0: raw — n symbols of w(A) bits follow, no model
+//!                                  (chosen when cheaper: short streams)
+//!                                  1: modeled — the model below, then the ANS payload
 //!   γ(K)                           number of distinct symbols used
 //!   1 flag bit                     0: bitmap of A bits (bit s = symbol s used)
 //!                                  1: the K used symbols, ascending, w(A) bits each
@@ -25,8 +28,9 @@
 //!                                  (the last is n minus their sum)
 //! ```
 //!
-//! The payload is the ANS words (32 bits each; none when `K = 1`). The coded
-//! size is `header_bits + 32 · words`, exactly what a receiver would read.
+//! The payload is the ANS words (32 bits each; none when `K = 1`), or the raw
+//! symbols. The coded size is `header_bits + payload_bits`, exactly what a
+//! receiver would read.
 //! The model: used symbol `i` with count `c_i` gets weight
 //! `w_i = max(1, ⌊c_i 2^24 / n⌋)`; the shortfall to `2^24` is added to the
 //! most frequent symbol (first in order), an excess is taken from the
@@ -87,22 +91,28 @@ pub enum CodingError {
     Coder(String),
 }
 
-/// A symbol stream as sent: header bits and ANS words.
+/// A symbol stream as sent: header bits, then ANS words or raw symbols.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedSymbols {
     alphabet: u32,
     header: BitBuffer,
     words: Vec<u32>,
+    raw: BitBuffer,
+    is_raw: bool,
 }
 
 impl EncodedSymbols {
-    /// Bits of the header (the decoder's model).
+    /// Bits of the header (length, mode and the decoder's model).
     pub fn header_bits(&self) -> u64 {
         self.header.len
     }
-    /// Bits of the ANS payload (`32 ·` words).
+    /// Bits of the payload: `32 ·` ANS words, or the raw symbols.
     pub fn payload_bits(&self) -> u64 {
-        32 * self.words.len() as u64
+        32 * self.words.len() as u64 + self.raw.len
+    }
+    /// Whether the symbols were sent raw (fixed width, no model).
+    pub fn is_raw(&self) -> bool {
+        self.is_raw
     }
     /// Total bits sent: header + payload.
     pub fn total_bits(&self) -> u64 {
@@ -134,8 +144,14 @@ pub fn encode_symbols(symbols: &[u32], alphabet: u32) -> Result<EncodedSymbols, 
             alphabet,
             header,
             words: Vec::new(),
+            raw: BitBuffer::default(),
+            is_raw: false,
         });
     }
+    let id_width = ceil_log2(u64::from(alphabet));
+    let mut raw_header = header.clone();
+    header.push_bits(1, 1);
+    raw_header.push_bits(0, 1);
     let mut histogram = vec![0u64; alphabet as usize];
     for &s in symbols {
         histogram[s as usize] += 1;
@@ -146,7 +162,6 @@ pub fn encode_symbols(symbols: &[u32], alphabet: u32) -> Result<EncodedSymbols, 
     let counts: Vec<u64> = used.iter().map(|&s| histogram[s as usize]).collect();
     let k = used.len() as u64;
     header.push_gamma(k);
-    let id_width = ceil_log2(u64::from(alphabet));
     if u64::from(alphabet) <= k * u64::from(id_width) {
         header.push_bits(0, 1);
         for count in &histogram {
@@ -181,10 +196,26 @@ pub fn encode_symbols(symbols: &[u32], alphabet: u32) -> Result<EncodedSymbols, 
             .into_compressed()
             .map_err(|e| CodingError::Coder(format!("{e:?}")))?
     };
+    let raw_bits = n.saturating_mul(u64::from(id_width));
+    if raw_header.len.saturating_add(raw_bits) < header.len + 32 * words.len() as u64 {
+        let mut raw = BitBuffer::default();
+        for &s in symbols {
+            raw.push_bits(u64::from(s), id_width);
+        }
+        return Ok(EncodedSymbols {
+            alphabet,
+            header: raw_header,
+            words: Vec::new(),
+            raw,
+            is_raw: true,
+        });
+    }
     Ok(EncodedSymbols {
         alphabet,
         header,
         words,
+        raw: BitBuffer::default(),
+        is_raw: false,
     })
 }
 
@@ -196,6 +227,20 @@ pub fn decode_symbols(encoded: &EncodedSymbols) -> Result<Vec<u32>, CodingError>
     let n = reader.gamma()? - 1;
     if n == 0 {
         return Ok(Vec::new());
+    }
+    let id_width = ceil_log2(u64::from(alphabet));
+    if reader.bits(1)? == 0 {
+        let mut raw = BitReader::new(&encoded.raw);
+        return (0..n)
+            .map(|_| {
+                let s = raw.bits(id_width)? as u32;
+                if s < alphabet {
+                    Ok(s)
+                } else {
+                    Err(CodingError::Corrupt("raw symbol beyond the alphabet"))
+                }
+            })
+            .collect();
     }
     let k = reader.gamma()?;
     if k > u64::from(alphabet) || k > n {
@@ -210,7 +255,6 @@ pub fn decode_symbols(encoded: &EncodedSymbols) -> Result<Vec<u32>, CodingError>
         }
         used
     } else {
-        let id_width = ceil_log2(u64::from(alphabet));
         (0..k)
             .map(|_| reader.bits(id_width).map(|s| s as u32))
             .collect::<Result<_, _>>()?

@@ -34,20 +34,43 @@ fn empirical_entropy_matches_scipy() {
 
 #[test]
 fn header_size_follows_the_documented_format() {
-    // n = 4: γ(5) = 00101 (5 bits); K = 2: γ(2) = 010 (3 bits); bitmap
-    // (A = 4 ≤ K·w(A) = 4): flag + 4 bits; one count of |4| = 3 bits → 16.
-    let encoded = encode_symbols(&[2, 0, 2, 2], 4).unwrap();
-    assert_eq!(encoded.header_bits(), 16);
-    assert_eq!(decode_symbols(&encoded).unwrap(), vec![2, 0, 2, 2]);
-    // a list is cheaper for 1 used symbol of 256: γ(4) 5 bits + γ(1) 1 bit +
-    // flag + 8-bit id; no count and no payload → 15 bits.
+    // [2, 0, 2, 2] × 100, A = 4: γ(401) (17 bits), mode (1), γ(2) = 010 (3),
+    // bitmap (A = 4 ≤ K·w(A) = 4): flag + 4 bits, one count of |400| = 9 → 35
+    let symbols: Vec<u32> = [2, 0, 2, 2].repeat(100);
+    let encoded = encode_symbols(&symbols, 4).unwrap();
+    assert!(!encoded.is_raw());
+    assert_eq!(encoded.header_bits(), 35);
+    assert_eq!(decode_symbols(&encoded).unwrap(), symbols);
+    // a list is cheaper for 1 used symbol of 256: γ(4) 5 bits + mode + γ(1)
+    // 1 bit + flag + 8-bit id; no count and no payload → 16 bits
     let single = encode_symbols(&[200, 200, 200], 256).unwrap();
-    assert_eq!(single.header_bits(), 15);
+    assert_eq!(single.header_bits(), 16);
     assert_eq!(single.payload_bits(), 0);
     assert_eq!(decode_symbols(&single).unwrap(), vec![200, 200, 200]);
     let empty = encode_symbols(&[], 16).unwrap();
     assert_eq!(empty.total_bits(), 1);
     assert_eq!(decode_symbols(&empty).unwrap(), Vec::<u32>::new());
+}
+
+#[test]
+fn short_streams_are_sent_raw() {
+    // [2, 0, 2, 2], A = 4: raw is γ(5) (5) + mode (1) + 4 × 2 bits = 14, the
+    // model alone would take 16 bits and the payload a 32-bit word
+    let encoded = encode_symbols(&[2, 0, 2, 2], 4).unwrap();
+    assert!(encoded.is_raw());
+    assert_eq!(encoded.total_bits(), 14);
+    assert_eq!(decode_symbols(&encoded).unwrap(), vec![2, 0, 2, 2]);
+    // a 64-entry FP8 bias with 60 distinct codes: the histogram would cost
+    // more than the 8 bits per code
+    let bias: Vec<u32> = (0..64).map(|i| (i * 37 % 60) as u32 + 100).collect();
+    let encoded = encode_symbols(&bias, 256).unwrap();
+    assert!(encoded.is_raw());
+    assert_eq!(encoded.total_bits(), 13 + 1 + 64 * 8);
+    assert_eq!(decode_symbols(&encoded).unwrap(), bias);
+    // a one-letter alphabet costs only its length
+    let ones = encode_symbols(&[0; 1000], 1).unwrap();
+    assert_eq!(ones.total_bits(), 19 + 1);
+    assert_eq!(decode_symbols(&ones).unwrap(), vec![0; 1000]);
 }
 
 #[test]
