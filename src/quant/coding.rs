@@ -24,8 +24,10 @@
 //!   1 flag bit                     0: bitmap of A bits (bit s = symbol s used)
 //!                                  1: the K used symbols, ascending, w(A) bits each
 //!                                  (the cheaper of the two is chosen)
-//!   K − 1 counts, |n| bits each    counts of the used symbols but the last
-//!                                  (the last is n minus their sum)
+//!   1 flag bit                     0: K − 1 counts, |n| bits each
+//!                                  1: K − 1 counts as γ(count)
+//!                                  (the cheaper; counts of the used symbols but
+//!                                  the last, which is n minus their sum)
 //! ```
 //!
 //! The payload is the ANS words (32 bits each; none when `K = 1`), or the raw
@@ -174,8 +176,19 @@ pub fn encode_symbols(symbols: &[u32], alphabet: u32) -> Result<EncodedSymbols, 
         }
     }
     let count_width = bit_length(n);
-    for &c in &counts[..counts.len() - 1] {
-        header.push_bits(c, count_width);
+    let sent_counts = &counts[..counts.len() - 1];
+    let fixed_bits = sent_counts.len() as u64 * u64::from(count_width);
+    let gamma_bits: u64 = sent_counts.iter().map(|&c| gamma_length(c)).sum();
+    if fixed_bits <= gamma_bits {
+        header.push_bits(0, 1);
+        for &c in sent_counts {
+            header.push_bits(c, count_width);
+        }
+    } else {
+        header.push_bits(1, 1);
+        for &c in sent_counts {
+            header.push_gamma(c);
+        }
     }
     let words = if used.len() == 1 {
         Vec::new()
@@ -263,8 +276,15 @@ pub fn decode_symbols(encoded: &EncodedSymbols) -> Result<Vec<u32>, CodingError>
         return Err(CodingError::Corrupt("symbol set"));
     }
     let count_width = bit_length(n);
+    let gamma_counts = reader.bits(1)? == 1;
     let mut counts: Vec<u64> = (0..k - 1)
-        .map(|_| reader.bits(count_width))
+        .map(|_| {
+            if gamma_counts {
+                reader.gamma()
+            } else {
+                reader.bits(count_width)
+            }
+        })
         .collect::<Result<_, _>>()?;
     let partial: u64 = counts.iter().sum();
     if partial >= n || counts.contains(&0) {

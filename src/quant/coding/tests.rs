@@ -35,21 +35,35 @@ fn empirical_entropy_matches_scipy() {
 #[test]
 fn header_size_follows_the_documented_format() {
     // [2, 0, 2, 2] × 100, A = 4: γ(401) (17 bits), mode (1), γ(2) = 010 (3),
-    // bitmap (A = 4 ≤ K·w(A) = 4): flag + 4 bits, one count of |400| = 9 → 35
+    // bitmap (A = 4 ≤ K·w(A) = 4): flag + 4 bits, count flag + one count:
+    // |400| = 9 bits (γ(100) would take 13) → 36
     let symbols: Vec<u32> = [2, 0, 2, 2].repeat(100);
     let encoded = encode_symbols(&symbols, 4).unwrap();
     assert!(!encoded.is_raw());
-    assert_eq!(encoded.header_bits(), 35);
+    assert_eq!(encoded.header_bits(), 36);
     assert_eq!(decode_symbols(&encoded).unwrap(), symbols);
     // a list is cheaper for 1 used symbol of 256: γ(4) 5 bits + mode + γ(1)
-    // 1 bit + flag + 8-bit id; no count and no payload → 16 bits
+    // 1 bit + flag + 8-bit id + count flag; no count and no payload → 17 bits
     let single = encode_symbols(&[200, 200, 200], 256).unwrap();
-    assert_eq!(single.header_bits(), 16);
+    assert_eq!(single.header_bits(), 17);
     assert_eq!(single.payload_bits(), 0);
     assert_eq!(decode_symbols(&single).unwrap(), vec![200, 200, 200]);
     let empty = encode_symbols(&[], 16).unwrap();
     assert_eq!(empty.total_bits(), 1);
     assert_eq!(decode_symbols(&empty).unwrap(), Vec::<u32>::new());
+}
+
+#[test]
+fn small_counts_are_gamma_coded() {
+    // 16 symbols once each, then one symbol 10 000 times: n = 10 016, 16
+    // counts of 1 sent (γ(1) = 1 bit each, |n| = 14 bits each);
+    // header = γ(10 017) (27) + mode + γ(17) (9) + list (1 + 17 × 8, cheaper
+    // than the 256-bit bitmap) + count flag + 16
+    let mut symbols: Vec<u32> = (0..16).map(|s| s * 16).collect();
+    symbols.extend(std::iter::repeat_n(255, 10_000));
+    let encoded = encode_symbols(&symbols, 256).unwrap();
+    assert_eq!(encoded.header_bits(), 27 + 1 + 9 + 1 + 17 * 8 + 1 + 16);
+    assert_eq!(decode_symbols(&encoded).unwrap(), symbols);
 }
 
 #[test]
