@@ -162,6 +162,25 @@ mod tests {
         check(&FP4_E2M1, &FP4_E2M1_INPUTS, &FP4_E2M1_CODES);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn encode_picks_the_nearest_value(exponent in -20.0f64..18.0, negative: bool, which in 0usize..3) {
+            // log-uniform magnitudes: subnormals, normals and saturation
+            let v = if negative { -exponent.exp2() } else { exponent.exp2() };
+            let format = [FP8_E4M3, FP8_E5M2, FP4_E2M1][which];
+            let code = format.encode(v).unwrap();
+            let got = format.decode(code);
+            let target = v.clamp(-format.max, format.max);
+            // brute force over every finite code (ties: the ml_dtypes tables)
+            let best = (0..format.alphabet())
+                .map(|c| format.decode(c as u8))
+                .filter(|y| y.abs() <= format.max)
+                .map(|y| (y - target).abs())
+                .fold(f64::INFINITY, f64::min);
+            proptest::prop_assert!((got - target).abs() <= best, "{v}: {got} vs distance {best}");
+        }
+    }
+
     #[test]
     fn decode_inverts_encode_on_every_finite_code() {
         for format in [FP8_E4M3, FP8_E5M2, FP4_E2M1] {
