@@ -25,7 +25,7 @@ def inputs(dtype, maximum, rng):
     quarters = grid[:-1] + (grid[1:] - grid[:-1]) / 4
     near = np.nextafter(ties, np.float32(np.inf))
     below = np.nextafter(ties, np.float32(0))
-    random = np.exp(rng.uniform(np.log(grid[1] / 8), np.log(maximum * 4), 40)).astype(np.float32)
+    random = np.exp(rng.uniform(np.log(grid[1] / 8), np.log(maximum * 4), 150)).astype(np.float32)
     out_of_range = np.array([maximum * 1.01, maximum * 1.5, maximum * 1000, 3.0e38], np.float32)
     values = np.concatenate([grid, ties, quarters, near[::3], below[::3], random, out_of_range])
     values = np.concatenate([values, -values[::2]]).astype(np.float32)
