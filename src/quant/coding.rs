@@ -44,8 +44,9 @@
 //! three forms, after a 2-bit method tag: a bitmap (`n` bits); Rice-coded
 //! gaps (γ(k + 1), a 6-bit parameter `r`, then each `v − 1 = q 2^r + low` as
 //! `q` ones, a zero and the `r` low bits — R. F. Rice, JPL 79-22, 1979; the
-//! best `r` is found by trying them all; near-optimal for the geometric gaps
-//! of a random subset); or histogram-coded gaps. The gaps
+//! best `r` is found by an exact scan of the convex cost; near-optimal for
+//! the geometric gaps of a random subset); or histogram-coded gaps, which win
+//! on clustered sets (runs of neighbouring positions). The gaps
 //! `v = p_i − p_{i−1}` (`p_{−1} = −1`, so `v ≥ 1`) are split into a symbol
 //! and raw bits: `v ≤ 7` is the symbol `v` itself; otherwise with `L` the
 //! bit length of `v`, the symbol is `8 + 4 (L − 4) + (the two bits after the
