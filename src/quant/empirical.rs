@@ -209,7 +209,7 @@ impl SampleLloyd {
 
 /// `S_k(i) − S_k(o)` for `S_k(i) = Σ_{j<i} |x_j|^M x_j^k`, with `o` the first
 /// non-negative sample, accumulated outward from `o`.
-fn origin_sums(sorted: &[f64], m: f64) -> Vec<[f64; 3]> {
+pub(crate) fn origin_sums(sorted: &[f64], m: f64) -> Vec<[f64; 3]> {
     let origin = sorted.partition_point(|x| *x < 0.0);
     let terms = |x: f64| {
         let w = x.abs().powf(m);

@@ -27,7 +27,9 @@
 //! a zero center; with even L the zero cell is `L/2` (L/2 cells below, L/2 − 1
 //! above).
 
+pub mod baseline;
 pub mod codebook;
+pub mod coding;
 pub mod empirical;
 pub mod evaluate;
 pub mod export;
