@@ -6,10 +6,16 @@
 //! distortion = (1/n) Σ |x_j|^M (x_j − Q(x_j))²        (M of the codebook, or given)
 //! entropy    = −Σ_i p_i log2 p_i,  p_i = (# j in cell i) / n      (bits per entry)
 //! fixed      = ⌈log2 L⌉                                           (bits per entry)
+//! coded      = size of the indices through the real entropy coder  (bits per entry)
 //! ```
+//!
+//! The coded size is that of [`super::coding::encode_symbols`] (ANS with its
+//! model header, or raw indices when cheaper); the codebook itself is taken to
+//! be known to the receiver and is not counted.
 
 use serde::Serialize;
 
+use super::coding::coded_bits;
 use super::{entropy_bits, Codebook, QuantError};
 
 /// How a codebook does on a set of values.
@@ -24,6 +30,9 @@ pub struct CodebookEvaluation {
     pub entropy_bits: f64,
     /// Fixed-length index, bits per entry: `⌈log2 L⌉`.
     pub fixed_bits: f64,
+    /// The indices through the real entropy coder, header included, bits
+    /// per entry.
+    pub coded_bits: f64,
     /// How many values fell in each cell.
     pub counts: Vec<u64>,
 }
@@ -76,6 +85,9 @@ pub fn evaluate_codebook(
         distortion: weighted / n as f64,
         entropy_bits: entropy_bits(&probabilities),
         fixed_bits: (codebook.levels() as f64).log2().ceil(),
+        coded_bits: coded_bits(indices, codebook.levels() as u32)
+            .map_err(|e| QuantError::Coding(e.to_string()))? as f64
+            / n as f64,
         counts,
     })
 }
@@ -111,6 +123,8 @@ mod tests {
         assert_close(eval.entropy_bits, h, 1e-15, 0.0);
         assert_close(eval.fixed_bits, 2.0, 0.0, 0.0);
         assert_eq!(eval.counts, vec![2, 1, 2]);
+        // five indices: raw 2-bit indices beat any model header
+        assert!(eval.coded_bits >= eval.entropy_bits, "{eval:?}");
         let mse_only = evaluate_codebook(&cb, &values, &indices, 0.0).unwrap();
         assert_close(mse_only.distortion, mse_only.mse, 1e-15, 0.0);
     }

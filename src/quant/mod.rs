@@ -57,6 +57,8 @@ pub enum QuantError {
     WeightExponent(f64),
     #[error("tolerance must be finite and > 0, got {0}")]
     Tolerance(f64),
+    #[error("entropy coding failed: {0}")]
+    Coding(String),
     #[error("samples: none to work on")]
     NoSamples,
     #[error("samples: {0} non-finite value(s); remove them before designing a quantizer")]

@@ -1,6 +1,7 @@
 //! `gradrd quantize eval CODEBOOK DUMP`: a codebook (or a manifest of
 //! per-tensor codebooks) applied to every selected tensor — MSE, M-weighted
-//! distortion, index entropy and bits per entry. A single codebook applies to
+//! distortion, index entropy and the real entropy-coded size, in bits per
+//! entry. A single codebook applies to
 //! every tensor; a manifest's codebooks are matched by tensor name and step
 //! (one row per matching codebook, so an M sweep is measured whole).
 
@@ -54,6 +55,8 @@ struct Row {
     nmse: Option<f64>,
     fixed_bits: f64,
     entropy_bits: f64,
+    /// Indices through the real entropy coder (header included).
+    coded_bits: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +178,7 @@ fn evaluate_tensor(
             nmse: (power > 0.0).then(|| eval.mse / power),
             fixed_bits: eval.fixed_bits,
             entropy_bits: eval.entropy_bits,
+            coded_bits: eval.coded_bits,
         });
     }
     Ok(rows)
@@ -193,6 +197,7 @@ fn table(report: &EvalReport) -> Vec<u8> {
         "distortion",
         "fixed",
         "entropy",
+        "coded",
     ]);
     for r in &report.results {
         table.push(vec![
@@ -207,6 +212,7 @@ fn table(report: &EvalReport) -> Vec<u8> {
             sig(r.distortion, 4),
             sig(r.fixed_bits, 3),
             sig(r.entropy_bits, 4),
+            sig(r.coded_bits, 4),
         ]);
     }
     let mut bytes = table.render();
