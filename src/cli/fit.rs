@@ -97,6 +97,18 @@ impl NanArg {
     }
 }
 
+/// `NAME=VALUE` of a model parameter (`--param beta=0.8`).
+pub(super) fn parse_param(text: &str) -> Result<(String, f64), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))?;
+    let value: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("parameter {name}: '{value}' is not a number"))?;
+    Ok((name.trim().to_string(), value))
+}
+
 pub(super) fn parse_loc(text: &str) -> Result<LocMode, String> {
     match text {
         "free" => Ok(LocMode::Free),

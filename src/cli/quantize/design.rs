@@ -22,7 +22,7 @@ use gradrd::quant::{levels_from_bits, DesignSpec, LloydOptions};
 use serde::Serialize;
 
 use super::super::failure::{self, Failure};
-use super::super::fit::{parse_loc, NanArg, ZerosArg};
+use super::super::fit::{parse_loc, parse_param, NanArg, ZerosArg};
 use super::super::output::{self, csv_bytes, json_bytes, sig, Format, Table};
 use super::super::selection::SelectionArgs;
 use super::super::Outcome;
@@ -81,17 +81,6 @@ pub struct DesignArgs {
     /// Also write thresholds and centers as .npy files into this folder.
     #[arg(long, value_name = "DIR")]
     npy: Option<PathBuf>,
-}
-
-fn parse_param(text: &str) -> Result<(String, f64), String> {
-    let (name, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))?;
-    let value: f64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("parameter {name}: '{value}' is not a number"))?;
-    Ok((name.trim().to_string(), value))
 }
 
 /// What the command prints: one document, or a manifest with failures.
