@@ -12,6 +12,7 @@
 #![deny(unsafe_code)]
 
 pub mod analysis;
+pub mod compress;
 pub mod dist;
 pub mod dump;
 pub mod fit;

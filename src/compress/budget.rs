@@ -1,0 +1,1 @@
+//! Total-error budgets (in progress).
