@@ -404,9 +404,9 @@ mod tests {
             let kept = top_k_indices(&p, k);
             prop_assert_eq!(kept.len(), k);
             let smallest_kept = kept.iter().map(|&i| p[i].abs()).fold(f64::INFINITY, f64::min);
-            for i in 0..p.len() {
+            for (i, x) in p.iter().enumerate() {
                 if !kept.contains(&i) {
-                    prop_assert!(p[i].abs() <= smallest_kept);
+                    prop_assert!(x.abs() <= smallest_kept);
                 }
             }
             // the same set as a stable full sort by descending magnitude
