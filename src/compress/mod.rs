@@ -20,11 +20,13 @@ pub mod bits;
 pub mod budget;
 pub mod feedback;
 mod rng;
+pub mod run;
 pub mod sparsify;
 
 pub use bits::{BitModel, PositionCoding};
 pub use feedback::{ErrorFeedback, Feedback, StepOutcome};
 pub use rng::SplitMix64;
+pub use run::{replay_totals, Run, RunError, RunStep, RunTotals, Scope};
 pub use sparsify::{fraction_to_count, top_k_indices, Compressor};
 
 /// Why a compression replay cannot run.

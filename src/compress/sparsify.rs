@@ -285,7 +285,10 @@ mod tests {
     fn top_k_breaks_ties_toward_lower_index() {
         // magnitudes 3, 1, 3, 2, 3: the two kept of the three 3's are the first two
         assert_eq!(top_k_indices(&[3.0, 1.0, -3.0, 2.0, 3.0], 2), vec![0, 2]);
-        assert_eq!(top_k_indices(&[3.0, 1.0, -3.0, 2.0, 3.0], 4), vec![0, 2, 3, 4]);
+        assert_eq!(
+            top_k_indices(&[3.0, 1.0, -3.0, 2.0, 3.0], 4),
+            vec![0, 2, 3, 4]
+        );
         assert_eq!(top_k_indices(&[0.0, 0.0, 0.0], 2), vec![0, 1]);
     }
 

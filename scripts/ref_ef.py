@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Independent numpy reference of `gradrd ef` (src/compress/): replays the
+gradient sequence of a dump directory of safetensors files through a
+compressor with error feedback and prints the run totals.
+
+    pip install numpy safetensors
+    python3 scripts/ref_ef.py [DUMP_DIR]          # every configuration of tests/ef_reference.rs
+
+Semantics (written from the issue, not from the Rust code):
+  p_t = g_t + e_t;  D_t = C(p_t);  e_{t+1} = gamma * (p_t - D_t)   (none: 0, full: 1)
+  error_t = ||p_t - D_t||^2
+  top-k: k = ceil(f n), the k largest |p| (stable sort, ties to the lower index)
+  rand-k: partial Fisher-Yates with SplitMix64, j = i + (u64 * (n - i)) >> 64;
+          unit stream state = seed ^ (unit * 0x9E3779B97F4A7C15) mod 2^64
+  threshold: |p| >= lambda
+  cwmp: stable sort by |p|/c descending, longest prefix with cumulative cost <= f * sum(c)
+  codebook: centers[searchsorted(thresholds, p/scale, 'left')] * scale
+  bits: 32 per float value or ceil(log2 L) per codebook index, plus positions:
+        0 if dense or empty, else index: min(k * ceil(log2 n), n), entropy: log2 C(n, k)
+  units: each tensor (name order), or all tensors concatenated in name order (global)
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+from safetensors.numpy import load_file
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+class SplitMix64:
+    def __init__(self, seed):
+        self.state = seed & MASK
+
+    def next_u64(self):
+        self.state = (self.state + GOLDEN) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    def below(self, m):
+        return (self.next_u64() * m) >> 64
+
+
+def load_steps(dump):
+    files = sorted(f for f in os.listdir(dump) if f.endswith(".safetensors"))
+    steps = []
+    for f in files:
+        tensors = load_file(os.path.join(dump, f))
+        steps.append({k: v.astype(np.float64).ravel() for k, v in tensors.items()})
+    return steps
+
+
+def log2_comb(n, k):
+    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(2)
+
+
+def position_bits(n, k, positions):
+    if k == 0 or k >= n:
+        return 0.0
+    if positions == "index":
+        return float(min(k * (n - 1).bit_length(), n))
+    return log2_comb(n, k)
+
+
+def compress(p, cfg, rng, costs):
+    n = p.size
+    kind = cfg["compressor"]
+    out = np.zeros(n)
+    if kind in ("topk", "topk+codebook"):
+        k = math.ceil(cfg["k"] * n)
+        keep = np.argsort(-np.abs(p), kind="stable")[:k]
+        out[keep] = p[keep] if kind == "topk" else quantize(p[keep], cfg["codebook"])
+        vbits = k * (32.0 if kind == "topk" else index_bits(cfg["codebook"]))
+        return out, k, vbits
+    if kind == "randk":
+        k = math.ceil(cfg["k"] * n)
+        order = list(range(n))
+        for i in range(k):
+            j = i + rng.below(n - i)
+            order[i], order[j] = order[j], order[i]
+        keep = np.array(order[:k], dtype=np.int64)
+        factor = n / k if cfg.get("unbiased") else 1.0
+        out[keep] = p[keep] * factor
+        return out, k, 32.0 * k
+    if kind == "threshold":
+        keep = np.abs(p) >= cfg["lambda"]
+        out[keep] = p[keep]
+        k = int(keep.sum())
+        return out, k, 32.0 * k
+    if kind == "cwmp":
+        budget = cfg["k"] * sum_in_order(costs)
+        order = np.argsort(-(np.abs(p) / costs), kind="stable")
+        spent = 0.0
+        k = 0
+        for i in order:
+            if spent + costs[i] > budget:
+                break
+            spent += costs[i]
+            out[i] = p[i]
+            k += 1
+        return out, k, 32.0 * k
+    if kind == "codebook":
+        out = quantize(p, cfg["codebook"])
+        return out, n, n * index_bits(cfg["codebook"])
+    raise ValueError(kind)
+
+
+def sum_in_order(values):
+    total = 0.0
+    for v in values:
+        total += float(v)
+    return total
+
+
+def quantize(x, cb):
+    t = np.asarray(cb["thresholds"])
+    c = np.asarray(cb["centers"])
+    return c[np.searchsorted(t, x / cb["scale"], side="left")] * cb["scale"]
+
+
+def index_bits(cb):
+    return float((len(cb["centers"]) - 1).bit_length())
+
+
+def replay(steps, cfg):
+    names = sorted(steps[0])
+    gamma = {"none": 0.0, "full": 1.0}.get(cfg["feedback"], cfg.get("gamma"))
+    positions = cfg.get("positions", "index")
+    costs_by_name = cfg.get("costs", {})
+    if cfg.get("global"):
+        units = [names]
+    else:
+        units = [[name] for name in names]
+    state = []
+    for u, members in enumerate(units):
+        n = sum(steps[0][m].size for m in members)
+        costs = None
+        if cfg["compressor"] == "cwmp":
+            costs = np.concatenate([np.full(steps[0][m].size, costs_by_name[m]) for m in members])
+        state.append(dict(members=members, e=np.zeros(n), rng=SplitMix64(cfg.get("seed", 0) ^ ((u * GOLDEN) & MASK)), costs=costs))
+    total = dict(sent=0, bits=0.0, error=0.0, residual_sq=0.0)
+    for step in steps:
+        for s in state:
+            g = np.concatenate([step[m] for m in s["members"]])
+            p = g + s["e"]
+            d, k, vbits = compress(p, cfg, s["rng"], s["costs"])
+            lost = p - d
+            total["error"] += float(np.sum(lost * lost))
+            total["sent"] += k
+            total["bits"] += vbits + position_bits(p.size, k, positions)
+            s["e"] = gamma * lost
+    total["residual_sq"] = sum(float(np.sum(s["e"] ** 2)) for s in state)
+    return total
+
+
+def configurations():
+    cb = json.load(open(os.path.join(ROOT, "tests/fixtures/ef_codebook.json")))
+    costs = json.load(open(os.path.join(ROOT, "tests/fixtures/ef_costs.json")))
+    return {
+        "topk_full": dict(compressor="topk", k=0.01, feedback="full"),
+        "topk_none": dict(compressor="topk", k=0.01, feedback="none"),
+        "topk_decay_entropy": dict(compressor="topk", k=0.05, feedback="decay", gamma=0.9, positions="entropy"),
+        "topk_global_full": dict(compressor="topk", k=0.01, feedback="full", **{"global": True}),
+        "randk_unbiased_full": dict(compressor="randk", k=0.05, unbiased=True, feedback="full", seed=7),
+        "randk_none": dict(compressor="randk", k=0.1, unbiased=False, feedback="none", seed=3),
+        "threshold_full": dict(compressor="threshold", **{"lambda": 0.02}, feedback="full"),
+        "cwmp_full": dict(compressor="cwmp", k=0.1, costs=costs, feedback="full"),
+        "cwmp_global_none": dict(compressor="cwmp", k=0.05, costs=costs, feedback="none", **{"global": True}),
+        "codebook_full": dict(compressor="codebook", codebook=cb, feedback="full"),
+        "topk_codebook_decay": dict(compressor="topk+codebook", k=0.05, codebook=cb, feedback="decay", gamma=0.5),
+    }
+
+
+def main():
+    dump = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "data/digits-mlp")
+    steps = load_steps(dump)
+    for name, cfg in configurations().items():
+        t = replay(steps, cfg)
+        print(f"{name}: sent={t['sent']} bits={t['bits']!r} total_error={t['error']!r} residual_sq={t['residual_sq']!r}")
+
+
+if __name__ == "__main__":
+    main()
