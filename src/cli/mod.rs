@@ -2,6 +2,7 @@
 //! The commands parse, call the library and export; they hold no numerics.
 
 mod compare;
+mod ef;
 mod evolve;
 mod failure;
 mod fit;
@@ -10,6 +11,7 @@ mod inspect;
 mod output;
 mod progress;
 mod selection;
+mod sequence;
 
 use std::process::ExitCode;
 
@@ -36,6 +38,8 @@ enum Command {
     Iid(iid::IidArgs),
     /// Fitted parameters, kurtosis and distances over steps and depth.
     Evolve(evolve::EvolveArgs),
+    /// Error-feedback replay of the dump's steps through a compressor: per-step and total error, bits sent.
+    Ef(ef::EfArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Iid(args) => iid::run(args),
         Command::Evolve(args) => evolve::run(args),
+        Command::Ef(args) => ef::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
