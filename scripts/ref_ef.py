@@ -178,12 +178,41 @@ def configurations():
     }
 
 
+def threshold_for_budget(steps, feedback, budget, gamma=None):
+    """Bisection on a constant lambda: the smallest lambda found whose replay
+    sends at most `budget` entries (as `gradrd budget`)."""
+    cfg = dict(compressor="threshold", feedback=feedback, gamma=gamma)
+    spend = lambda lam: replay(steps, dict(cfg, **{"lambda": lam}))
+    if spend(0.0)["sent"] <= budget:
+        return 0.0, spend(0.0)
+    bound = sum(max(float(np.max(np.abs(v))) for v in step.values()) for step in steps)
+    low, high = 0.0, 2.0 * bound + 2.2250738585072014e-308
+    best = (high, spend(high))
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if mid <= low or mid >= high:
+            break
+        t = spend(mid)
+        if t["sent"] > budget:
+            low = mid
+        else:
+            high = mid
+            best = (mid, t)
+            if t["sent"] == budget:
+                break
+    return best
+
+
 def main():
     dump = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "data/digits-mlp")
     steps = load_steps(dump)
     for name, cfg in configurations().items():
         t = replay(steps, cfg)
         print(f"{name}: sent={t['sent']} bits={t['bits']!r} total_error={t['error']!r} residual_sq={t['residual_sq']!r}")
+    top = replay(steps, dict(compressor="topk", k=0.01, feedback="full"))
+    lam, t = threshold_for_budget(steps, "full", top["sent"])
+    print(f"budget_k0.01_full: budget={top['sent']} topk_error={top['error']!r} lambda={lam!r} "
+          f"threshold_sent={t['sent']} threshold_error={t['error']!r}")
 
 
 if __name__ == "__main__":

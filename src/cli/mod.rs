@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive) and one function per subcommand.
 //! The commands parse, call the library and export; they hold no numerics.
 
+mod budget;
 mod compare;
 mod ef;
 mod evolve;
@@ -40,6 +41,8 @@ enum Command {
     Evolve(evolve::EvolveArgs),
     /// Error-feedback replay of the dump's steps through a compressor: per-step and total error, bits sent.
     Ef(ef::EfArgs),
+    /// Total-error budgets: hard threshold vs top-k at an equal total budget; per-tensor bit allocation.
+    Budget(budget::BudgetArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Iid(args) => iid::run(args),
         Command::Evolve(args) => evolve::run(args),
         Command::Ef(args) => ef::run(args),
+        Command::Budget(args) => budget::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

@@ -14,7 +14,12 @@
 //! reconstructs the weighted mean). Minimize `Σ n_i D_i(R_i)` subject to
 //! `Σ n_i R_i ≤ B` by greedy marginal return on each curve's lower convex
 //! hull (Shoham & Gersho, IEEE Trans. ASSP 36 (1988) 1445–1453): repeatedly
-//! take the hull segment with the largest `ΔD/ΔR` that still fits.
+//! take the hull segment with the largest `ΔD/ΔR` that still fits. Greedy
+//! is optimal only at the budgets it hits exactly (a segment that does not
+//! fit is skipped and the rest of the budget goes to lesser segments), so
+//! [`allocate_bits_exact`] also solves the multiple-choice knapsack exactly
+//! by dynamic programming over the budget in units of `gcd(n_i)` bits, when
+//! that table is small enough.
 
 use serde::Serialize;
 
@@ -283,6 +288,103 @@ pub fn allocate_bits(
     })
 }
 
+/// Largest `tensors × budget units × rates` that [`allocate_bits_exact`]
+/// tabulates.
+pub const MAX_EXACT_WORK: usize = 100_000_000;
+
+/// The allocation of at most `total_bits` with the smallest
+/// `Σ n_i D_i(R_i)` over every choice of rates (not only hull points), by
+/// dynamic programming over the budget in units of `g = gcd(n_i)` bits;
+/// `None` when `tensors × (B/g) × rates` exceeds [`MAX_EXACT_WORK`].
+pub fn allocate_bits_exact(
+    sizes: &[usize],
+    curves: &[Vec<RatePoint>],
+    total_bits: f64,
+) -> Result<Option<Allocation>, CompressError> {
+    if !(total_bits.is_finite() && total_bits >= 0.0) {
+        return Err(CompressError::Budget(total_bits));
+    }
+    for (i, curve) in curves.iter().enumerate() {
+        if curve.is_empty() || curve.iter().any(|p| !p.distortion.is_finite()) {
+            return Err(CompressError::Curve(format!("#{i}")));
+        }
+    }
+    let unit = sizes.iter().fold(0usize, |g, &n| gcd(g, n)).max(1);
+    let units = (total_bits / unit as f64).floor();
+    let rates = curves.iter().map(Vec::len).max().unwrap_or(0);
+    let work = (sizes.len() as f64) * (units + 1.0) * rates as f64;
+    if work > MAX_EXACT_WORK as f64 {
+        return Ok(None);
+    }
+    let units = units as usize;
+    // best[c] = least distortion of the tensors so far at cost exactly c
+    let mut best = vec![f64::INFINITY; units + 1];
+    best[0] = 0.0;
+    let mut choice: Vec<Vec<u8>> = Vec::with_capacity(sizes.len());
+    for (&n, curve) in sizes.iter().zip(curves) {
+        let mut next = vec![f64::INFINITY; units + 1];
+        let mut pick = vec![0u8; units + 1];
+        for (r, point) in curve.iter().enumerate() {
+            let cost = (n / unit) * point.bits as usize;
+            if cost > units {
+                continue;
+            }
+            let d = n as f64 * point.distortion;
+            for c in cost..=units {
+                let candidate = best[c - cost] + d;
+                if candidate < next[c] {
+                    next[c] = candidate;
+                    pick[c] = r as u8;
+                }
+            }
+        }
+        best = next;
+        choice.push(pick);
+    }
+    let Some((mut c, &total)) = best
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_finite())
+        .min_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(&b.0)))
+    else {
+        return Ok(None);
+    };
+    let mut tensors = vec![
+        TensorAllocation {
+            bits: 0,
+            distortion: 0.0
+        };
+        sizes.len()
+    ];
+    for i in (0..sizes.len()).rev() {
+        let point = curves[i][choice[i][c] as usize];
+        tensors[i] = TensorAllocation {
+            bits: point.bits,
+            distortion: point.distortion,
+        };
+        c -= (sizes[i] / unit) * point.bits as usize;
+    }
+    let spent_bits = tensors
+        .iter()
+        .zip(sizes)
+        .map(|(t, &n)| (n * t.bits as usize) as f64)
+        .sum();
+    Ok(Some(Allocation {
+        tensors,
+        spent_bits,
+        total_distortion: total,
+        lagrangian_optimal: true,
+    }))
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +476,29 @@ mod tests {
     }
 
     proptest! {
+        /// The exact allocation equals brute force over all rate choices.
+        #[test]
+        fn exact_allocation_matches_brute_force(
+            levels in proptest::collection::vec(proptest::collection::vec(0.0f64..10.0, 5), 3),
+            sizes in proptest::collection::vec(1usize..5, 3),
+            budget in 0.0f64..40.0,
+        ) {
+            let curves: Vec<Vec<RatePoint>> = levels.iter().map(|d| curve(d)).collect();
+            let a = allocate_bits_exact(&sizes, &curves, budget).unwrap().unwrap();
+            prop_assert!(a.spent_bits <= budget);
+            let mut best = f64::INFINITY;
+            for r0 in 0..5 { for r1 in 0..5 { for r2 in 0..5 {
+                let r = [r0, r1, r2];
+                let spent: f64 = (0..3).map(|i| (sizes[i] * r[i]) as f64).sum();
+                if spent <= budget {
+                    let d: f64 = (0..3).map(|i| sizes[i] as f64 * curves[i][r[i]].distortion).sum();
+                    best = best.min(d);
+                }
+            }}}
+            prop_assert!((a.total_distortion - best).abs() <= 1e-12 * best.abs(),
+                "exact {} vs brute force {}", a.total_distortion, best);
+        }
+
         /// Greedy on the hull is optimal (Shoham–Gersho) when it never passed
         /// over a better segment: no allocation spending at most as much
         /// does better (brute force over all rate choices of 3 tensors).

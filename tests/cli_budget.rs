@@ -1,0 +1,126 @@
+//! `gradrd budget` on the real dump data/digits-mlp: the equal-budget
+//! threshold against the numpy reference scripts/ref_ef.py, the bit
+//! allocation's invariants, and bad input as exit code 2.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::assert_close;
+use serde_json::Value;
+
+fn gradrd() -> Command {
+    Command::cargo_bin("gradrd").expect("the gradrd binary is built")
+}
+
+fn digits() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/digits-mlp")
+        .display()
+        .to_string()
+}
+
+fn budget_json(extra: &[&str]) -> Value {
+    let out = gradrd()
+        .args(["budget", &digits(), "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn threshold_at_top_k_budget_matches_the_reference() {
+    let report = budget_json(&["--k", "0.01", "--feedback", "full"]);
+    assert_eq!(report["schema"], "gradrd.budget/1");
+    let s = &report["sparsity"];
+    // python3 scripts/ref_ef.py -> budget_k0.01_full: budget=3150 topk_error=34.78040510294346
+    //   lambda=0.030955160735175017 threshold_sent=3149 threshold_error=22.15066703814679
+    assert_eq!(s["budget_entries"], 3150);
+    assert_close(
+        s["topk"]["total_error"].as_f64().unwrap(),
+        34.78040510294346,
+        1e-9,
+        0.0,
+    );
+    assert_close(
+        s["threshold"]["lambda"].as_f64().unwrap(),
+        0.030955160735175017,
+        1e-9,
+        0.0,
+    );
+    assert_eq!(s["threshold"]["sent"], 3149);
+    assert_close(
+        s["threshold"]["total_error"].as_f64().unwrap(),
+        22.15066703814679,
+        1e-9,
+        0.0,
+    );
+    assert_eq!(s["winner"], "threshold");
+}
+
+#[test]
+fn the_allocation_spends_at_most_the_budget_and_never_loses_to_equal_bits() {
+    for bits in ["1", "2", "4"] {
+        let report = budget_json(&["--bits-per-entry", bits]);
+        let a = &report["allocation"];
+        assert_eq!(a["method"], "exact");
+        let spent = a["spent_bits"].as_f64().unwrap();
+        let budget = a["budget_bits"].as_f64().unwrap();
+        assert!(spent <= budget, "{spent} > {budget}");
+        let rows = a["tensors"].as_array().unwrap();
+        let recomputed: f64 = rows
+            .iter()
+            .map(|r| r["n"].as_f64().unwrap() * r["bits"].as_f64().unwrap())
+            .sum();
+        assert_close(recomputed, spent, 0.0, 0.0);
+        let total = a["total_distortion"].as_f64().unwrap();
+        let equal = a["equal_total_distortion"].as_f64().unwrap();
+        // equal bits is one feasible allocation: the exact optimum is at most it
+        assert!(total <= equal * (1.0 + 1e-12), "{total} > {equal}");
+        assert!(a["gain_db"].as_f64().unwrap() >= -1e-9);
+        // distortion falls with rate on every tensor's curve
+        for curve in a["curves"].as_array().unwrap() {
+            let d: Vec<f64> = curve
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["distortion"].as_f64().unwrap())
+                .collect();
+            assert!(d.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-9)), "{d:?}");
+        }
+    }
+}
+
+#[test]
+fn bad_budget_flags_are_exit_2() {
+    for args in [
+        vec!["--k", "0"],
+        vec!["--k", "2"],
+        vec!["--bits-per-entry", "0"],
+        vec!["--bits-per-entry", "9"],
+        vec!["--max-bits", "13"],
+        vec!["--gamma", "-0.5", "--feedback", "decay"],
+        vec!["--steps", "850"],
+    ] {
+        let out = gradrd()
+            .args(["budget", &digits()])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let flag = args[0];
+        assert!(
+            stderr.contains(flag) || stderr.contains("only one step"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
