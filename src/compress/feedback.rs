@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use super::bits::BitModel;
 use super::rng::SplitMix64;
-use super::sparsify::{compress, Compressor, Workspace};
+use super::sparsify::{
+    compress, fraction_to_count, magnitude_key, top_k_cut, Compressor, Workspace,
+};
 use super::CompressError;
 
 /// The error-feedback rule.
@@ -140,11 +142,18 @@ impl ErrorFeedback {
                 expected: n,
             });
         }
-        if let Some((index, &value)) = g.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(CompressError::NonFinite { index, value });
-        }
+        let mut finite = true;
         for ((p, &gi), &ei) in self.corrected.iter_mut().zip(g).zip(&self.residual) {
+            finite &= gi.is_finite();
             *p = gi + ei;
+        }
+        if !finite {
+            if let Some((index, &value)) = g.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(CompressError::NonFinite { index, value });
+            }
+        }
+        if let Compressor::TopK { fraction } = self.compressor {
+            return Ok(self.top_k_step(fraction));
         }
         let sent = compress(
             &self.compressor,
@@ -172,6 +181,47 @@ impl ErrorFeedback {
             error_sq,
             residual_sq,
         })
+    }
+}
+
+impl ErrorFeedback {
+    /// Top-k fused with the memory update: one pass after the selection.
+    fn top_k_step(&mut self, fraction: f64) -> StepOutcome {
+        let n = self.len();
+        let k = fraction_to_count(fraction, n);
+        let (kth, mut ties) = if k == 0 {
+            (u64::MAX, 0)
+        } else {
+            top_k_cut(&self.corrected, k, &mut self.work.keys)
+        };
+        let gamma = self.feedback.gamma();
+        let mut error_sq = 0.0;
+        let mut residual_sq = 0.0;
+        for ((e, d), &p) in self
+            .residual
+            .iter_mut()
+            .zip(self.update.iter_mut())
+            .zip(&self.corrected)
+        {
+            let key = magnitude_key(p);
+            let keep = key > kth || (key == kth && ties > 0);
+            if key == kth && keep {
+                ties -= 1;
+            }
+            *d = if keep { p } else { 0.0 };
+            let lost = p - *d;
+            error_sq += lost * lost;
+            *e = gamma * lost;
+            residual_sq += *e * *e;
+        }
+        StepOutcome {
+            sent: k,
+            bits: self
+                .bits
+                .message_bits(n, k, k as f64 * super::bits::FLOAT_BITS),
+            error_sq,
+            residual_sq,
+        }
     }
 }
 
@@ -276,6 +326,43 @@ mod tests {
             ef.step(&[1.0, f64::NAN, 0.0]),
             Err(CompressError::NonFinite { index: 1, .. })
         ));
+    }
+
+    #[test]
+    fn fused_top_k_step_on_long_vectors_matches_a_plain_replay() {
+        let n = 1 << 16;
+        let mut rng = SplitMix64::new(9);
+        let steps: Vec<Vec<f64>> = (0..4)
+            .map(|_| {
+                (0..n)
+                    .map(|_| ((rng.next_u64() >> 11) as f64 / 9.0e15 - 0.5).powi(3))
+                    .collect()
+            })
+            .collect();
+        let mut ef = ErrorFeedback::new(
+            n,
+            Compressor::TopK { fraction: 0.01 },
+            Feedback::Full,
+            index_bits(),
+            SplitMix64::new(0),
+        )
+        .unwrap();
+        let mut e = vec![0.0; n];
+        for g in &steps {
+            let out = ef.step(g).unwrap();
+            let p: Vec<f64> = g.iter().zip(&e).map(|(a, b)| a + b).collect();
+            let kept = crate::compress::top_k_indices(&p, 656); // ⌈0.01 · 65536⌉
+            e = p.clone();
+            for &i in &kept {
+                e[i] = 0.0;
+            }
+            let error: f64 = e.iter().map(|x| x * x).sum();
+            assert_eq!(out.sent, 656);
+            assert_close(out.error_sq, error, 1e-12, 0.0);
+            for (a, b) in ef.residual().iter().zip(&e) {
+                assert_close(*a, *b, 0.0, 0.0);
+            }
+        }
     }
 
     fn compressors() -> impl Strategy<Value = Compressor> {

@@ -121,7 +121,7 @@ impl Compressor {
 /// Reusable buffers and the random stream of one replay unit.
 #[derive(Debug, Clone)]
 pub struct Workspace {
-    keys: Vec<u64>,
+    pub(crate) keys: Vec<u64>,
     order: Vec<usize>,
     rng: SplitMix64,
 }
@@ -138,16 +138,55 @@ impl Workspace {
 
 /// `|x|` as an order-preserving integer key (finite and infinite values).
 #[inline]
-fn magnitude_key(x: f64) -> u64 {
+pub(crate) fn magnitude_key(x: f64) -> u64 {
     x.to_bits() & !(1u64 << 63)
 }
+
+/// Below this length top-k selects on all keys directly.
+const SAMPLED_SELECTION_MIN: usize = 1 << 15;
+/// Keys in the sample that estimates the cut of a long vector.
+const SAMPLE_SIZE: usize = 4096;
 
 /// The k-th largest key of `p` and how many entries equal to it are kept
 /// (the ones of lowest index), so that exactly `k` entries are kept.
 /// `keys` is scratch space. Requires `1 ≤ k ≤ p.len()`.
-fn top_k_cut(p: &[f64], k: usize, keys: &mut Vec<u64>) -> (u64, usize) {
+///
+/// For long vectors with a small k, a strided sample of the keys gives a
+/// lower bound `t` a few standard deviations below the expected cut; the
+/// keys `≥ t` are gathered in one pass and the selection runs on them only.
+/// If fewer than k keys pass (an unlucky sample), the full selection runs.
+/// The result is exact either way; only the speed depends on the sample.
+pub(crate) fn top_k_cut(p: &[f64], k: usize, keys: &mut Vec<u64>) -> (u64, usize) {
+    let n = p.len();
     keys.clear();
+    if n >= SAMPLED_SELECTION_MIN && k <= n / 8 {
+        let stride = n / SAMPLE_SIZE;
+        keys.extend(p.iter().step_by(stride).map(|&x| magnitude_key(x)));
+        let s = keys.len();
+        let expected = k as f64 * s as f64 / n as f64;
+        let rank = (expected + 4.0 * expected.sqrt() + 16.0).ceil() as usize;
+        if rank < s {
+            let (_, cut, _) = keys.select_nth_unstable_by(rank, |a, b| b.cmp(a));
+            let lower = *cut;
+            keys.clear();
+            keys.extend(
+                p.iter()
+                    .map(|&x| magnitude_key(x))
+                    .filter(|&key| key >= lower),
+            );
+            if keys.len() >= k {
+                return cut_of(keys, k);
+            }
+        }
+        keys.clear();
+    }
     keys.extend(p.iter().map(|&x| magnitude_key(x)));
+    cut_of(keys, k)
+}
+
+/// The k-th largest of `keys` (which hold every key ≥ it) and the number of
+/// keys equal to it that are kept.
+fn cut_of(keys: &mut [u64], k: usize) -> (u64, usize) {
     let (above, kth, _) = keys.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
     let kth = *kth;
     let greater = above.iter().filter(|&&key| key > kth).count();
@@ -393,6 +432,42 @@ mod tests {
         // |p| · sqrt(n/k − 1) / sqrt(trials) = |p| · 0.0122; allow 5 sigma
         for (m, x) in mean.iter().zip(&p) {
             crate::testutil::assert_close(*m, *x, 5.0 * 0.0123, 1e-12);
+        }
+    }
+
+    /// The stable-sort definition of top-k (ties to the lower index).
+    fn sorted_top_k(p: &[f64], k: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|&a, &b| p[b].abs().total_cmp(&p[a].abs()));
+        let mut kept = order[..k].to_vec();
+        kept.sort_unstable();
+        kept
+    }
+
+    #[test]
+    fn sampled_selection_on_long_vectors_is_exact_even_when_the_sample_misleads() {
+        let n = 1 << 16;
+        let mut rng = SplitMix64::new(5);
+        let random: Vec<f64> = (0..n)
+            .map(|_| (rng.next_u64() >> 11) as f64 / 9.0e15 - 0.5)
+            .collect();
+        // large values only where the strided sample never looks
+        let stride = n / SAMPLE_SIZE;
+        let hidden: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % stride == 1 {
+                    1.0 + i as f64
+                } else {
+                    1e-3
+                }
+            })
+            .collect();
+        // few distinct magnitudes: many ties at the cut
+        let ties: Vec<f64> = (0..n).map(|i| ((i * 7919) % 5) as f64 - 2.0).collect();
+        for p in [&random, &hidden, &ties] {
+            for k in [1, 17, 655, n / 8, n / 2] {
+                assert_eq!(top_k_indices(p, k), sorted_top_k(p, k), "k = {k}");
+            }
         }
     }
 
