@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
+use gradrd::compress::bits::FLOAT_BITS;
+use gradrd::compress::cost::fedavg_bits;
 use gradrd::compress::{BitModel, Compressor, Feedback, PositionCoding, Run, Scope};
 use gradrd::dump::Dump;
 use gradrd::quant::Codebook;
@@ -345,6 +347,10 @@ struct EfReport {
     total_sent: u64,
     total_entries: u64,
     total_bits: f64,
+    /// FedAvg at full precision: 32 bits for every entry of every step.
+    full_precision_bits: f64,
+    /// `full_precision_bits / total_bits`.
+    reduction: f64,
     total_error: f64,
     final_residual_norm: f64,
 }
@@ -397,6 +403,7 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
     }
     progress.finish_and_clear();
     let totals = replay.totals();
+    let total_entries = sequence.sizes.iter().sum::<usize>() as u64 * totals.steps as u64;
     let tensors = if resolved.scope == Scope::PerTensor {
         sequence
             .names
@@ -428,8 +435,10 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
         tensors,
         steps,
         total_sent: totals.sent,
-        total_entries: sequence.sizes.iter().sum::<usize>() as u64 * totals.steps as u64,
+        total_entries,
         total_bits: totals.bits,
+        full_precision_bits: fedavg_bits(total_entries, FLOAT_BITS),
+        reduction: fedavg_bits(total_entries, FLOAT_BITS) / totals.bits,
         total_error: totals.total_error,
         final_residual_norm: totals.residual_sq.sqrt(),
     };
@@ -471,10 +480,11 @@ fn table(report: &EfReport) -> Vec<u8> {
     bytes.extend(table.render());
     bytes.extend(
         format!(
-            "total: sent {} of {} entries, {} bits, total error {}, final residual norm {}\n",
+            "total: sent {} of {} entries, {} bits ({}x fewer than full precision), total error {}, final residual norm {}\n",
             report.total_sent,
             report.total_entries,
             sig(report.total_bits, 6),
+            sig(report.reduction, 4),
             sig(report.total_error, 6),
             sig(report.final_residual_norm, 4)
         )

@@ -18,6 +18,7 @@
 
 pub mod bits;
 pub mod budget;
+pub mod cost;
 pub mod feedback;
 mod rng;
 pub mod run;
