@@ -203,12 +203,47 @@ def threshold_for_budget(steps, feedback, budget, gamma=None):
     return best
 
 
+def replay_absent(steps, k, present, policy, arg=None):
+    """Top-k per tensor with full feedback; absent rounds are skipped; on
+    return the residual is kept, reset (after any absence), decayed by
+    arg**missed, or reset when round - version > arg. Discarded memory
+    counts as error."""
+    names = sorted(steps[0])
+    e = {m: np.zeros(steps[0][m].size) for m in names}
+    version = None
+    comp = disc = 0.0
+    for t, step in enumerate(steps):
+        if not present[t]:
+            continue
+        if version is not None:
+            missed = t - version - 1
+            f = {"keep": 1.0, "reset": 0.0 if missed > 0 else 1.0,
+                 "decay": (arg ** missed) if policy == "decay" else None,
+                 "reset-if-older": 0.0 if (t - version) > (arg or 0) else 1.0}[policy]
+            if f != 1.0:
+                before = sum(float(np.sum(v * v)) for v in e.values())
+                disc += (1.0 - f) ** 2 * before
+                e = {m: f * v for m, v in e.items()}
+        for m in names:
+            p = step[m] + e[m]
+            d, _, _ = compress(p, dict(compressor="topk", k=k), None, None)
+            lost = p - d
+            comp += float(np.sum(lost * lost))
+            e[m] = lost
+        version = t
+    return comp, disc
+
+
 def main():
     dump = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "data/digits-mlp")
     steps = load_steps(dump)
     for name, cfg in configurations().items():
         t = replay(steps, cfg)
         print(f"{name}: sent={t['sent']} bits={t['bits']!r} total_error={t['error']!r} residual_sq={t['residual_sq']!r}")
+    present = [t not in (3, 4, 5, 10) for t in range(len(steps))]
+    for policy, arg in [("keep", None), ("reset", None), ("decay", 0.5), ("reset-if-older", 2)]:
+        comp, disc = replay_absent(steps, 0.01, present, policy, arg)
+        print(f"stale_{policy}: compression_error={comp!r} discarded_error={disc!r}")
     top = replay(steps, dict(compressor="topk", k=0.01, feedback="full"))
     lam, t = threshold_for_budget(steps, "full", top["sent"])
     print(f"budget_k0.01_full: budget={top['sent']} topk_error={top['error']!r} lambda={lam!r} "

@@ -230,3 +230,44 @@ fn top_k_of_everything_with_full_feedback_has_zero_error() {
     assert_close(t.total_error, 0.0, 0.0, 0.0);
     assert_close(t.residual_sq, 0.0, 0.0, 0.0);
 }
+
+#[test]
+fn stale_client_policies() {
+    use gradrd::compress::stale::{replay_with_absences, StalePolicy};
+    use gradrd::compress::Run;
+    let (_, steps) = digits_mlp();
+    let sizes: Vec<usize> = steps[0].iter().map(Vec::len).collect();
+    let present: Vec<bool> = (0..steps.len())
+        .map(|t| ![3, 4, 5, 10].contains(&t))
+        .collect();
+    // python3 scripts/ref_ef.py -> stale_<policy>: compression_error=… discarded_error=…
+    for (policy, compression, discarded) in [
+        (StalePolicy::Keep, 25.626989978938536, 0.0),
+        (StalePolicy::Reset, 7.896577877967757, 3.7744211543938464),
+        (
+            StalePolicy::Decay { gamma: 0.5 },
+            9.671424825222525,
+            1.8611372527071741,
+        ),
+        (
+            StalePolicy::ResetIfOlder { max_age: 2 },
+            15.019569086687556,
+            1.7851801269434457,
+        ),
+    ] {
+        let mut run = Run::new(
+            &sizes,
+            Scope::PerTensor,
+            |_, _| Compressor::TopK { fraction: 0.01 },
+            Feedback::Full,
+            INDEX,
+            0,
+        )
+        .unwrap();
+        let out = replay_with_absences(&mut run, &steps, &present, policy).unwrap();
+        assert_eq!(out.rounds_present, 14);
+        assert_close(out.compression_error, compression, 1e-9, 0.0);
+        assert_close(out.discarded_error, discarded, 1e-9, 1e-300);
+        assert_close(out.total_error, compression + discarded, 1e-12, 0.0);
+    }
+}

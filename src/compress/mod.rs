@@ -23,6 +23,7 @@ pub mod feedback;
 mod rng;
 pub mod run;
 pub mod sparsify;
+pub mod stale;
 
 pub use bits::{BitModel, PositionCoding};
 pub use feedback::{ErrorFeedback, Feedback, StepOutcome};

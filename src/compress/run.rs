@@ -173,6 +173,22 @@ impl Run {
         &self.units
     }
 
+    /// `‖e‖²` over all units.
+    pub fn residual_sq(&self) -> f64 {
+        self.units
+            .iter()
+            .flat_map(|u| u.residual().iter())
+            .map(|e| e * e)
+            .sum()
+    }
+
+    /// Multiplies every unit's memory by `factor`.
+    pub fn scale_residuals(&mut self, factor: f64) {
+        for unit in &mut self.units {
+            unit.scale_residual(factor);
+        }
+    }
+
     fn tensor_of(&self, mut index: usize) -> usize {
         for (i, &n) in self.sizes.iter().enumerate() {
             if index < n {
