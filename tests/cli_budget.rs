@@ -124,3 +124,45 @@ fn bad_budget_flags_are_exit_2() {
         );
     }
 }
+
+#[test]
+fn dp_study_overlap_falls_and_coded_size_grows_with_noise() {
+    let out = gradrd()
+        .args(["dp", &digits(), "--clip", "0.1", "--sigmas", "0,0.003,0.03"])
+        .args(["--format", "json", "--seed", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], "gradrd.dp/1");
+    let rows = report["sigmas"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_close(rows[0]["support_overlap"].as_f64().unwrap(), 1.0, 0.0, 0.0);
+    assert_close(rows[0]["growth"].as_f64().unwrap(), 1.0, 0.0, 0.0);
+    for w in rows.windows(2) {
+        assert!(w[1]["support_overlap"].as_f64() < w[0]["support_overlap"].as_f64());
+        assert!(w[1]["coded_bits"].as_f64() > w[0]["coded_bits"].as_f64());
+    }
+    let again = gradrd()
+        .args(["dp", &digits(), "--clip", "0.1", "--sigmas", "0,0.003,0.03"])
+        .args(["--format", "json", "--seed", "4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, again.stdout);
+    for args in [
+        vec!["--clip", "0"],
+        vec!["--sigmas", "0,-1"],
+        vec!["--k", "0"],
+    ] {
+        let bad = gradrd()
+            .args(["dp", &digits()])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(2), "{args:?}");
+    }
+}

@@ -3,6 +3,7 @@
 
 mod budget;
 mod compare;
+mod dp;
 mod ef;
 mod evolve;
 mod failure;
@@ -43,6 +44,8 @@ enum Command {
     Ef(ef::EfArgs),
     /// Total-error budgets: hard threshold vs top-k at an equal total budget; per-tensor bit allocation.
     Budget(budget::BudgetArgs),
+    /// Differential privacy vs compression: top-k support overlap and coded size over the noise σ.
+    Dp(dp::DpArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Evolve(args) => evolve::run(args),
         Command::Ef(args) => ef::run(args),
         Command::Budget(args) => budget::run(args),
+        Command::Dp(args) => dp::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

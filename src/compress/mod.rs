@@ -20,6 +20,7 @@ pub mod bits;
 pub mod budget;
 pub mod cost;
 pub mod feedback;
+pub mod privacy;
 mod rng;
 pub mod run;
 pub mod sparsify;
@@ -50,6 +51,8 @@ pub enum CompressError {
     NonFinite { index: usize, value: f64 },
     #[error("total budget must be finite and >= 0, got {0}")]
     Budget(f64),
+    #[error("{field} must be finite and positive, got {value}")]
+    Parameter { field: &'static str, value: f64 },
     #[error("rate-distortion curve of '{0}' is empty or has a non-finite point")]
     Curve(String),
 }
