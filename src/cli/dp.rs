@@ -104,7 +104,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
             None => {
                 let clipped = clip(&update, args.clip);
                 let rms = (clipped.iter().map(|x| x * x).sum::<f64>() / n.max(1) as f64).sqrt();
-                if !(rms > 0.0) {
+                if rms.is_nan() || rms <= 0.0 {
                     bail!("{what}: the first step's update is all zeros; give --quant-step");
                 }
                 quant_step = Some(rms / 4.0);
@@ -120,7 +120,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
             args.seed.wrapping_add(index as u64),
         )?;
         for (i, point) in curve.iter().enumerate() {
-            overlap[i] += point.support_overlap / sequence.steps.len() as f64;
+            overlap[i] += point.support_overlap;
             coded[i] += point.coded_bits;
         }
     }
@@ -131,7 +131,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
         .filter(|(i, s)| *i > 0 || args.sigmas.contains(s))
         .map(|(i, &sigma)| SigmaRow {
             sigma,
-            support_overlap: overlap[i],
+            support_overlap: overlap[i] / sequence.steps.len() as f64,
             coded_bits: coded[i],
             bits_per_entry: coded[i] / total_entries,
             growth: coded[i] / coded[0],
