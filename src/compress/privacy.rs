@@ -14,7 +14,7 @@
 //! spread out; for σC ≫ Δ the entropy approaches that of a quantized
 //! Gaussian, `log2(σ C √(2πe) / Δ)` bits per entry.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -44,7 +44,8 @@ pub fn clip(g: &[f64], c: f64) -> Vec<f64> {
 
 /// Empirical entropy (bits per entry) of `round(x / step)`.
 pub fn quantized_entropy(x: &[f64], step: f64) -> f64 {
-    let mut counts: HashMap<i64, usize> = HashMap::new();
+    // ordered, so the sum (and the output) is the same run to run
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
     for &v in x {
         *counts.entry((v / step).round() as i64).or_default() += 1;
     }
