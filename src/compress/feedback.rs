@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::bits::BitModel;
 use super::rng::SplitMix64;
 use super::sparsify::{
-    compress, fraction_to_count, magnitude_key, top_k_cut, Compressor, Workspace,
+    compress, cut_of, fraction_to_count, magnitude_key, sampled_lower_bound, Compressor, Workspace,
 };
 use super::CompressError;
 
@@ -142,18 +142,16 @@ impl ErrorFeedback {
                 expected: n,
             });
         }
+        if let Compressor::TopK { fraction } = self.compressor {
+            return self.top_k_step(g, fraction);
+        }
         let mut finite = true;
         for ((p, &gi), &ei) in self.corrected.iter_mut().zip(g).zip(&self.residual) {
             finite &= gi.is_finite();
             *p = gi + ei;
         }
         if !finite {
-            if let Some((index, &value)) = g.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(CompressError::NonFinite { index, value });
-            }
-        }
-        if let Compressor::TopK { fraction } = self.compressor {
-            return Ok(self.top_k_step(fraction));
+            return Err(first_non_finite(g));
         }
         let sent = compress(
             &self.compressor,
@@ -185,14 +183,39 @@ impl ErrorFeedback {
 }
 
 impl ErrorFeedback {
-    /// Top-k fused with the memory update: one pass after the selection.
-    fn top_k_step(&mut self, fraction: f64) -> StepOutcome {
+    /// Top-k fused with the memory update, two passes over the data: the
+    /// first forms `p = g + e` and gathers the candidate keys (those above
+    /// a sampled lower bound of the cut, or all), the second keeps, sends
+    /// and updates the memory.
+    fn top_k_step(&mut self, g: &[f64], fraction: f64) -> Result<StepOutcome, CompressError> {
         let n = self.len();
         let k = fraction_to_count(fraction, n);
+        let residual = &self.residual;
+        let keys = &mut self.work.keys;
+        let lower =
+            sampled_lower_bound(n, k, |i| magnitude_key(g[i] + residual[i]), keys).unwrap_or(0);
+        keys.clear();
+        let mut finite = true;
+        for ((p, &gi), &ei) in self.corrected.iter_mut().zip(g).zip(residual) {
+            finite &= gi.is_finite();
+            *p = gi + ei;
+            let key = magnitude_key(*p);
+            if key >= lower {
+                keys.push(key);
+            }
+        }
+        if !finite {
+            return Err(first_non_finite(g));
+        }
         let (kth, mut ties) = if k == 0 {
             (u64::MAX, 0)
         } else {
-            top_k_cut(&self.corrected, k, &mut self.work.keys)
+            if keys.len() < k {
+                // the sample overestimated the cut: select on every key
+                keys.clear();
+                keys.extend(self.corrected.iter().map(|&p| magnitude_key(p)));
+            }
+            cut_of(keys, k)
         };
         let gamma = self.feedback.gamma();
         let mut error_sq = 0.0;
@@ -214,15 +237,26 @@ impl ErrorFeedback {
             *e = gamma * lost;
             residual_sq += *e * *e;
         }
-        StepOutcome {
+        Ok(StepOutcome {
             sent: k,
             bits: self
                 .bits
                 .message_bits(n, k, k as f64 * super::bits::FLOAT_BITS),
             error_sq,
             residual_sq,
-        }
+        })
     }
+}
+
+/// The error of the first non-finite entry of `g` (which has one).
+fn first_non_finite(g: &[f64]) -> CompressError {
+    let (index, value) = g
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+        .unwrap_or((0, f64::NAN));
+    CompressError::NonFinite { index, value }
 }
 
 #[cfg(test)]
@@ -332,13 +366,21 @@ mod tests {
     fn fused_top_k_step_on_long_vectors_matches_a_plain_replay() {
         let n = 1 << 16;
         let mut rng = SplitMix64::new(9);
-        let steps: Vec<Vec<f64>> = (0..4)
+        let mut steps: Vec<Vec<f64>> = (0..4)
             .map(|_| {
                 (0..n)
                     .map(|_| ((rng.next_u64() >> 11) as f64 / 9.0e15 - 0.5).powi(3))
                     .collect()
             })
             .collect();
+        // a step whose large entries sit where the strided sample never
+        // looks (stride 16): the sampled cut is too high and the full
+        // selection must take over
+        steps.push(
+            (0..n)
+                .map(|i| if i % 16 == 1 { 1.0 + i as f64 } else { 1e-3 })
+                .collect(),
+        );
         let mut ef = ErrorFeedback::new(
             n,
             Compressor::TopK { fraction: 0.01 },

@@ -152,41 +152,58 @@ const SAMPLE_SIZE: usize = 4096;
 /// `keys` is scratch space. Requires `1 ≤ k ≤ p.len()`.
 ///
 /// For long vectors with a small k, a strided sample of the keys gives a
-/// lower bound `t` a few standard deviations below the expected cut; the
-/// keys `≥ t` are gathered in one pass and the selection runs on them only.
-/// If fewer than k keys pass (an unlucky sample), the full selection runs.
-/// The result is exact either way; only the speed depends on the sample.
+/// lower bound `t` a few standard deviations below the expected cut
+/// ([`sampled_lower_bound`]); the keys `≥ t` are gathered in one pass and
+/// the selection runs on them only. If fewer than k keys pass (an unlucky
+/// sample), the full selection runs. The result is exact either way; only
+/// the speed depends on the sample.
 pub(crate) fn top_k_cut(p: &[f64], k: usize, keys: &mut Vec<u64>) -> (u64, usize) {
     let n = p.len();
-    keys.clear();
-    if n >= SAMPLED_SELECTION_MIN && k <= n / 8 {
-        let stride = n / SAMPLE_SIZE;
-        keys.extend(p.iter().step_by(stride).map(|&x| magnitude_key(x)));
-        let s = keys.len();
-        let expected = k as f64 * s as f64 / n as f64;
-        let rank = (expected + 4.0 * expected.sqrt() + 16.0).ceil() as usize;
-        if rank < s {
-            let (_, cut, _) = keys.select_nth_unstable_by(rank, |a, b| b.cmp(a));
-            let lower = *cut;
-            keys.clear();
-            keys.extend(
-                p.iter()
-                    .map(|&x| magnitude_key(x))
-                    .filter(|&key| key >= lower),
-            );
-            if keys.len() >= k {
-                return cut_of(keys, k);
-            }
-        }
+    if let Some(lower) = sampled_lower_bound(n, k, |i| magnitude_key(p[i]), keys) {
         keys.clear();
+        keys.extend(
+            p.iter()
+                .map(|&x| magnitude_key(x))
+                .filter(|&key| key >= lower),
+        );
+        if keys.len() >= k {
+            return cut_of(keys, k);
+        }
     }
+    keys.clear();
     keys.extend(p.iter().map(|&x| magnitude_key(x)));
     cut_of(keys, k)
 }
 
+/// A key a few standard deviations below the k-th largest of `n` keys,
+/// estimated from every `n / SAMPLE_SIZE`-th key (`key_at(i)`), or `None`
+/// when the vector is short or k is not small (then a full selection is as
+/// cheap). `keys` is scratch space.
+pub(crate) fn sampled_lower_bound(
+    n: usize,
+    k: usize,
+    key_at: impl Fn(usize) -> u64,
+    keys: &mut Vec<u64>,
+) -> Option<u64> {
+    if n < SAMPLED_SELECTION_MIN || k > n / 8 || k == 0 {
+        return None;
+    }
+    let stride = n / SAMPLE_SIZE;
+    keys.clear();
+    keys.extend((0..n).step_by(stride).map(key_at));
+    let s = keys.len();
+    let expected = k as f64 * s as f64 / n as f64;
+    let rank = (expected + 4.0 * expected.sqrt() + 16.0).ceil() as usize;
+    if rank >= s {
+        return None;
+    }
+    let (_, cut, _) = keys.select_nth_unstable_by(rank, |a, b| b.cmp(a));
+    Some(*cut)
+}
+
 /// The k-th largest of `keys` (which hold every key ≥ it) and the number of
 /// keys equal to it that are kept.
-fn cut_of(keys: &mut [u64], k: usize) -> (u64, usize) {
+pub(crate) fn cut_of(keys: &mut [u64], k: usize) -> (u64, usize) {
     let (above, kth, _) = keys.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
     let kth = *kth;
     let greater = above.iter().filter(|&&key| key > kth).count();
