@@ -323,3 +323,52 @@ fn missing_codebook_and_costs_flags_are_exit_2() {
     ]);
     assert!(err.contains("not a valid codebook"), "{err}");
 }
+
+#[test]
+fn stale_policies_match_the_reference_and_name_the_best() {
+    let out = gradrd()
+        .args([
+            "stale",
+            &digits(),
+            "--absent",
+            "150..250,500",
+            "--k",
+            "0.01",
+        ])
+        .args(["--stale-gamma", "0.5", "--max-age", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], "gradrd.stale/1");
+    // python3 scripts/ref_ef.py -> stale_<policy> (rounds 3, 4, 5, 10 = steps 150, 200, 250, 500)
+    let expected = [
+        ("keep", 25.626989978938536, 0.0),
+        ("reset", 7.896577877967757, 3.7744211543938464),
+        ("decay", 9.671424825222525, 1.8611372527071741),
+        ("reset-if-older", 15.019569086687556, 1.7851801269434457),
+    ];
+    let rows = report["policies"].as_array().unwrap();
+    for ((policy, compression, discarded), row) in expected.iter().zip(rows) {
+        assert_eq!(row["policy"], *policy);
+        assert_close(
+            row["compression_error"].as_f64().unwrap(),
+            *compression,
+            1e-9,
+            0.0,
+        );
+        assert_close(
+            row["discarded_error"].as_f64().unwrap(),
+            *discarded,
+            1e-9,
+            1e-300,
+        );
+    }
+    assert_eq!(report["best"], "decay");
+    let err = fails_with_2(&["stale", &digits(), "--absent", "7"]);
+    assert!(err.contains("--absent matches none"), "{err}");
+}

@@ -238,6 +238,11 @@ fn read_costs(path: &Path) -> anyhow::Result<BTreeMap<String, CostEntry>> {
 }
 
 impl Resolved {
+    /// The threshold λ (0 when the compressor has none).
+    pub fn parameters_lambda(&self) -> f64 {
+        self.parameters.lambda.unwrap_or(0.0)
+    }
+
     /// Per-entry costs of every tensor, checked against the selection.
     fn tensor_costs(&self, names: &[String], sizes: &[usize]) -> anyhow::Result<Vec<Vec<f64>>> {
         let Some((path, map)) = &self.costs else {

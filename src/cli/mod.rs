@@ -14,6 +14,7 @@ mod output;
 mod progress;
 mod selection;
 mod sequence;
+mod stale;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,8 @@ enum Command {
     Budget(budget::BudgetArgs),
     /// Differential privacy vs compression: top-k support overlap and coded size over the noise σ.
     Dp(dp::DpArgs),
+    /// Clients that disappear: keep / reset / decay / reset-if-older error-feedback memory, by total error.
+    Stale(stale::StaleArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Ef(args) => ef::run(args),
         Command::Budget(args) => budget::run(args),
         Command::Dp(args) => dp::run(args),
+        Command::Stale(args) => stale::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
