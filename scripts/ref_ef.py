@@ -79,6 +79,17 @@ def compress(p, cfg, rng, costs):
         out[keep] = p[keep] if kind == "topk" else quantize(p[keep], cfg["codebook"])
         vbits = k * (32.0 if kind == "topk" else index_bits(cfg["codebook"]))
         return out, k, vbits
+    if kind == "topk+float":
+        k = math.ceil(cfg["k"] * n)
+        keep = np.argsort(-np.abs(p), kind="stable")[:k]
+        values = p[keep]
+        peak = float(np.max(np.abs(values))) if k else 0.0
+        if peak > 0.0:
+            fmt = FORMATS[cfg["format"]]
+            scale = peak / fmt[2]
+            values = round_minifloat(values / scale, *fmt) * scale
+        out[keep] = values
+        return out, k, k * FORMATS[cfg["format"]][3] + (32.0 if k else 0.0)
     if kind == "randk":
         k = math.ceil(cfg["k"] * n)
         order = list(range(n))
@@ -110,6 +121,40 @@ def compress(p, cfg, rng, costs):
         out = quantize(p, cfg["codebook"])
         return out, n, n * index_bits(cfg["codebook"])
     raise ValueError(kind)
+
+
+# name: (mantissa bits, bias, max finite, bits per value)
+FORMATS = {"fp8_e4m3": (3, 7, 448.0, 8.0), "fp8_e5m2": (2, 15, 57344.0, 8.0), "fp4_e2m1": (1, 1, 6.0, 4.0)}
+ML_DTYPES = {"fp8_e4m3": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2", "fp4_e2m1": "float4_e2m1fn"}
+
+
+def round_minifloat(v, mantissa, bias, max_finite, _bits=None):
+    """Round to nearest, ties to even, in a format with `mantissa` bits and
+    exponent bias `bias` (subnormals included), capped at max_finite."""
+    mag = np.abs(v)
+    _, e = np.frexp(mag)                     # mag = m 2^e, m in [0.5, 1)
+    exponent = np.maximum(e - 1, 1 - bias)
+    quantum = np.ldexp(1.0, exponent - mantissa)
+    out = np.minimum(np.round(mag / quantum) * quantum, max_finite)
+    out[mag == 0] = 0.0
+    return np.copysign(out, v)
+
+
+def check_against_ml_dtypes():
+    """The formula above against ml_dtypes' casts on a grid (no overflow)."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return "ml_dtypes not installed"
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(100000) * np.exp(rng.uniform(-12, 4, 100000))).astype(np.float32)
+    report = []
+    for name, fmt in FORMATS.items():
+        x_in = x[np.abs(x) <= fmt[2]].astype(np.float64)
+        ours = round_minifloat(x_in, *fmt)
+        theirs = x_in.astype(np.float32).astype(getattr(ml_dtypes, ML_DTYPES[name])).astype(np.float64)
+        report.append(f"{name}: {int(np.sum(ours != theirs))} of {x_in.size} differ")
+    return ", ".join(report)
 
 
 def sum_in_order(values):
@@ -175,6 +220,8 @@ def configurations():
         "cwmp_global_none": dict(compressor="cwmp", k=0.05, costs=costs, feedback="none", **{"global": True}),
         "codebook_full": dict(compressor="codebook", codebook=cb, feedback="full"),
         "topk_codebook_decay": dict(compressor="topk+codebook", k=0.05, codebook=cb, feedback="decay", gamma=0.5),
+        "topk_fp8_e4m3_full": dict(compressor="topk+float", k=0.05, format="fp8_e4m3", feedback="full"),
+        "topk_fp4_e2m1_full": dict(compressor="topk+float", k=0.05, format="fp4_e2m1", feedback="full"),
     }
 
 
@@ -240,6 +287,7 @@ def main():
     for name, cfg in configurations().items():
         t = replay(steps, cfg)
         print(f"{name}: sent={t['sent']} bits={t['bits']!r} total_error={t['error']!r} residual_sq={t['residual_sq']!r}")
+    print("minifloat rounding vs ml_dtypes:", check_against_ml_dtypes())
     present = [t not in (3, 4, 5, 10) for t in range(len(steps))]
     for policy, arg in [("keep", None), ("reset", None), ("decay", 0.5), ("reset-if-older", 2)]:
         comp, disc = replay_absent(steps, 0.01, present, policy, arg)

@@ -372,3 +372,34 @@ fn stale_policies_match_the_reference_and_name_the_best() {
     let err = fails_with_2(&["stale", &digits(), "--absent", "7"]);
     assert!(err.contains("--absent matches none"), "{err}");
 }
+
+#[test]
+fn top_k_then_fp4_through_the_binary_matches_the_reference() {
+    let out = gradrd()
+        .args([
+            "ef",
+            &digits(),
+            "--compressor",
+            "topk-float",
+            "--float",
+            "fp4-e2m1",
+        ])
+        .args(["--k", "0.05", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["parameters"]["float"], "fp4_e2m1");
+    // python3 scripts/ref_ef.py -> topk_fp4_e2m1_full: sent=15552 bits=264690.0 total_error=8.79674382648058
+    assert_close(report["total_bits"].as_f64().unwrap(), 264690.0, 1e-12, 0.0);
+    assert_close(
+        report["total_error"].as_f64().unwrap(),
+        8.79674382648058,
+        1e-9,
+        0.0,
+    );
+}

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
 use gradrd::compress::bits::FLOAT_BITS;
 use gradrd::compress::cost::fedavg_bits;
-use gradrd::compress::{BitModel, Compressor, Feedback, PositionCoding, Run, Scope};
+use gradrd::compress::{BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope};
 use gradrd::dump::Dump;
 use gradrd::quant::Codebook;
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,9 @@ pub struct CompressionArgs {
     /// Codebook JSON (as written by `quantize design`).
     #[arg(long, value_name = "FILE")]
     codebook: Option<PathBuf>,
+    /// Small float format of `--compressor topk-float`.
+    #[arg(long, value_enum, default_value_t = FloatArg::Fp8E4m3)]
+    float: FloatArg,
     /// Scale rand-k's kept entries by n/k (unbiased).
     #[arg(long)]
     unbiased: bool,
@@ -80,6 +83,15 @@ pub enum CompressorArg {
     Codebook,
     /// Top-k, then the kept values through `--codebook`.
     TopkCodebook,
+    /// Top-k, then the kept values in `--float` with one 32-bit scale per message.
+    TopkFloat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FloatArg {
+    Fp8E4m3,
+    Fp8E5m2,
+    Fp4E2m1,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +123,7 @@ pub struct Resolved {
     pub scope: Scope,
     pub seed: u64,
     codebook: Option<Codebook>,
+    float: MiniFloat,
     costs: Option<(PathBuf, BTreeMap<String, CostEntry>)>,
     pub parameters: Parameters,
 }
@@ -130,6 +143,8 @@ pub struct Parameters {
     codebook: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     costs: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    float: Option<MiniFloat>,
     global: bool,
     positions: PositionCoding,
     seed: u64,
@@ -140,7 +155,7 @@ impl CompressionArgs {
     pub fn resolve(&self) -> anyhow::Result<Resolved> {
         use CompressorArg::*;
         let kind = self.compressor;
-        let uses_k = matches!(kind, Topk | Randk | Cwmp | TopkCodebook);
+        let uses_k = matches!(kind, Topk | Randk | Cwmp | TopkCodebook | TopkFloat);
         if uses_k && !(self.k > 0.0 && self.k <= 1.0) {
             bail!("--k must be a fraction in (0, 1], got {}", self.k);
         }
@@ -185,6 +200,11 @@ impl CompressionArgs {
             unbiased: (kind == Randk).then_some(self.unbiased),
             codebook: self.codebook.as_ref().map(|p| p.display().to_string()),
             costs: self.costs.as_ref().map(|p| p.display().to_string()),
+            float: (kind == TopkFloat).then_some(match self.float {
+                FloatArg::Fp8E4m3 => MiniFloat::Fp8E4M3,
+                FloatArg::Fp8E5m2 => MiniFloat::Fp8E5M2,
+                FloatArg::Fp4E2m1 => MiniFloat::Fp4E2M1,
+            }),
             global: self.global,
             positions,
             seed: self.seed,
@@ -200,6 +220,11 @@ impl CompressionArgs {
             },
             seed: self.seed,
             codebook,
+            float: match self.float {
+                FloatArg::Fp8E4m3 => MiniFloat::Fp8E4M3,
+                FloatArg::Fp8E5m2 => MiniFloat::Fp8E5M2,
+                FloatArg::Fp4E2m1 => MiniFloat::Fp4E2M1,
+            },
             costs,
             parameters,
         })
@@ -215,6 +240,7 @@ impl CompressorArg {
             CompressorArg::Cwmp => "cwmp",
             CompressorArg::Codebook => "codebook",
             CompressorArg::TopkCodebook => "topk-codebook",
+            CompressorArg::TopkFloat => "topk-float",
         }
     }
 }
@@ -313,6 +339,10 @@ impl Resolved {
             CompressorArg::TopkCodebook => Compressor::TopKCodebook {
                 fraction: k,
                 codebook: self.codebook.clone().expect("checked in resolve"),
+            },
+            CompressorArg::TopkFloat => Compressor::TopKFloat {
+                fraction: k,
+                format: self.float,
             },
         })
     }

@@ -20,6 +20,7 @@ pub mod bits;
 pub mod budget;
 pub mod cost;
 pub mod feedback;
+pub mod minifloat;
 pub mod privacy;
 mod rng;
 pub mod run;
@@ -28,6 +29,7 @@ pub mod stale;
 
 pub use bits::{BitModel, PositionCoding};
 pub use feedback::{ErrorFeedback, Feedback, StepOutcome};
+pub use minifloat::MiniFloat;
 pub use rng::SplitMix64;
 pub use run::{replay_totals, Run, RunError, RunStep, RunTotals, Scope};
 pub use sparsify::{fraction_to_count, top_k_indices, Compressor};

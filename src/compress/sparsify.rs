@@ -12,6 +12,8 @@
 //!             greedy solution)
 //! codebook    every entry quantized: centers[bucketize(p/scale, thresholds)] · scale
 //! topk+codebook  top-k, then the kept values quantized by the codebook
+//! topk+float  top-k, then the kept values in FP8 E4M3 / E5M2 or FP4 E2M1 with a
+//!             per-message scale (see [`super::minifloat`])
 //! ```
 //!
 //! Top-k uses selection, not a sort: the keys `|p_i|` (as the bit patterns of
@@ -19,6 +21,7 @@
 //! partitioned around the k-th largest with `select_nth_unstable`, O(n).
 
 use super::bits::{codebook_index_bits, FLOAT_BITS};
+use super::minifloat::MiniFloat;
 use super::rng::SplitMix64;
 use super::CompressError;
 use crate::quant::Codebook;
@@ -45,6 +48,12 @@ pub enum Compressor {
     TopKCodebook {
         fraction: f64,
         codebook: Codebook,
+    },
+    /// Top-k, then the kept values in a small float format with one 32-bit
+    /// scale per message.
+    TopKFloat {
+        fraction: f64,
+        format: MiniFloat,
     },
 }
 
@@ -76,7 +85,8 @@ impl Compressor {
         match self {
             Compressor::TopK { fraction }
             | Compressor::RandK { fraction, .. }
-            | Compressor::TopKCodebook { fraction, .. } => check_fraction("k", *fraction),
+            | Compressor::TopKCodebook { fraction, .. }
+            | Compressor::TopKFloat { fraction, .. } => check_fraction("k", *fraction),
             Compressor::Threshold { lambda } => {
                 if lambda.is_finite() && *lambda >= 0.0 {
                     Ok(())
@@ -114,6 +124,7 @@ impl Compressor {
             Compressor::Cwmp { .. } => "cwmp",
             Compressor::Codebook(_) => "codebook",
             Compressor::TopKCodebook { .. } => "topk+codebook",
+            Compressor::TopKFloat { .. } => "topk+float",
         }
     }
 }
@@ -260,6 +271,18 @@ pub(crate) fn compress(
             for_top_k(p, k, &mut work.keys, |i| out[i] = codebook.quantize(p[i]));
             entries = k;
             value_bits = k as f64 * codebook_index_bits(codebook.levels());
+        }
+        Compressor::TopKFloat { fraction, format } => {
+            let k = fraction_to_count(*fraction, n);
+            work.order.clear();
+            for_top_k(p, k, &mut work.keys, |i| work.order.push(i));
+            let mut values: Vec<f64> = work.order.iter().map(|&i| p[i]).collect();
+            format.quantize_scaled(&mut values);
+            for (&i, v) in work.order.iter().zip(values) {
+                out[i] = v;
+            }
+            entries = k;
+            value_bits = k as f64 * format.bits() + if k > 0 { FLOAT_BITS } else { 0.0 };
         }
         Compressor::RandK { fraction, unbiased } => {
             let k = fraction_to_count(*fraction, n);
