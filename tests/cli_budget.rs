@@ -166,3 +166,49 @@ fn dp_study_overlap_falls_and_coded_size_grows_with_noise() {
         assert_eq!(bad.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn cost_reproduces_the_resnet18_prediction_space_ratio() {
+    let out = gradrd()
+        .args([
+            "cost",
+            "--params",
+            "11.2e6",
+            "--reference-samples",
+            "1000",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schemes = report["schemes"].as_array().unwrap();
+    let prediction = schemes.last().unwrap();
+    // python3 -c "print(11.2e6*32/(1000*10*32), 11.2e6*32/(1100*10*32))" -> 1120.0 1018.1818181818181
+    assert_close(
+        prediction["reduction"].as_f64().unwrap(),
+        1120.0,
+        1e-12,
+        0.0,
+    );
+    assert_close(
+        report["reference_samples_for_1100"].as_f64().unwrap(),
+        1018.1818181818181,
+        1e-12,
+        0.0,
+    );
+    // top-1 %: 112 000 · (32 + ⌈log2 11.2e6⌉ = 24) bits -> python3 -c "print(358.4e6/(112000*56))" -> 57.142857142857146
+    assert_close(
+        schemes[1]["reduction"].as_f64().unwrap(),
+        57.142857142857146,
+        1e-12,
+        0.0,
+    );
+    let bad = gradrd().args(["cost"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -3,6 +3,7 @@
 
 mod budget;
 mod compare;
+mod cost;
 mod dp;
 mod ef;
 mod evolve;
@@ -49,6 +50,8 @@ enum Command {
     Dp(dp::DpArgs),
     /// Clients that disappear: keep / reset / decay / reset-if-older error-feedback memory, by total error.
     Stale(stale::StaleArgs),
+    /// Communication cost per client and round: FedAvg, sparse and quantized schemes, prediction space.
+    Cost(cost::CostArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -72,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Budget(args) => budget::run(args),
         Command::Dp(args) => dp::run(args),
         Command::Stale(args) => stale::run(args),
+        Command::Cost(args) => cost::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

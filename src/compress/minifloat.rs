@@ -30,6 +30,15 @@ pub enum MiniFloat {
 }
 
 impl MiniFloat {
+    /// `fp8_e4m3`, `fp8_e5m2` or `fp4_e2m1`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MiniFloat::Fp8E4M3 => "fp8_e4m3",
+            MiniFloat::Fp8E5M2 => "fp8_e5m2",
+            MiniFloat::Fp4E2M1 => "fp4_e2m1",
+        }
+    }
+
     /// Bits per value.
     pub fn bits(&self) -> f64 {
         match self {
