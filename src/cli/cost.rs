@@ -88,7 +88,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
     }
     let d: u64 = match (args.params, &args.dump) {
         (Some(_), Some(_)) => bail!("give --params or --dump, not both"),
-        (Some(p), None) if p.is_finite() && p >= 1.0 && p <= 1e15 => p.round() as u64,
+        (Some(p), None) if (1.0..=1e15).contains(&p) => p.round() as u64,
         (Some(p), None) => bail!("--params must be a count between 1 and 1e15, got {p}"),
         (None, Some(path)) => {
             let dump = Dump::open(path)?;
