@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use clap::Args;
 use gradrd::compress::budget::{
-    allocate_bits, allocate_bits_exact, operational_curve, threshold_for_budget, RatePoint,
+    allocate_bits, allocate_bits_exact, operational_curve, threshold_for, Budget, RatePoint,
 };
 use gradrd::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
@@ -36,6 +36,12 @@ pub struct BudgetArgs {
     /// Top-k fraction per tensor that sets the total entry budget, in (0, 1].
     #[arg(long, default_value_t = 0.01, allow_hyphen_values = true)]
     k: f64,
+    /// What the equal budget counts: entries sent, or bits sent (values + positions).
+    #[arg(long, value_enum, default_value_t = UnitArg::Entries)]
+    budget_unit: UnitArg,
+    /// Position cost of the bit count: `index` or `entropy` (see `gradrd ef`).
+    #[arg(long, value_enum, default_value_t = PositionsArg::Index)]
+    positions: PositionsArg,
     /// Error feedback of both replays.
     #[arg(long, value_enum, default_value_t = FeedbackArg::Full)]
     feedback: FeedbackArg,
@@ -55,6 +61,18 @@ pub struct BudgetArgs {
     select: SelectionArgs,
     #[command(flatten)]
     out: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum UnitArg {
+    Entries,
+    Bits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PositionsArg {
+    Index,
+    Entropy,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +104,8 @@ struct ThresholdReplay {
 #[derive(Debug, Serialize)]
 struct SparsityBudget {
     k: f64,
+    /// The equal total budget: `{"entries": N}` or `{"bits": B}` (top-k's spend).
+    budget: Budget,
     budget_entries: u64,
     topk: Replay,
     /// Global top-k at the same fraction (its spend differs by rounding).
@@ -177,7 +197,10 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
         .map(|i| sequence.read(i))
         .collect::<anyhow::Result<_>>()?;
     let bits = BitModel {
-        positions: PositionCoding::Index,
+        positions: match args.positions {
+            PositionsArg::Index => PositionCoding::Index,
+            PositionsArg::Entropy => PositionCoding::Entropy,
+        },
     };
     let named = |e: gradrd::compress::RunError| {
         anyhow!(
@@ -190,7 +213,11 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     let topk = replay_totals(&steps, Scope::PerTensor, top, feedback, bits, 0).map_err(named)?;
     let topk_global =
         replay_totals(&steps, Scope::Global, top, feedback, bits, 0).map_err(named)?;
-    let search = threshold_for_budget(&steps, feedback, bits, topk.sent).map_err(named)?;
+    let budget = match args.budget_unit {
+        UnitArg::Entries => Budget::Entries(topk.sent),
+        UnitArg::Bits => Budget::Bits(topk.bits),
+    };
+    let search = threshold_for(&steps, feedback, bits, budget).map_err(named)?;
     let winner = if search.totals.total_error < topk.total_error {
         "threshold"
     } else {
@@ -198,6 +225,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     };
     let sparsity = SparsityBudget {
         k: args.k,
+        budget,
         budget_entries: topk.sent,
         topk: topk.into(),
         topk_global: topk_global.into(),
@@ -301,19 +329,24 @@ fn table(report: &BudgetReport) -> Vec<u8> {
     let s = &report.sparsity;
     let mut text = format!(
         "{} steps × {} entries, {} feedback\n\
-         equal total budget: {} entries (top-k, k = {} per tensor)\n\
-         \x20 top-k      sent {:>8}  total error {}\n\
-         \x20 threshold  sent {:>8}  total error {}  (λ = {}, {} replays)\n\
+         equal total budget: {} (top-k, k = {} per tensor)\n\
+         \x20 top-k      sent {:>8}  bits {:>10}  total error {}\n\
+         \x20 threshold  sent {:>8}  bits {:>10}  total error {}  (λ = {}, {} replays)\n\
          \x20 global top-k sent {:>6}  total error {}  (for reference)\n\
          winner: {} (threshold / top-k error ratio {})\n\n",
         report.steps,
         report.entries_per_step,
         report.feedback,
-        s.budget_entries,
+        match s.budget {
+            Budget::Entries(n) => format!("{n} entries"),
+            Budget::Bits(b) => format!("{b} bits"),
+        },
         s.k,
         s.topk.sent,
+        sig(s.topk.bits, 7),
         sig(s.topk.total_error, 6),
         s.threshold.sent,
+        sig(s.threshold.bits, 7),
         sig(s.threshold.total_error, 6),
         sig(s.threshold.lambda, 6),
         s.threshold.evaluations,

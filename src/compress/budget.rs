@@ -44,6 +44,32 @@ pub struct ThresholdSearch {
     pub evaluations: usize,
 }
 
+/// A total budget over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Budget {
+    /// Entries sent.
+    Entries(u64),
+    /// Bits sent (values + positions, under the replay's [`BitModel`]).
+    Bits(f64),
+}
+
+impl Budget {
+    fn exceeded_by(&self, totals: &RunTotals) -> bool {
+        match *self {
+            Budget::Entries(b) => totals.sent > b,
+            Budget::Bits(b) => totals.bits > b,
+        }
+    }
+
+    fn met_exactly_by(&self, totals: &RunTotals) -> bool {
+        match *self {
+            Budget::Entries(b) => totals.sent == b,
+            Budget::Bits(b) => totals.bits == b,
+        }
+    }
+}
+
 /// The smallest constant λ found whose hard-threshold replay of `steps`
 /// (each: one gradient per tensor) sends at most `budget` entries in total.
 pub fn threshold_for_budget<G: AsRef<[f64]>>(
@@ -51,6 +77,17 @@ pub fn threshold_for_budget<G: AsRef<[f64]>>(
     feedback: Feedback,
     bits: BitModel,
     budget: u64,
+) -> Result<ThresholdSearch, RunError> {
+    threshold_for(steps, feedback, bits, Budget::Entries(budget))
+}
+
+/// The smallest constant λ found whose hard-threshold replay of `steps`
+/// spends at most `budget` (entries or bits) in total.
+pub fn threshold_for<G: AsRef<[f64]>>(
+    steps: &[Vec<G>],
+    feedback: Feedback,
+    bits: BitModel,
+    budget: Budget,
 ) -> Result<ThresholdSearch, RunError> {
     let replay = |lambda: f64| {
         replay_totals(
@@ -64,7 +101,7 @@ pub fn threshold_for_budget<G: AsRef<[f64]>>(
     };
     let mut evaluations = 1;
     let everything = replay(0.0)?;
-    if everything.sent <= budget {
+    if !budget.exceeded_by(&everything) {
         return Ok(ThresholdSearch {
             lambda: 0.0,
             totals: everything,
@@ -96,7 +133,7 @@ pub fn threshold_for_budget<G: AsRef<[f64]>>(
         }
         let totals = replay(mid)?;
         evaluations += 1;
-        if totals.sent > budget {
+        if budget.exceeded_by(&totals) {
             low = mid;
         } else {
             high = mid;
@@ -105,7 +142,7 @@ pub fn threshold_for_budget<G: AsRef<[f64]>>(
                 totals,
                 evaluations: 0,
             };
-            if totals.sent == budget {
+            if budget.met_exactly_by(&totals) {
                 break;
             }
         }
@@ -457,6 +494,14 @@ mod tests {
         for budget in [0u64, 10, 37, 100, 245] {
             let s = threshold_for_budget(&steps, Feedback::Full, bits, budget).unwrap();
             assert!(s.totals.sent <= budget, "{} > {budget}", s.totals.sent);
+            let by_bits = threshold_for(
+                &steps,
+                Feedback::Full,
+                bits,
+                Budget::Bits(40.0 * budget as f64),
+            )
+            .unwrap();
+            assert!(by_bits.totals.bits <= 40.0 * budget as f64);
             // a slightly smaller λ would overspend (or λ is 0)
             if s.lambda > 0.0 {
                 let below = replay_totals(
