@@ -225,12 +225,13 @@ def configurations():
     }
 
 
-def threshold_for_budget(steps, feedback, budget, gamma=None):
+def threshold_for_budget(steps, feedback, budget, gamma=None, unit="sent"):
     """Bisection on a constant lambda: the smallest lambda found whose replay
-    sends at most `budget` entries (as `gradrd budget`)."""
+    sends at most `budget` entries (unit "sent") or bits (unit "bits"), as
+    `gradrd budget`."""
     cfg = dict(compressor="threshold", feedback=feedback, gamma=gamma)
     spend = lambda lam: replay(steps, dict(cfg, **{"lambda": lam}))
-    if spend(0.0)["sent"] <= budget:
+    if spend(0.0)[unit] <= budget:
         return 0.0, spend(0.0)
     bound = sum(max(float(np.max(np.abs(v))) for v in step.values()) for step in steps)
     low, high = 0.0, 2.0 * bound + 2.2250738585072014e-308
@@ -240,12 +241,12 @@ def threshold_for_budget(steps, feedback, budget, gamma=None):
         if mid <= low or mid >= high:
             break
         t = spend(mid)
-        if t["sent"] > budget:
+        if t[unit] > budget:
             low = mid
         else:
             high = mid
             best = (mid, t)
-            if t["sent"] == budget:
+            if t[unit] == budget:
                 break
     return best
 
@@ -296,6 +297,9 @@ def main():
     lam, t = threshold_for_budget(steps, "full", top["sent"])
     print(f"budget_k0.01_full: budget={top['sent']} topk_error={top['error']!r} lambda={lam!r} "
           f"threshold_sent={t['sent']} threshold_error={t['error']!r}")
+    lam, t = threshold_for_budget(steps, "full", top["bits"], unit="bits")
+    print(f"budget_bits_k0.01_full: budget_bits={top['bits']!r} lambda={lam!r} "
+          f"threshold_bits={t['bits']!r} threshold_error={t['error']!r}")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,28 @@ fn threshold_at_top_k_budget_matches_the_reference() {
 }
 
 #[test]
+fn threshold_at_top_k_bit_budget_matches_the_reference() {
+    let report = budget_json(&["--k", "0.01", "--budget-unit", "bits"]);
+    let s = &report["sparsity"];
+    // python3 scripts/ref_ef.py -> budget_bits_k0.01_full: budget_bits=140868.0
+    //   lambda=0.03061464946949855 threshold_bits=140855.0 threshold_error=21.795528556238327
+    assert_close(s["budget"]["bits"].as_f64().unwrap(), 140868.0, 0.0, 0.0);
+    assert_close(
+        s["threshold"]["lambda"].as_f64().unwrap(),
+        0.03061464946949855,
+        1e-9,
+        0.0,
+    );
+    assert_close(s["threshold"]["bits"].as_f64().unwrap(), 140855.0, 0.0, 0.0);
+    assert_close(
+        s["threshold"]["total_error"].as_f64().unwrap(),
+        21.795528556238327,
+        1e-9,
+        0.0,
+    );
+}
+
+#[test]
 fn the_allocation_spends_at_most_the_budget_and_never_loses_to_equal_bits() {
     for bits in ["1", "2", "4"] {
         let report = budget_json(&["--bits-per-entry", bits]);
