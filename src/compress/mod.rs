@@ -1,7 +1,14 @@
 //! Gradient compression with error feedback, replayed over recorded gradient
-//! sequences: sparsifiers and codebooks ([`sparsify`]), the error-feedback
-//! memory ([`feedback`]), the bit accounting of a message ([`bits`]) and the
-//! total-error budgets ([`budget`]).
+//! sequences: sparsifiers, codebooks and small floats ([`sparsify`],
+//! [`minifloat`]), the error-feedback memory ([`feedback`]) and the replay of
+//! a whole dump ([`run`]), the bit accounting of a message ([`bits`]), the
+//! total-error budgets and bit allocation ([`budget`]), and the studies:
+//! DP noise against compression ([`privacy`]), clients that disappear
+//! ([`stale`]) and communication cost models ([`cost`]).
+//!
+//! Every replay is checked against the independent numpy reference
+//! `scripts/ref_ef.py` on the real dump `data/digits-mlp`
+//! (`tests/ef_reference.rs`, totals to 1e-9 relative).
 //!
 //! Error feedback (EF-SGD; Karimireddy et al., ICML 2019) with memory decay
 //! (CO3):
