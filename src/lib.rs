@@ -5,13 +5,17 @@
 //! values are modelled by a [`dist`] family fitted by maximum likelihood
 //! ([`fit`]), and the fit is judged with the statistics of [`stats`]
 //! (Kolmogorov–Smirnov, Wasserstein, moments). [`analysis`] joins them into
-//! the per-tensor results that the command line exports.
+//! the per-tensor results that the command line exports. [`quant`] designs
+//! quantizers, and [`compress`] replays recorded gradient sequences through
+//! compressors with error feedback and answers the total-error budget
+//! questions.
 //!
 //! Every computation is a plain function over slices and small structs; the
 //! library never prints.
 #![deny(unsafe_code)]
 
 pub mod analysis;
+pub mod compress;
 pub mod dist;
 pub mod dump;
 pub mod fit;

@@ -1,7 +1,11 @@
 //! Command-line definitions (clap derive) and one function per subcommand.
 //! The commands parse, call the library and export; they hold no numerics.
 
+mod budget;
 mod compare;
+mod cost;
+mod dp;
+mod ef;
 mod evolve;
 mod failure;
 mod fit;
@@ -11,6 +15,8 @@ mod output;
 mod progress;
 mod quantize;
 mod selection;
+mod sequence;
+mod stale;
 
 use std::process::ExitCode;
 
@@ -39,6 +45,16 @@ enum Command {
     Evolve(evolve::EvolveArgs),
     /// Design M-weighted Lloyd-Max codebooks and measure them on dumps.
     Quantize(quantize::QuantizeArgs),
+    /// Error-feedback replay of the dump's steps through a compressor: per-step and total error, bits sent.
+    Ef(ef::EfArgs),
+    /// Total-error budgets: hard threshold vs top-k at an equal total budget; per-tensor bit allocation.
+    Budget(budget::BudgetArgs),
+    /// Differential privacy vs compression: top-k support overlap and coded size over the noise σ.
+    Dp(dp::DpArgs),
+    /// Clients that disappear: keep / reset / decay / reset-if-older error-feedback memory, by total error.
+    Stale(stale::StaleArgs),
+    /// Communication cost per client and round: FedAvg, sparse and quantized schemes, prediction space.
+    Cost(cost::CostArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -59,6 +75,11 @@ pub fn main() -> ExitCode {
         Command::Iid(args) => iid::run(args),
         Command::Evolve(args) => evolve::run(args),
         Command::Quantize(args) => quantize::run(args),
+        Command::Ef(args) => ef::run(args),
+        Command::Budget(args) => budget::run(args),
+        Command::Dp(args) => dp::run(args),
+        Command::Stale(args) => stale::run(args),
+        Command::Cost(args) => cost::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

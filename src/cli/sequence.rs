@@ -1,0 +1,108 @@
+//! The step sequence of a dump for the replay commands (`ef`, `budget`):
+//! the selected tensors at each step, in step order, with the same tensors
+//! and shapes at every step. Steps are read one at a time.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Context};
+use gradrd::dump::{Dump, TensorMeta};
+
+/// The selected tensors of a dump as a sequence of steps.
+pub struct Sequence<'d> {
+    dump: &'d Dump,
+    /// Tensor names in name order.
+    pub names: Vec<String>,
+    /// Shapes (the first step's).
+    pub shapes: Vec<Vec<u64>>,
+    /// Entries per tensor.
+    pub sizes: Vec<usize>,
+    /// `(step, metas in name order)`, ascending step.
+    pub steps: Vec<(u64, Vec<&'d TensorMeta>)>,
+}
+
+impl<'d> Sequence<'d> {
+    /// Groups `selected` by step and checks that every step holds the same
+    /// tensors with the same shapes, and that there are at least two steps.
+    pub fn new(dump: &'d Dump, selected: Vec<&'d TensorMeta>, what: &str) -> anyhow::Result<Self> {
+        if selected.is_empty() {
+            bail!("{what}: no tensor matches the selection");
+        }
+        let mut by_step: BTreeMap<u64, BTreeMap<&str, &'d TensorMeta>> = BTreeMap::new();
+        for meta in &selected {
+            let step = meta.step.ok_or_else(|| {
+                anyhow!(
+                    "{}: tensor '{}' has no step number; a replay needs a folder of per-step files",
+                    meta.file.display(),
+                    meta.name
+                )
+            })?;
+            by_step.entry(step).or_default().insert(&meta.name, meta);
+        }
+        if by_step.len() < 2 {
+            bail!(
+                "{what}: only one step ({}) is selected; a replay needs a sequence of at least two steps",
+                by_step.keys().next().copied().unwrap_or_default()
+            );
+        }
+        let (first_step, first) = by_step.iter().next().expect("two steps");
+        let names: Vec<String> = first.keys().map(|s| s.to_string()).collect();
+        let shapes: Vec<Vec<u64>> = first.values().map(|m| m.shape.clone()).collect();
+        let mut steps = Vec::with_capacity(by_step.len());
+        for (&step, tensors) in &by_step {
+            for name in tensors.keys() {
+                if !first.contains_key(name) {
+                    bail!("{what}: tensor '{name}' appears at step {step} but not at step {first_step}");
+                }
+            }
+            let mut metas = Vec::with_capacity(names.len());
+            for (name, shape) in names.iter().zip(&shapes) {
+                let meta = tensors.get(name.as_str()).ok_or_else(|| {
+                    anyhow!("{what}: tensor '{name}' is missing at step {step} (present at step {first_step})")
+                })?;
+                if &meta.shape != shape {
+                    bail!(
+                        "{}: tensor '{name}' has shape {:?} at step {step} but {:?} at step {first_step}; shapes must not change between steps",
+                        meta.file.display(),
+                        meta.shape,
+                        shape
+                    );
+                }
+                metas.push(*meta);
+            }
+            steps.push((step, metas));
+        }
+        let sizes = shapes
+            .iter()
+            .map(|s| s.iter().product::<u64>() as usize)
+            .collect();
+        Ok(Self {
+            dump,
+            names,
+            shapes,
+            sizes,
+            steps,
+        })
+    }
+
+    /// Reads every tensor of step number `index` (position in `steps`),
+    /// rejecting non-finite values with the file, tensor, step and count.
+    pub fn read(&self, index: usize) -> anyhow::Result<Vec<Vec<f64>>> {
+        let (step, metas) = &self.steps[index];
+        metas
+            .iter()
+            .map(|meta| {
+                let values = self.dump.read(meta)?;
+                let bad = values.iter().filter(|v| !v.is_finite()).count();
+                if bad > 0 {
+                    bail!(
+                        "{}: tensor '{}' (step {step}): {bad} non-finite value(s)",
+                        meta.file.display(),
+                        meta.name
+                    );
+                }
+                Ok(values)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .with_context(|| format!("reading step {step}"))
+    }
+}
