@@ -46,7 +46,8 @@ def best_of(fn, runs=3):
 
 
 def criterion_mean_seconds(name: str) -> float:
-    path = ROOT / "target" / "criterion" / "stats" / name / "new" / "estimates.json"
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    path = target / "criterion" / "stats" / name / "new" / "estimates.json"
     return json.loads(path.read_text())["mean"]["point_estimate"] * 1e-9
 
 
