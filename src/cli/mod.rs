@@ -14,6 +14,7 @@ mod inspect;
 mod output;
 mod progress;
 mod quantize;
+mod rd;
 mod selection;
 mod sequence;
 mod stale;
@@ -45,6 +46,8 @@ enum Command {
     Evolve(evolve::EvolveArgs),
     /// Design M-weighted Lloyd-Max codebooks and measure them on dumps.
     Quantize(quantize::QuantizeArgs),
+    /// The rate-distortion limit R(D) of a fitted source (Blahut–Arimoto, Shannon lower bound) and each quantizer's gap to it.
+    Rd(rd::RdArgs),
     /// Error-feedback replay of the dump's steps through a compressor: per-step and total error, bits sent.
     Ef(ef::EfArgs),
     /// Total-error budgets: hard threshold vs top-k at an equal total budget; per-tensor bit allocation.
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Iid(args) => iid::run(args),
         Command::Evolve(args) => evolve::run(args),
         Command::Quantize(args) => quantize::run(args),
+        Command::Rd(args) => rd::run(args),
         Command::Ef(args) => ef::run(args),
         Command::Budget(args) => budget::run(args),
         Command::Dp(args) => dp::run(args),

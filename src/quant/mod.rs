@@ -35,6 +35,7 @@ pub mod evaluate;
 pub mod export;
 pub mod lloyd;
 mod quadrature;
+pub mod rd;
 mod solver;
 
 #[cfg(test)]

@@ -1,0 +1,446 @@
+//! `gradrd rd`: the rate-distortion function `R(D)` of a source under the
+//! M-weighted distortion (Blahut–Arimoto; the Shannon lower bound for
+//! M = 0), and where the quantizers people use sit against it.
+//!
+//! The source is a model given by its parameters (`--family --param`), or the
+//! fit of one recorded tensor (`--from DUMP --tensor T --step S`, non-zero
+//! values). Each quantizer is run on real values — the tensor's non-zeros, or
+//! `--samples` seeded draws from the model — at each rate of `--bits`; its
+//! point is `(coded_bits, distortion)`, with the real entropy-coded size, and
+//! its gap to the limit is `coded_bits − R(distortion)` bits and
+//! `10 log10(distortion / D(coded_bits))` dB. M22 is the M-weighted Lloyd-Max
+//! codebook designed on the model at that rate.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use gradrd::analysis::prepare;
+use gradrd::dist::{ContinuousDist, FamilyKind, Model};
+use gradrd::dump::Dump;
+use gradrd::fit::{fit, FitOptions, LocMode};
+use gradrd::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
+use gradrd::quant::lloyd::design_for_density;
+use gradrd::quant::rd::{
+    gap_bits, gap_db, rate_distortion_curve, shannon_lower_bound_curve, BaOptions, CurvePoint,
+    RdOptions,
+};
+use gradrd::quant::{DesignSpec, LloydOptions};
+use rand::SeedableRng;
+use serde::Serialize;
+
+use super::fit::{parse_loc, parse_param, NanArg};
+use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
+use super::selection::SelectionArgs;
+use super::Outcome;
+
+#[derive(Debug, Args)]
+pub struct RdArgs {
+    /// Family of the source (with --from: the family fitted to the tensor).
+    #[arg(long, default_value = "gennorm")]
+    family: FamilyKind,
+    /// A source parameter with scipy's name, e.g. --param beta=0.8 (loc 0 and scale 1 by default).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    params: Vec<(String, f64)>,
+    /// Take the source from one tensor of this dump (its fit on the non-zero values).
+    #[arg(long, value_name = "DUMP")]
+    from: Option<PathBuf>,
+    #[command(flatten)]
+    select: SelectionArgs,
+    /// With --from, the fitted location: `free`, `zero`, or a number.
+    #[arg(long, default_value = "free", value_parser = parse_loc)]
+    loc: LocMode,
+    /// With --from, NaN/Inf: `error` fails, `omit` leaves them out.
+    #[arg(long, value_enum, default_value_t = NanArg::Error)]
+    nan: NanArg,
+    /// Weight exponent M of the distortion E|X|^M (X − Q(X))².
+    #[arg(long, default_value_t = 0.0)]
+    m: f64,
+    /// Rates (bits per entry) at which the quantizers are run.
+    #[arg(long, value_delimiter = ',', default_value = "2,3,4")]
+    bits: Vec<u32>,
+    /// Quantizers to place against the limit (comma-separated names, or `all`).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "m22,uniform-opt,uniform-minmax,tinyscript,fp8-e4m3,fp4-e2m1,topk-fp8,countsketch"
+    )]
+    quantizers: Vec<String>,
+    /// Draws from the model the quantizers are run on (without --from).
+    #[arg(long, default_value_t = 100_000)]
+    samples: usize,
+    /// Seed of the draws and of the CountSketch hashes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Source cells of the Blahut–Arimoto discretization (more: closer to the true curve at small D, slower).
+    #[arg(long, default_value_t = 512)]
+    cells: usize,
+    /// Points on the R(D) curve (it reaches the smallest distortion and the highest rate of the quantizers, at most 10^-4 D_max; more points follow at the same spacing).
+    #[arg(long, default_value_t = 16)]
+    points: usize,
+    /// Blahut–Arimoto iterations per point of the curve (warm-started from the previous point).
+    #[arg(long, default_value_t = 300)]
+    iterations: usize,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// One quantizer at one rate against the limit.
+#[derive(Debug, Serialize)]
+struct QuantizerPoint {
+    #[serde(flatten)]
+    result: BaselineResult,
+    /// `coded_bits − R(distortion)`; `null` outside the computed curve.
+    gap_bits: Option<f64>,
+    /// `10 log10(distortion / D(coded_bits))`; `null` outside the curve.
+    gap_db: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Failed {
+    name: String,
+    bits: u32,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RdReport {
+    schema: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tensor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<u64>,
+    family: FamilyKind,
+    params: BTreeMap<String, f64>,
+    m: f64,
+    /// Values the quantizers were run on.
+    n: usize,
+    max_distortion: f64,
+    /// Source cells of the discretization and iterations per point.
+    cells: usize,
+    iterations: usize,
+    /// Largest Blahut bracket at a stop, bits (a loose certificate, see `quant::rd`).
+    max_bracket_bits: f64,
+    curve: Vec<CurvePoint>,
+    slb: Option<Vec<CurvePoint>>,
+    quantizers: Vec<QuantizerPoint>,
+    errors: Vec<Failed>,
+}
+
+pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
+    super::output::check_writable(&args.out.output)?;
+    let kinds = quantizer_kinds(&args.quantizers)?;
+    if args.bits.is_empty() || args.bits.iter().any(|b| !(1..=16).contains(b)) {
+        bail!("--bits: every rate must be between 1 and 16");
+    }
+    if !(1..=100_000).contains(&args.iterations) {
+        bail!(
+            "--iterations must be between 1 and 100000, got {}",
+            args.iterations
+        );
+    }
+    let (model, values, tensor, step) = source(&args)?;
+    let (mut quantizers, errors) = place_quantizers(&args, &kinds, &model, &values);
+    let deepest = quantizers
+        .iter()
+        .map(|q| q.result.distortion)
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let highest = quantizers
+        .iter()
+        .map(|q| q.result.coded_bits)
+        .fold(0.0, f64::max);
+    let options = RdOptions {
+        cells: args.cells,
+        points: args.points,
+        min_distortion_ratio: 1e-4,
+        deepest_distortion: deepest.is_finite().then_some(0.9 * deepest),
+        highest_rate: Some(highest + 0.1),
+        ba: BaOptions {
+            max_iterations: args.iterations,
+            ..BaOptions::default()
+        },
+        ..RdOptions::default()
+    };
+    let curve = rate_distortion_curve(&model, args.m, &options)
+        .map_err(|e| anyhow::anyhow!("cannot compute R(D): {e}"))?;
+    for q in &mut quantizers {
+        q.gap_bits = gap_bits(&curve, q.result.coded_bits, q.result.distortion);
+        q.gap_db = gap_db(&curve, q.result.coded_bits, q.result.distortion);
+    }
+    let distortions: Vec<f64> = curve.points.iter().map(|p| p.distortion).collect();
+    let slb = shannon_lower_bound_curve(&model, args.m, &distortions);
+    let report = RdReport {
+        schema: "gradrd.rd/1",
+        tensor,
+        step,
+        family: model.kind(),
+        params: model
+            .params()
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect(),
+        m: args.m,
+        n: values.len(),
+        max_distortion: curve.max_distortion,
+        cells: curve.source_cells,
+        iterations: args.iterations,
+        max_bracket_bits: curve
+            .points
+            .iter()
+            .map(|p| p.bracket_bits)
+            .fold(0.0, f64::max),
+        curve: curve.curve_points(),
+        slb,
+        quantizers,
+        errors,
+    };
+    let bytes = match args.out.format {
+        Format::Json => json_bytes(&report)?,
+        Format::Csv => csv_bytes(&rows(&report))?,
+        Format::Table => table(&report),
+    };
+    args.out.emit(&bytes)?;
+    Ok(super::failure::outcome(!report.errors.is_empty()))
+}
+
+fn quantizer_kinds(names: &[String]) -> anyhow::Result<Vec<BaselineKind>> {
+    if names.iter().any(|n| n == "all") {
+        return Ok(BaselineKind::ALL.to_vec());
+    }
+    let mut kinds = Vec::new();
+    for name in names {
+        let kind: BaselineKind = name
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--quantizers: {e}"))?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
+type Source = (Model, Vec<f64>, Option<String>, Option<u64>);
+
+/// The model and the values the quantizers run on.
+fn source(args: &RdArgs) -> anyhow::Result<Source> {
+    let Some(path) = &args.from else {
+        let params: Vec<(&str, f64)> = args.params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let model = Model::from_params(args.family, &params).context("--param")?;
+        if !(1..=100_000_000).contains(&args.samples) {
+            bail!("--samples must be between 1 and 10^8, got {}", args.samples);
+        }
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(args.seed);
+        let values = model.sample(&mut rng, args.samples);
+        return Ok((model, values, None, None));
+    };
+    if !args.params.is_empty() {
+        bail!("--param gives a model; with --from the model is fitted (drop --param)");
+    }
+    let dump = Dump::open(path)?;
+    let selected = dump.select(&args.select.to_selection()?);
+    let meta = match selected.as_slice() {
+        [] => bail!("{}: no tensor matches the selection", path.display()),
+        [one] => *one,
+        many => bail!(
+            "{}: the selection matches {} tensors; choose one with --tensor and --step",
+            path.display(),
+            many.len()
+        ),
+    };
+    let failed = |e: String| {
+        anyhow::anyhow!(
+            "{}: tensor '{}'{}: {e}",
+            meta.file.display(),
+            meta.name,
+            meta.step.map_or(String::new(), |s| format!(" (step {s})"))
+        )
+    };
+    let values = dump.read(meta).map_err(|e| failed(e.to_string()))?;
+    let prepared = prepare::prepare(values, prepare::ZeroPolicy::Auto, args.nan.policy())
+        .map_err(|e| failed(e.to_string()))?;
+    let fit_options = FitOptions {
+        loc: args.loc,
+        ..FitOptions::default()
+    };
+    let fitted = fit(args.family, &prepared.values, &fit_options)
+        .map_err(|e| failed(format!("{}: {e}", args.family)))?;
+    Ok((
+        fitted.model,
+        prepared.values,
+        Some(meta.name.clone()),
+        meta.step,
+    ))
+}
+
+/// Every quantizer at every rate (once for the fixed-width formats); a
+/// quantizer that cannot meet a rate is listed and the others go on.
+fn place_quantizers(
+    args: &RdArgs,
+    kinds: &[BaselineKind],
+    model: &Model,
+    values: &[f64],
+) -> (Vec<QuantizerPoint>, Vec<Failed>) {
+    let mut points = Vec::new();
+    let mut errors = Vec::new();
+    for &kind in kinds {
+        let fixed_width = matches!(
+            kind,
+            BaselineKind::Int8
+                | BaselineKind::Fp8E4M3
+                | BaselineKind::Fp8E5M2
+                | BaselineKind::Fp4E2M1
+        );
+        let rates: &[u32] = if fixed_width {
+            &args.bits[..1]
+        } else {
+            &args.bits
+        };
+        for &bits in rates {
+            match place(args, kind, bits, model, values) {
+                Ok(point) => points.push(point),
+                Err(error) => errors.push(Failed {
+                    name: kind.to_string(),
+                    bits,
+                    error,
+                }),
+            }
+        }
+    }
+    (points, errors)
+}
+
+fn place(
+    args: &RdArgs,
+    kind: BaselineKind,
+    bits: u32,
+    model: &Model,
+    values: &[f64],
+) -> Result<QuantizerPoint, String> {
+    let codebook = if kind == BaselineKind::M22 {
+        let spec = DesignSpec::from_bits(bits, args.m, false).map_err(|e| e.to_string())?;
+        let design = design_for_density(model, &spec, &LloydOptions::default())
+            .map_err(|e| e.to_string())?;
+        Some(design.codebook)
+    } else {
+        None
+    };
+    let options = BaselineOptions {
+        rate: f64::from(bits),
+        m: args.m,
+        seed: args.seed,
+        codebook,
+        ..BaselineOptions::default()
+    };
+    let result = evaluate(kind, values, &options)
+        .map_err(|e| e.to_string())?
+        .result;
+    Ok(QuantizerPoint {
+        gap_bits: None,
+        gap_db: None,
+        result,
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    kind: &'static str,
+    name: &'a str,
+    rate: f64,
+    distortion: f64,
+    mse: Option<f64>,
+    entropy_bits: Option<f64>,
+    gap_bits: Option<f64>,
+    gap_db: Option<f64>,
+}
+
+/// The curve, the Shannon lower bound and the quantizer points as one long
+/// table (`kind` = `rd`, `slb` or `quantizer`), ready to plot.
+fn rows(report: &RdReport) -> Vec<Row<'_>> {
+    let curve = |kind, points: &[CurvePoint]| -> Vec<Row<'_>> {
+        points
+            .iter()
+            .map(|p| Row {
+                kind,
+                name: "",
+                rate: p.rate,
+                distortion: p.distortion,
+                mse: None,
+                entropy_bits: None,
+                gap_bits: None,
+                gap_db: None,
+            })
+            .collect()
+    };
+    let mut rows = curve("rd", &report.curve);
+    if let Some(slb) = &report.slb {
+        rows.extend(curve("slb", slb));
+    }
+    rows.extend(report.quantizers.iter().map(|q| Row {
+        kind: "quantizer",
+        name: &q.result.name,
+        rate: q.result.coded_bits,
+        distortion: q.result.distortion,
+        mse: Some(q.result.mse),
+        entropy_bits: Some(q.result.entropy_bits),
+        gap_bits: q.gap_bits,
+        gap_db: q.gap_db,
+    }));
+    rows
+}
+
+fn table(report: &RdReport) -> Vec<u8> {
+    let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| sig(x, d));
+    let mut text = String::new();
+    let params: Vec<String> = report
+        .params
+        .iter()
+        .map(|(n, v)| format!("{n}={}", sig(*v, 4)))
+        .collect();
+    text.push_str(&format!(
+        "R(D) of {}({}), M = {} (Blahut–Arimoto, {} cells, {} iterations per point)\n",
+        report.family,
+        params.join(", "),
+        report.m,
+        report.cells,
+        report.iterations
+    ));
+    let mut curve = Table::new(["distortion", "rate", "slb"]);
+    for (i, p) in report.curve.iter().enumerate() {
+        let slb = report.slb.as_ref().map(|s| s[i].rate);
+        curve.push(vec![sig(p.distortion, 4), sig(p.rate, 4), opt(slb, 4)]);
+    }
+    text.push_str(&String::from_utf8_lossy(&curve.render()));
+    text.push('\n');
+    let mut quantizers = Table::new([
+        "quantizer",
+        "bits",
+        "distortion",
+        "entropy",
+        "coded",
+        "gap_bits",
+        "gap_db",
+    ]);
+    for q in &report.quantizers {
+        let r = &q.result;
+        quantizers.push(vec![
+            r.name.clone(),
+            sig(r.bits, 3),
+            sig(r.distortion, 4),
+            sig(r.entropy_bits, 4),
+            sig(r.coded_bits, 4),
+            opt(q.gap_bits, 3),
+            opt(q.gap_db, 3),
+        ]);
+    }
+    text.push_str(&String::from_utf8_lossy(&quantizers.render()));
+    for e in &report.errors {
+        text.push_str(&format!(
+            "error: {} at {} bits: {}\n",
+            e.name, e.bits, e.error
+        ));
+    }
+    text.into_bytes()
+}
