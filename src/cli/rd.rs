@@ -16,17 +16,15 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use gradrd::analysis::prepare;
+
+use gradrd::analysis::{
+    prepare, rd_study, QuantizerFailure, QuantizerPoint, RdStudySettings, ZeroPolicy,
+};
 use gradrd::dist::{ContinuousDist, FamilyKind, Model};
 use gradrd::dump::Dump;
 use gradrd::fit::{fit, FitOptions, LocMode};
-use gradrd::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
-use gradrd::quant::lloyd::design_for_density;
-use gradrd::quant::rd::{
-    gap_bits, gap_db, rate_distortion_curve, shannon_lower_bound_curve, BaOptions, CurvePoint,
-    RdOptions,
-};
-use gradrd::quant::{DesignSpec, LloydOptions};
+use gradrd::quant::baseline::BaselineKind;
+use gradrd::quant::rd::CurvePoint;
 use rand::SeedableRng;
 use serde::Serialize;
 
@@ -86,24 +84,6 @@ pub struct RdArgs {
     out: OutputArgs,
 }
 
-/// One quantizer at one rate against the limit.
-#[derive(Debug, Serialize)]
-struct QuantizerPoint {
-    #[serde(flatten)]
-    result: BaselineResult,
-    /// `coded_bits − R(distortion)`; `null` outside the computed curve.
-    gap_bits: Option<f64>,
-    /// `10 log10(distortion / D(coded_bits))`; `null` outside the curve.
-    gap_db: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct Failed {
-    name: String,
-    bits: u32,
-    error: String,
-}
-
 #[derive(Debug, Serialize)]
 struct RdReport {
     schema: &'static str,
@@ -125,7 +105,7 @@ struct RdReport {
     curve: Vec<CurvePoint>,
     slb: Option<Vec<CurvePoint>>,
     quantizers: Vec<QuantizerPoint>,
-    errors: Vec<Failed>,
+    errors: Vec<QuantizerFailure>,
 }
 
 pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
@@ -141,36 +121,17 @@ pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
         );
     }
     let (model, values, tensor, step) = source(&args)?;
-    let (mut quantizers, errors) = place_quantizers(&args, &kinds, &model, &values);
-    let deepest = quantizers
-        .iter()
-        .map(|q| q.result.distortion)
-        .filter(|d| *d > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let highest = quantizers
-        .iter()
-        .map(|q| q.result.coded_bits)
-        .fold(0.0, f64::max);
-    let options = RdOptions {
+    let settings = RdStudySettings {
+        m: args.m,
+        bits: args.bits.clone(),
+        quantizers: kinds,
+        seed: args.seed,
         cells: args.cells,
         points: args.points,
-        min_distortion_ratio: 1e-4,
-        deepest_distortion: deepest.is_finite().then_some(0.9 * deepest),
-        highest_rate: Some(highest + 0.1),
-        ba: BaOptions {
-            max_iterations: args.iterations,
-            ..BaOptions::default()
-        },
-        ..RdOptions::default()
+        iterations: args.iterations,
     };
-    let curve = rate_distortion_curve(&model, args.m, &options)
+    let study = rd_study(&model, &values, &settings)
         .map_err(|e| anyhow::anyhow!("cannot compute R(D): {e}"))?;
-    for q in &mut quantizers {
-        q.gap_bits = gap_bits(&curve, q.result.coded_bits, q.result.distortion);
-        q.gap_db = gap_db(&curve, q.result.coded_bits, q.result.distortion);
-    }
-    let distortions: Vec<f64> = curve.points.iter().map(|p| p.distortion).collect();
-    let slb = shannon_lower_bound_curve(&model, args.m, &distortions);
     let report = RdReport {
         schema: "gradrd.rd/1",
         tensor,
@@ -183,18 +144,14 @@ pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
             .collect(),
         m: args.m,
         n: values.len(),
-        max_distortion: curve.max_distortion,
-        cells: curve.source_cells,
+        max_distortion: study.curve.max_distortion,
+        cells: study.curve.source_cells,
         iterations: args.iterations,
-        max_bracket_bits: curve
-            .points
-            .iter()
-            .map(|p| p.bracket_bits)
-            .fold(0.0, f64::max),
-        curve: curve.curve_points(),
-        slb,
-        quantizers,
-        errors,
+        max_bracket_bits: study.max_bracket_bits(),
+        curve: study.curve.curve_points(),
+        slb: study.slb,
+        quantizers: study.quantizers,
+        errors: study.failures,
     };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
@@ -259,8 +216,8 @@ fn source(args: &RdArgs) -> anyhow::Result<Source> {
         )
     };
     let values = dump.read(meta).map_err(|e| failed(e.to_string()))?;
-    let prepared = prepare::prepare(values, prepare::ZeroPolicy::Auto, args.nan.policy())
-        .map_err(|e| failed(e.to_string()))?;
+    let prepared =
+        prepare(values, ZeroPolicy::Auto, args.nan.policy()).map_err(|e| failed(e.to_string()))?;
     let fit_options = FitOptions {
         loc: args.loc,
         ..FitOptions::default()
@@ -273,75 +230,6 @@ fn source(args: &RdArgs) -> anyhow::Result<Source> {
         Some(meta.name.clone()),
         meta.step,
     ))
-}
-
-/// Every quantizer at every rate (once for the fixed-width formats); a
-/// quantizer that cannot meet a rate is listed and the others go on.
-fn place_quantizers(
-    args: &RdArgs,
-    kinds: &[BaselineKind],
-    model: &Model,
-    values: &[f64],
-) -> (Vec<QuantizerPoint>, Vec<Failed>) {
-    let mut points = Vec::new();
-    let mut errors = Vec::new();
-    for &kind in kinds {
-        let fixed_width = matches!(
-            kind,
-            BaselineKind::Int8
-                | BaselineKind::Fp8E4M3
-                | BaselineKind::Fp8E5M2
-                | BaselineKind::Fp4E2M1
-        );
-        let rates: &[u32] = if fixed_width {
-            &args.bits[..1]
-        } else {
-            &args.bits
-        };
-        for &bits in rates {
-            match place(args, kind, bits, model, values) {
-                Ok(point) => points.push(point),
-                Err(error) => errors.push(Failed {
-                    name: kind.to_string(),
-                    bits,
-                    error,
-                }),
-            }
-        }
-    }
-    (points, errors)
-}
-
-fn place(
-    args: &RdArgs,
-    kind: BaselineKind,
-    bits: u32,
-    model: &Model,
-    values: &[f64],
-) -> Result<QuantizerPoint, String> {
-    let codebook = if kind == BaselineKind::M22 {
-        let spec = DesignSpec::from_bits(bits, args.m, false).map_err(|e| e.to_string())?;
-        let design = design_for_density(model, &spec, &LloydOptions::default())
-            .map_err(|e| e.to_string())?;
-        Some(design.codebook)
-    } else {
-        None
-    };
-    let options = BaselineOptions {
-        rate: f64::from(bits),
-        m: args.m,
-        seed: args.seed,
-        codebook,
-        ..BaselineOptions::default()
-    };
-    let result = evaluate(kind, values, &options)
-        .map_err(|e| e.to_string())?
-        .result;
-    Ok(QuantizerPoint {
-        gap_bits: None,
-        gap_db: None,
-        result,
-    })
 }
 
 #[derive(Debug, Serialize)]
