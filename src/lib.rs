@@ -20,6 +20,7 @@ pub mod dist;
 pub mod dump;
 pub mod fit;
 pub mod quant;
+pub mod sim;
 pub mod stats;
 
 #[cfg(test)]
