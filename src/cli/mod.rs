@@ -16,8 +16,8 @@ mod output;
 mod progress;
 mod quantize;
 mod selection;
-mod simulate;
 mod sequence;
+mod simulate;
 mod stale;
 
 use std::process::ExitCode;

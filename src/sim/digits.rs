@@ -88,7 +88,10 @@ pub fn parse_csv(text: &str, input: usize, classes: usize) -> Result<Dataset, Si
         let line = index + 1;
         let cells: Vec<&str> = row.split(',').collect();
         if cells.len() != input + 1 {
-            return Err(bad(line, format!("{} fields, expected {}", cells.len(), input + 1)));
+            return Err(bad(
+                line,
+                format!("{} fields, expected {}", cells.len(), input + 1),
+            ));
         }
         for cell in &cells[..input] {
             let pixel: f64 = cell
@@ -105,7 +108,12 @@ pub fn parse_csv(text: &str, input: usize, classes: usize) -> Result<Dataset, Si
             .parse()
             .ok()
             .filter(|&l: &u8| (l as usize) < classes)
-            .ok_or_else(|| bad(line, format!("label '{}' is not below {classes}", cells[input])))?;
+            .ok_or_else(|| {
+                bad(
+                    line,
+                    format!("label '{}' is not below {classes}", cells[input]),
+                )
+            })?;
         labels.push(label);
     }
     Ok(Dataset {
@@ -154,10 +162,7 @@ mod tests {
             "digits data, line 3: pixel 'x' is not a number"
         );
         let err = parse_csv("h\n1,2\n", 2, 10).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "digits data, line 2: 2 fields, expected 3"
-        );
+        assert_eq!(err.to_string(), "digits data, line 2: 2 fields, expected 3");
         let err = parse_csv("h\n1,2,10\n", 2, 10).unwrap_err();
         assert!(err.to_string().contains("label '10'"), "{err}");
     }

@@ -289,14 +289,15 @@ pub fn simulate(
                         .zip(&client.memory[range.clone()])
                         .map(|((end, x), e)| (end - x) + beta * e)
                         .collect();
-                    let message = config.uplink.compress(&u).map_err(|error| {
-                        SimError::Round {
+                    let message = config
+                        .uplink
+                        .compress(&u)
+                        .map_err(|error| SimError::Round {
                             round,
                             client: c,
                             layer: name,
                             error,
-                        }
-                    })?;
+                        })?;
                     for ((e, s), (ui, di)) in client.memory[range.clone()]
                         .iter_mut()
                         .zip(&mut sent[range])
@@ -412,7 +413,8 @@ mod tests {
         let model = model_for(&config, &train);
         let mut rng = Pcg64::seed_from_u64(config.seed ^ 0x5e7e_5e7e);
         let mut central = model.init(&mut rng);
-        let mut sampler = BatchSampler::new((0..train.len()).collect(), client_seed(config.seed, 0));
+        let mut sampler =
+            BatchSampler::new((0..train.len()).collect(), client_seed(config.seed, 0));
         local_sgd(&model, &train, &mut sampler, &mut central, 18, 16, 0.1);
         for (a, b) in fed.params.iter().zip(&central) {
             assert_close(*a, *b, 0.0, 1e-12);
@@ -496,7 +498,10 @@ mod tests {
         assert_ne!(first.params, other.params);
         // from about ln 10 (uniform guesses) downwards
         let (start, end) = (first.rounds[0].loss, first.rounds[9].loss);
-        assert!(end < start && end < 0.97 * 10f64.ln(), "loss {start} -> {end}");
+        assert!(
+            end < start && end < 0.97 * 10f64.ln(),
+            "loss {start} -> {end}"
+        );
     }
 
     #[test]

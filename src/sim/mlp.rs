@@ -86,7 +86,12 @@ impl Mlp {
             *h = z.max(0.0);
         }
         for ((p, row), b) in probs.iter_mut().zip(w2.chunks_exact(self.hidden)).zip(b2) {
-            *p = row.iter().zip(hidden.iter()).map(|(w, h)| w * h).sum::<f64>() + b;
+            *p = row
+                .iter()
+                .zip(hidden.iter())
+                .map(|(w, h)| w * h)
+                .sum::<f64>()
+                + b;
         }
         // log-sum-exp with the maximum taken out
         let max = probs.iter().fold(f64::NEG_INFINITY, |m, &z| m.max(z));

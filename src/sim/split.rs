@@ -113,7 +113,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn labels(n: usize, classes: u8) -> Vec<u8> {
-        (0..n).map(|i| ((i * 7 + i / 3) % classes as usize) as u8).collect()
+        (0..n)
+            .map(|i| ((i * 7 + i / 3) % classes as usize) as u8)
+            .collect()
     }
 
     fn assert_partition(parts: &[Vec<usize>], n: usize) {

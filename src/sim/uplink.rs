@@ -42,7 +42,11 @@ pub enum Quantizer {
     },
     /// The M22 pipeline: fit `family`, design the `m`-weighted Lloyd-Max
     /// codebook of `2^bits` levels.
-    M22 { family: FamilyKind, m: f64, bits: u32 },
+    M22 {
+        family: FamilyKind,
+        m: f64,
+        bits: u32,
+    },
 }
 
 fn baseline_name<S: serde::Serializer>(kind: &BaselineKind, s: S) -> Result<S::Ok, S::Error> {
@@ -245,7 +249,11 @@ mod tests {
         };
         assert!(distinct <= 8, "{distinct} levels");
         // at least the codebook (9 floats) and fewer than 3 bits per entry + header
-        assert!(msg.bits > 9 * 32 && msg.bits < 9 * 32 + 3 * 400 + 200, "{}", msg.bits);
+        assert!(
+            msg.bits > 9 * 32 && msg.bits < 9 * 32 + 3 * 400 + 200,
+            "{}",
+            msg.bits
+        );
     }
 
     #[test]
