@@ -208,6 +208,13 @@ struct Client {
     memory: Vec<f64>,
 }
 
+/// What a client's round produced: its weight, the decoded update and its size.
+struct ClientUpdate {
+    samples: usize,
+    sent: Vec<f64>,
+    bits: u64,
+}
+
 /// A finished run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlRun {
@@ -261,7 +268,7 @@ pub fn simulate(
             chosen[c] = true;
         }
         let global = &params;
-        let updates: Vec<Result<(usize, Vec<f64>, u64), SimError>> = clients
+        let updates: Vec<Result<ClientUpdate, SimError>> = clients
             .par_iter_mut()
             .enumerate()
             .filter(|(c, client)| chosen[*c] && client.samples > 0)
@@ -308,13 +315,21 @@ pub fn simulate(
                     }
                     bits += message.bits;
                 }
-                Ok((client.samples, sent, bits))
+                Ok(ClientUpdate {
+                    samples: client.samples,
+                    sent,
+                    bits,
+                })
             })
             .collect();
         let mut total = vec![0.0; params.len()];
         let mut weight = 0usize;
         for update in updates {
-            let (samples, sent, bits) = update?;
+            let ClientUpdate {
+                samples,
+                sent,
+                bits,
+            } = update?;
             uplink_bits += bits;
             weight += samples;
             for (t, s) in total.iter_mut().zip(&sent) {

@@ -185,7 +185,7 @@ impl Mlp {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
 
     const NET: Mlp = Mlp {
         input: 3,
