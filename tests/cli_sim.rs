@@ -2,7 +2,10 @@
 //! binary: dumps that the other commands read, the JSON/CSV contracts,
 //! determinism with --seed, and bad input as a one-line error with exit 2.
 
+mod common;
+
 use assert_cmd::Command;
+use common::fails_with_2;
 use serde_json::Value;
 
 fn gradrd() -> Command {
@@ -17,20 +20,6 @@ fn succeeds(args: &[&str]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-/// Runs gradrd expecting exit 2 and returns stderr.
-fn fails_with_2(args: &[&str]) -> String {
-    let out = gradrd().args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "args {args:?}, stderr: {stderr}"
-    );
-    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
 }
 
 const SMALL_TS: [&str; 10] = [
