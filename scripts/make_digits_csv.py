@@ -5,7 +5,8 @@
 One row per image: the 64 pixels of the 8x8 image in row-major order (integers 0..16),
 then the label (0..9); header `p0,...,p63,label`. The rows keep `load_digits()` order.
 Source: the UCI "Optical Recognition of Handwritten Digits" data set (test part),
-E. Alpaydin and C. Kaynak, 1998; distributed with scikit-learn under the BSD-3-Clause license.
+E. Alpaydin and C. Kaynak, 1998, as bundled with scikit-learn; provenance and license in
+data/README.md.
 """
 
 import sys

@@ -1,6 +1,7 @@
 //! The data set of the federated simulator: scikit-learn's digits (1797 8×8
-//! images, pixels 0..16, labels 0..9; from the UCI "Optical Recognition of
-//! Handwritten Digits" data set, BSD-3-Clause), shipped as
+//! images, pixels 0..16, labels 0..9; the test part of the UCI "Optical
+//! Recognition of Handwritten Digits" data set, provenance and license in
+//! data/README.md), shipped as
 //! `data/digits/digits.csv` (written by `scripts/make_digits_csv.py`) and
 //! embedded in the library. Pixels are divided by 16, so inputs lie in
 //! [0, 1]. The train/test split is stratified: per class, a seeded shuffle

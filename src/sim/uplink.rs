@@ -13,7 +13,12 @@
 //!                     to the kept non-zero values (loc = 0), the M-weighted
 //!                     Lloyd-Max codebook of 2^b levels designed on the fit,
 //!                     the kept values coded with it: ANS-coded indices plus
-//!                     the codebook sent (L centers and the scale, 32 bits each)
+//!                     the codebook sent (L centers and the scale, 32 bits each).
+//!                     Centers beyond the largest kept magnitude `a` are
+//!                     clipped to ±a: with M > 0 and a heavy-tailed fit (small
+//!                     GenNorm β) the outer center `E[|X|^M X | X > t] / E[|X|^M | X > t]`
+//!                     of the fitted density can lie orders of magnitude
+//!                     beyond every value sent, and training diverges
 //! bits     values + positions (quant::coding::encode_positions, none when k = n)
 //! ```
 
@@ -25,7 +30,7 @@ use crate::fit::{fit, FitError, FitOptions, LocMode};
 use crate::quant::baseline::{self, BaselineError, BaselineKind, BaselineOptions};
 use crate::quant::coding::{self, CodingError};
 use crate::quant::lloyd::design_for_density;
-use crate::quant::{DesignSpec, LloydOptions, QuantError};
+use crate::quant::{Codebook, DesignSpec, LloydOptions, QuantError};
 
 /// The scalar quantizer applied to the kept values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -179,7 +184,7 @@ impl Uplink {
                     BaselineOptions {
                         rate: f64::from(bits),
                         m,
-                        codebook: Some(design.codebook),
+                        codebook: Some(clip_centers(design.codebook, values)?),
                         ..BaselineOptions::default()
                     },
                 )
@@ -190,6 +195,23 @@ impl Uplink {
         let bits = (evaluation.result.coded_bits * values.len() as f64).round() as u64;
         Ok((evaluation.decoded, bits))
     }
+}
+
+/// The codebook with its centers clipped to `±max |values|`.
+fn clip_centers(codebook: Codebook, values: &[f64]) -> Result<Codebook, QuantError> {
+    let limit = values.iter().fold(0.0f64, |a, v| a.max(v.abs())) / codebook.scale();
+    let centers = codebook
+        .centers()
+        .iter()
+        .map(|c| c.clamp(-limit, limit))
+        .collect();
+    Ok(Codebook::new(
+        codebook.thresholds().to_vec(),
+        centers,
+        codebook.scale(),
+        codebook.m(),
+        codebook.zero_level(),
+    )?)
 }
 
 #[cfg(test)]
@@ -254,6 +276,56 @@ mod tests {
             "{}",
             msg.bits
         );
+    }
+
+    #[test]
+    fn m22_centers_never_exceed_the_largest_value_sent() {
+        // heavy tails: a GenNorm fit with a small β, whose M = 2 outer
+        // centers lie far beyond the sample maximum
+        let u: Vec<f64> = (1..=400)
+            .map(|i| {
+                let p = i as f64 / 401.0;
+                let magnitude = (-(1.0 - p).ln()).powi(4) * 1e-3;
+                if i % 2 == 0 {
+                    magnitude
+                } else {
+                    -magnitude
+                }
+            })
+            .collect();
+        let largest = u.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let up = Uplink {
+            topk: 1.0,
+            quantizer: Quantizer::M22 {
+                family: FamilyKind::GenNorm,
+                m: 2.0,
+                bits: 3,
+            },
+        };
+        let msg = up.compress(&u).unwrap();
+        let decoded_max = msg.decoded.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        assert!(
+            decoded_max <= largest * (1.0 + 1e-12),
+            "{decoded_max} > {largest}"
+        );
+        // the clip is active here: the unclipped design reaches beyond
+        let fitted = fit(
+            FamilyKind::GenNorm,
+            &u,
+            &FitOptions {
+                loc: LocMode::Fixed(0.0),
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        let design = design_for_density(
+            &fitted.model,
+            &DesignSpec::from_bits(3, 2.0, false).unwrap(),
+            &LloydOptions::default(),
+        )
+        .unwrap();
+        let outer = design.codebook.centers()[7] * design.codebook.scale();
+        assert!(outer > largest, "outer center {outer} vs {largest}");
     }
 
     #[test]
