@@ -1,7 +1,9 @@
 """Run `gradrd simulate fl` over the settings of README "Federated simulation" and print a
 Markdown table: final test accuracy (mean over seeds), total uplink bits, wall time.
 
-    cargo build && python3 scripts/fl_per_bit.py target/debug/gradrd > /tmp/fl.md
+    cargo build && python3 scripts/fl_per_bit.py target/debug/gradrd [REGEX] > /tmp/fl.md
+
+(REGEX: only the settings whose name matches it.)
 
 Every row is `gradrd simulate fl <flags> --seed S --format json` with the defaults
 (digits, 10 clients, label skew with 2 classes per client, 200 rounds, E = 5 local steps,
@@ -9,6 +11,7 @@ batch 32, lr 0.1, 32 hidden units, full participation).
 """
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -38,14 +41,26 @@ ROWS = [
     ("top-10 % + uniform-minmax 3 bits", "--topk 0.1 --quantizer uniform-minmax --bits 3"),
     ("top-10 % + fp4-e2m1", "--topk 0.1 --quantizer fp4-e2m1"),
     ("top-10 % + fp8-e4m3", "--topk 0.1 --quantizer fp8-e4m3"),
+    ("top-1 % + m22 2 bits", "--topk 0.01 --quantizer m22 --bits 2"),
+    ("top-1 % + uniform-minmax 2 bits", "--topk 0.01 --quantizer uniform-minmax --bits 2"),
+    ("top-1 % + fp4-e2m1", "--topk 0.01 --quantizer fp4-e2m1"),
+    ("no EF: m22 2 bits", "--feedback none --quantizer m22 --bits 2"),
+    ("no EF: uniform-minmax 2 bits", "--feedback none --quantizer uniform-minmax --bits 2"),
+    ("no EF: uniform-opt 2 bits", "--feedback none --quantizer uniform-opt --bits 2"),
+    ("no EF: fp4-e2m1", "--feedback none --quantizer fp4-e2m1"),
+    ("no EF: m22 1 bit", "--feedback none --quantizer m22 --bits 1"),
+    ("no EF: uniform-minmax 1 bit", "--feedback none --quantizer uniform-minmax --bits 1"),
 ]
 
 
 def main() -> None:
     binary = sys.argv[1]
+    pattern = re.compile(sys.argv[2] if len(sys.argv) > 2 else "")
     print("| setting | flags | final accuracy (seeds 0, 1, 2) | mean | uplink Mbit (seed 0) | central model | s/run |")
     print("|---|---|---|---|---|---|---|")
     for name, flags in ROWS:
+        if not pattern.search(name):
+            continue
         accs, bits, central, seconds = [], None, [], []
         for seed in SEEDS:
             start = time.perf_counter()
