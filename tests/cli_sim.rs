@@ -207,6 +207,57 @@ fn simulate_csv_has_one_row_per_round() {
 }
 
 #[test]
+fn simulate_teacher_student_reports_the_generalisation_error_and_no_accuracy() {
+    let out = succeeds(&[
+        "simulate",
+        "fl",
+        "--model",
+        "teacher-student",
+        "--input-dim",
+        "40",
+        "--student-hidden",
+        "3",
+        "--quantizer",
+        "m22",
+        "--topk",
+        "0.5",
+        "--rounds",
+        "3",
+        "--lr",
+        "0.5",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["model"]["kind"], "teacher-student");
+    assert_eq!(report["parameters"], 123);
+    assert_eq!(report["settings"]["split"]["kind"], "iid");
+    let rounds = report["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3);
+    assert!(rounds
+        .iter()
+        .all(|r| r["loss"].is_number() && r["accuracy"].is_null()));
+    assert!(report["final_accuracy"].is_null());
+    let stderr = fails_with_2(&[
+        "simulate",
+        "fl",
+        "--model",
+        "teacher-student",
+        "--split",
+        "label-skew",
+    ]);
+    assert!(stderr.contains("--split iid"), "{stderr}");
+    fails_with_2(&[
+        "simulate",
+        "fl",
+        "--model",
+        "teacher-student",
+        "--student-hidden",
+        "0",
+    ]);
+}
+
+#[test]
 fn simulate_bad_input_exits_2() {
     let cases: [(&[&str], &str); 8] = [
         (&["--clients", "0"], "clients"),

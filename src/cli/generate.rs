@@ -68,7 +68,7 @@ pub struct TeacherStudentArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum ActivationArg {
+pub(super) enum ActivationArg {
     Erf,
     Relu,
     Tanh,
@@ -76,7 +76,7 @@ enum ActivationArg {
 }
 
 impl ActivationArg {
-    fn activation(self) -> Activation {
+    pub(super) fn activation(self) -> Activation {
         match self {
             ActivationArg::Erf => Activation::Erf,
             ActivationArg::Relu => Activation::Relu,

@@ -1,7 +1,8 @@
-//! `gradrd simulate fl`: federated averaging on scikit-learn's digits with a
-//! compressed uplink and error feedback (`sim::fl`); per round the cumulative
-//! uplink bits, the training loss and the test accuracy, and beside them the
-//! centrally trained model of the same size and number of SGD steps.
+//! `gradrd simulate fl`: federated averaging on scikit-learn's digits (or on
+//! the teacher/student task) with a compressed uplink and error feedback
+//! (`sim::fl`); per round the cumulative uplink bits, the training loss and
+//! the test accuracy, and beside them the centrally trained model of the same
+//! size and number of SGD steps.
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -11,9 +12,12 @@ use gradrd::quant::baseline::BaselineKind;
 use gradrd::sim::digits::digits;
 use gradrd::sim::fl::{central_baseline, simulate, FlConfig, Memory, RoundResult};
 use gradrd::sim::split::Split;
+use gradrd::sim::task::{DigitsTask, Task, TeacherStudentTask};
 use gradrd::sim::uplink::{Quantizer, Uplink};
+use gradrd::sim::{Activation, TeacherStudentConfig};
 use serde::Serialize;
 
+use super::generate::ActivationArg;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::Outcome;
 
@@ -34,18 +38,33 @@ pub struct FlArgs {
     /// Data set (shipped in data/).
     #[arg(long, value_enum, default_value_t = DatasetArg::Digits)]
     dataset: DatasetArg,
-    /// Model: `mlp` is input → hidden (ReLU) → classes, softmax cross-entropy.
+    /// Model: `mlp` is input → hidden (ReLU) → classes, softmax cross-entropy,
+    /// on --dataset; `teacher-student` learns a random two-layer teacher from
+    /// fresh Gaussian inputs (loss = generalisation error, no accuracy).
     #[arg(long, value_enum, default_value_t = ModelArg::Mlp)]
     model: ModelArg,
     /// Hidden units of the MLP.
     #[arg(long, default_value_t = 32)]
     hidden: usize,
+    /// Teacher/student: input dimension N.
+    #[arg(long, default_value_t = 500)]
+    input_dim: usize,
+    /// Teacher/student: teacher hidden units K.
+    #[arg(long, default_value_t = 2)]
+    teacher_hidden: usize,
+    /// Teacher/student: student hidden units M.
+    #[arg(long, default_value_t = 2)]
+    student_hidden: usize,
+    /// Teacher/student: activation (erf is erf(x/√2)).
+    #[arg(long, value_enum, default_value_t = ActivationArg::Erf)]
+    activation: ActivationArg,
     /// Number of clients.
     #[arg(long, default_value_t = 10)]
     clients: usize,
-    /// How the training set is spread over the clients.
-    #[arg(long, value_enum, default_value_t = SplitArg::LabelSkew)]
-    split: SplitArg,
+    /// How the training set is spread over the clients [default: label-skew
+    /// for mlp, iid (the only one) for teacher-student].
+    #[arg(long, value_enum)]
+    split: Option<SplitArg>,
     /// Classes per client of `--split label-skew`.
     #[arg(long, default_value_t = 2)]
     classes_per_client: usize,
@@ -107,6 +126,7 @@ enum DatasetArg {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ModelArg {
     Mlp,
+    TeacherStudent,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -150,7 +170,11 @@ fn parse_quantizer(text: &str) -> Result<QuantizerArg, String> {
 
 impl FlArgs {
     fn config(&self) -> FlConfig {
-        let split = match self.split {
+        let default = match self.model {
+            ModelArg::Mlp => SplitArg::LabelSkew,
+            ModelArg::TeacherStudent => SplitArg::Iid,
+        };
+        let split = match self.split.unwrap_or(default) {
             SplitArg::Iid => Split::Iid,
             SplitArg::LabelSkew => Split::LabelSkew {
                 classes_per_client: self.classes_per_client,
@@ -194,7 +218,6 @@ impl FlArgs {
             batch_size: self.batch_size,
             lr: self.lr,
             rounds: self.rounds,
-            hidden: self.hidden,
             uplink: Uplink {
                 topk: self.topk,
                 quantizer,
@@ -205,11 +228,27 @@ impl FlArgs {
     }
 }
 
+/// The task as reported.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+enum ModelOut {
+    Mlp {
+        dataset: &'static str,
+        hidden: usize,
+    },
+    TeacherStudent {
+        activation: Activation,
+        input_dim: usize,
+        teacher_hidden: usize,
+        student_hidden: usize,
+        init_std: f64,
+    },
+}
+
 #[derive(Debug, Serialize)]
 struct SimulateReport {
     schema: &'static str,
-    dataset: &'static str,
-    model: &'static str,
+    model: ModelOut,
     settings: FlConfig,
     parameters: usize,
     rounds: Vec<RoundResult>,
@@ -218,6 +257,9 @@ struct SimulateReport {
     /// The same model trained centrally for rounds × local steps SGD steps.
     central_accuracy: f64,
     central_loss: f64,
+    /// What `loss` and `accuracy` are.
+    loss_is: &'static str,
+    accuracy_is: &'static str,
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<Outcome> {
@@ -230,23 +272,73 @@ fn fl(args: FlArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
     let config = args.config();
     config.validate()?;
-    let (train, test) = digits()?.split(0.2, args.seed);
+    match args.model {
+        ModelArg::Mlp => {
+            let (train, test) = match args.dataset {
+                DatasetArg::Digits => digits()?.split(0.2, args.seed),
+            };
+            let task = DigitsTask::new(args.hidden, train, test)?;
+            let model = ModelOut::Mlp {
+                dataset: "digits",
+                hidden: args.hidden,
+            };
+            let meaning = (
+                "cross-entropy of the global model on the training set",
+                "test-set accuracy of the global model",
+            );
+            report(&args, config, &task, model, meaning)
+        }
+        ModelArg::TeacherStudent => {
+            let ts = TeacherStudentConfig {
+                input_dim: args.input_dim,
+                teacher_hidden: args.teacher_hidden,
+                student_hidden: args.student_hidden,
+                activation: args.activation.activation(),
+                lr: args.lr,
+                init_std: 1.0,
+                seed: args.seed,
+            };
+            let task = TeacherStudentTask::new(ts.clone()).map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let model = ModelOut::TeacherStudent {
+                activation: ts.activation,
+                input_dim: ts.input_dim,
+                teacher_hidden: ts.teacher_hidden,
+                student_hidden: ts.student_hidden,
+                init_std: ts.init_std,
+            };
+            let meaning = (
+                "generalisation error ½E(φ − y)² of the global student",
+                "none (null): a regression task",
+            );
+            report(&args, config, &task, model, meaning)
+        }
+    }
+}
+
+fn report<T: Task>(
+    args: &FlArgs,
+    config: FlConfig,
+    task: &T,
+    model: ModelOut,
+    (loss_is, accuracy_is): (&'static str, &'static str),
+) -> anyhow::Result<Outcome> {
     let progress = super::progress::bar(config.rounds as u64, "training");
     progress.set_message("rounds");
-    let run = simulate(&config, &train, &test, |_| progress.inc(1))?;
+    let run = simulate(&config, task, |_| progress.inc(1))?;
     progress.finish_and_clear();
-    let (central_loss, central_accuracy) = central_baseline(&config, &train, &test);
+    let (central_loss, central_accuracy) = central_baseline(&config, task);
     let last = run.rounds.last().copied();
     let report = SimulateReport {
         schema: "gradrd.simulate/1",
-        dataset: "digits",
-        model: "mlp",
+        model,
         parameters: run.params.len(),
         final_accuracy: last.map_or(f64::NAN, |r| r.accuracy),
         total_uplink_bits: last.map_or(0, |r| r.uplink_bits),
         rounds: run.rounds,
         central_accuracy,
         central_loss,
+        loss_is,
+        accuracy_is,
         settings: config,
     };
     let bytes = match args.out.format {
@@ -265,19 +357,29 @@ fn table(report: &SimulateReport) -> Vec<u8> {
             r.round.to_string(),
             r.uplink_bits.to_string(),
             sig(r.loss, 4),
-            format!("{:.2}%", 100.0 * r.accuracy),
+            percent(r.accuracy),
         ]);
     }
     let mut bytes = table.render();
     bytes.extend(
         format!(
-            "final accuracy {:.2}% after {} uplink bits; central model: {:.2}% (loss {})\n",
-            100.0 * report.final_accuracy,
+            "final accuracy {} after {} uplink bits; central model: {} (loss {})\nloss: {}\n",
+            percent(report.final_accuracy),
             report.total_uplink_bits,
-            100.0 * report.central_accuracy,
-            sig(report.central_loss, 4)
+            percent(report.central_accuracy),
+            sig(report.central_loss, 4),
+            report.loss_is
         )
         .into_bytes(),
     );
     bytes
+}
+
+/// `94.71%`, or `-` for a task without accuracy.
+fn percent(fraction: f64) -> String {
+    if fraction.is_nan() {
+        "-".to_string()
+    } else {
+        format!("{:.2}%", 100.0 * fraction)
+    }
 }

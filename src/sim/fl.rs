@@ -28,7 +28,8 @@ use serde::Serialize;
 
 use super::digits::Dataset;
 use super::mlp::{Batch, Mlp};
-use super::split::{partition, Split};
+use super::split::Split;
+use super::task::Task;
 use super::uplink::Uplink;
 use super::SimError;
 use crate::compress::Feedback;
@@ -75,7 +76,6 @@ pub struct FlConfig {
     pub batch_size: usize,
     pub lr: f64,
     pub rounds: usize,
-    pub hidden: usize,
     pub uplink: Uplink,
     pub memory: Memory,
     pub seed: u64,
@@ -88,7 +88,6 @@ impl FlConfig {
             ("local-steps", self.local_steps),
             ("batch-size", self.batch_size),
             ("rounds", self.rounds),
-            ("hidden", self.hidden),
         ] {
             if value == 0 {
                 return Err(SimError::Zero { field });
@@ -202,9 +201,9 @@ pub fn client_seed(seed: u64, client: usize) -> u64 {
     seed ^ (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-struct Client {
+struct Client<C> {
     samples: usize,
-    sampler: BatchSampler,
+    state: C,
     memory: Vec<f64>,
 }
 
@@ -222,42 +221,30 @@ pub struct FlRun {
     pub params: Vec<f64>,
 }
 
-/// The model of a run on `train`.
-pub fn model_for(config: &FlConfig, train: &Dataset) -> Mlp {
-    Mlp {
-        input: train.input,
-        hidden: config.hidden,
-        classes: train.classes,
-    }
+/// The server's random stream (initialization, then participants).
+fn server_rng(seed: u64) -> Pcg64 {
+    Pcg64::seed_from_u64(seed ^ 0x5e7e_5e7e)
 }
 
-/// Runs FedAvg on `train`, measuring on `test`; `observe` sees each round.
-pub fn simulate(
+/// Runs FedAvg on `task`; `observe` sees each round.
+pub fn simulate<T: Task>(
     config: &FlConfig,
-    train: &Dataset,
-    test: &Dataset,
+    task: &T,
     mut observe: impl FnMut(&RoundResult),
 ) -> Result<FlRun, SimError> {
     config.validate()?;
-    let model = model_for(config, train);
-    let parts = partition(
-        &train.labels,
-        train.classes,
-        config.clients,
-        config.split,
-        config.seed,
-    )?;
-    let mut clients: Vec<Client> = parts
+    let mut clients: Vec<Client<T::Client>> = task
+        .clients(config.clients, config.split, config.seed)?
         .into_iter()
-        .enumerate()
-        .map(|(c, samples)| Client {
-            samples: samples.len(),
-            sampler: BatchSampler::new(samples, client_seed(config.seed, c)),
-            memory: vec![0.0; model.len()],
+        .map(|(samples, state)| Client {
+            samples,
+            state,
+            memory: vec![0.0; task.parameters()],
         })
         .collect();
-    let mut server_rng = Pcg64::seed_from_u64(config.seed ^ 0x5e7e_5e7e);
-    let mut params = model.init(&mut server_rng);
+    let mut server_rng = server_rng(config.seed);
+    let mut params = task.init(&mut server_rng);
+    let layers = task.layers();
     let (alpha, beta, gamma) = config.memory.factors();
     let mut uplink_bits = 0u64;
     let mut rounds = Vec::with_capacity(config.rounds);
@@ -278,10 +265,8 @@ pub fn simulate(
                     .zip(&client.memory)
                     .map(|(x, e)| x + alpha * e)
                     .collect();
-                local_sgd(
-                    &model,
-                    train,
-                    &mut client.sampler,
+                task.train(
+                    &mut client.state,
                     &mut local,
                     config.local_steps,
                     config.batch_size,
@@ -289,7 +274,8 @@ pub fn simulate(
                 );
                 let mut sent = vec![0.0; local.len()];
                 let mut bits = 0;
-                for (name, range) in model.layers() {
+                for (name, range) in &layers {
+                    let range = range.clone();
                     let u: Vec<f64> = local[range.clone()]
                         .iter()
                         .zip(&global[range.clone()])
@@ -341,8 +327,7 @@ pub fn simulate(
                 *p += t / weight as f64;
             }
         }
-        let (loss, _) = model.evaluate(&params, train.batch());
-        let (_, accuracy) = model.evaluate(&params, test.batch());
+        let (loss, accuracy) = task.evaluate(&params);
         let result = RoundResult {
             round,
             uplink_bits,
@@ -355,26 +340,20 @@ pub fn simulate(
     Ok(FlRun { rounds, params })
 }
 
-/// The centrally trained model of the same size and initialization: SGD on
-/// the whole training set for `rounds · local_steps` steps of the same batch
-/// size and learning rate. Returns `(train loss, test accuracy)`.
-pub fn central_baseline(config: &FlConfig, train: &Dataset, test: &Dataset) -> (f64, f64) {
-    let model = model_for(config, train);
-    let mut server_rng = Pcg64::seed_from_u64(config.seed ^ 0x5e7e_5e7e);
-    let mut params = model.init(&mut server_rng);
-    let mut sampler = BatchSampler::new((0..train.len()).collect(), client_seed(config.seed, 0));
-    local_sgd(
-        &model,
-        train,
-        &mut sampler,
+/// The centrally trained model of the same size and initialization: one
+/// client holding everything, `rounds · local_steps` SGD steps of the same
+/// batch size and learning rate. Returns `(loss, accuracy)` as the rounds do.
+pub fn central_baseline<T: Task>(config: &FlConfig, task: &T) -> (f64, f64) {
+    let mut params = task.init(&mut server_rng(config.seed));
+    let mut state = task.central(config.seed);
+    task.train(
+        &mut state,
         &mut params,
         config.rounds * config.local_steps,
         config.batch_size,
         config.lr,
     );
-    let (loss, _) = model.evaluate(&params, train.batch());
-    let (_, accuracy) = model.evaluate(&params, test.batch());
-    (loss, accuracy)
+    task.evaluate(&params)
 }
 
 #[cfg(test)]
@@ -382,11 +361,13 @@ mod tests {
     use super::*;
     use crate::dist::FamilyKind;
     use crate::sim::digits::digits;
+    use crate::sim::task::DigitsTask;
     use crate::sim::uplink::Quantizer;
     use crate::testutil::assert_close;
 
-    fn data() -> (Dataset, Dataset) {
-        digits().unwrap().split(0.2, 0)
+    fn task() -> DigitsTask {
+        let (train, test) = digits().unwrap().split(0.2, 0);
+        DigitsTask::new(16, train, test).unwrap()
     }
 
     fn config() -> FlConfig {
@@ -400,7 +381,6 @@ mod tests {
             batch_size: 16,
             lr: 0.1,
             rounds: 6,
-            hidden: 16,
             uplink: Uplink {
                 topk: 1.0,
                 quantizer: Quantizer::None,
@@ -413,8 +393,7 @@ mod tests {
     }
 
     fn run(config: &FlConfig) -> FlRun {
-        let (train, test) = data();
-        simulate(config, &train, &test, |_| {}).unwrap()
+        simulate(config, &task(), |_| {}).unwrap()
     }
 
     #[test]
@@ -423,18 +402,18 @@ mod tests {
             clients: 1,
             ..config()
         };
-        let (train, test) = data();
-        let fed = simulate(&config, &train, &test, |_| {}).unwrap();
-        let model = model_for(&config, &train);
+        let task = task();
+        let fed = simulate(&config, &task, |_| {}).unwrap();
+        let (model, train) = (task.model, &task.train);
         let mut rng = Pcg64::seed_from_u64(config.seed ^ 0x5e7e_5e7e);
         let mut central = model.init(&mut rng);
         let mut sampler =
             BatchSampler::new((0..train.len()).collect(), client_seed(config.seed, 0));
-        local_sgd(&model, &train, &mut sampler, &mut central, 18, 16, 0.1);
+        local_sgd(&model, train, &mut sampler, &mut central, 18, 16, 0.1);
         for (a, b) in fed.params.iter().zip(&central) {
             assert_close(*a, *b, 0.0, 1e-12);
         }
-        let (loss, accuracy) = central_baseline(&config, &train, &test);
+        let (loss, accuracy) = central_baseline(&config, &task);
         assert_close(fed.rounds[5].loss, loss, 1e-12, 0.0);
         assert_close(fed.rounds[5].accuracy, accuracy, 0.0, 0.0);
     }
@@ -520,8 +499,51 @@ mod tests {
     }
 
     #[test]
+    fn teacher_student_fedavg_lowers_the_generalisation_error() {
+        use crate::sim::task::TeacherStudentTask;
+        use crate::sim::{Activation, TeacherStudentConfig};
+        let task = TeacherStudentTask::new(TeacherStudentConfig {
+            input_dim: 50,
+            teacher_hidden: 2,
+            student_hidden: 3,
+            activation: Activation::Erf,
+            lr: 0.5,
+            init_std: 1.0,
+            seed: 1,
+        })
+        .unwrap();
+        let config = FlConfig {
+            split: Split::Iid,
+            uplink: Uplink {
+                topk: 0.2,
+                quantizer: Quantizer::M22 {
+                    family: FamilyKind::GenNorm,
+                    m: 2.0,
+                    bits: 3,
+                },
+            },
+            memory: Memory::Feedback {
+                feedback: Feedback::Full,
+            },
+            lr: 0.5,
+            rounds: 150,
+            ..config()
+        };
+        let (start, _) = task.evaluate(&task.init(&mut server_rng(0)));
+        let run = simulate(&config, &task, |_| {}).unwrap();
+        let end = run.rounds[149].loss;
+        assert!(end < 0.5 * start, "ε_g {start} -> {end}");
+        assert!(run.rounds[149].accuracy.is_nan());
+        let skewed = FlConfig {
+            split: Split::Dirichlet { alpha: 1.0 },
+            ..config
+        };
+        assert!(simulate(&skewed, &task, |_| {}).is_err());
+    }
+
+    #[test]
     fn bad_settings_are_errors() {
-        let (train, test) = data();
+        let task = task();
         for bad in [
             FlConfig {
                 clients: 0,
@@ -551,7 +573,7 @@ mod tests {
                 ..config()
             },
         ] {
-            assert!(simulate(&bad, &train, &test, |_| {}).is_err(), "{bad:?}");
+            assert!(simulate(&bad, &task, |_| {}).is_err(), "{bad:?}");
         }
     }
 }

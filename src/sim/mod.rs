@@ -3,10 +3,11 @@
 //! - [`teacher_student`]: the two-layer teacher/student networks of Goldt et
 //!   al. (NeurIPS 2019) trained by online SGD, whose per-step gradients
 //!   [`record`] turns into safetensors dumps that every other command reads;
-//! - [`digits`], [`split`], [`mlp`], [`uplink`], [`fl`]: a small
+//! - [`digits`], [`split`], [`mlp`], [`task`], [`uplink`], [`fl`]: a small
 //!   federated-learning simulator (FedAvg, McMahan et al., AISTATS 2017) on
-//!   scikit-learn's digits with non-IID clients, partial participation, local
-//!   SGD steps and a compressed, error-fed-back uplink.
+//!   scikit-learn's digits (or on the teacher/student task) with non-IID
+//!   clients, partial participation, local SGD steps and a compressed,
+//!   error-fed-back uplink.
 
 pub mod activation;
 pub mod digits;
@@ -14,6 +15,7 @@ pub mod fl;
 pub mod mlp;
 pub mod record;
 pub mod split;
+pub mod task;
 pub mod teacher_student;
 pub mod uplink;
 

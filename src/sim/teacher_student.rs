@@ -150,6 +150,37 @@ pub struct TestSet {
     targets: Vec<f64>,
 }
 
+impl TestSet {
+    /// `samples` standard Gaussian inputs from their own stream (`seed`),
+    /// labelled by `teacher`.
+    pub fn new(act: Activation, teacher: &TwoLayer, samples: usize, seed: u64) -> Self {
+        let n = teacher.input_dim;
+        let mut rng = Pcg64::seed_from_u64(seed);
+        let inputs = normals(&mut rng, samples * n, 1.0);
+        let mut pre = vec![0.0; teacher.hidden()];
+        let targets = inputs
+            .chunks_exact(n)
+            .map(|x| teacher.output(act, x, &mut pre))
+            .collect();
+        TestSet { inputs, targets }
+    }
+
+    /// `½ mean (φ − y)²` of `student` over the set.
+    pub fn error(&self, act: Activation, student: &TwoLayer) -> f64 {
+        let mut pre = vec![0.0; student.hidden()];
+        let total: f64 = self
+            .inputs
+            .chunks_exact(student.input_dim)
+            .zip(&self.targets)
+            .map(|(x, y)| {
+                let d = student.output(act, x, &mut pre) - y;
+                d * d
+            })
+            .sum();
+        0.5 * total / self.targets.len().max(1) as f64
+    }
+}
+
 /// The teacher, the student and the SGD stream.
 #[derive(Debug, Clone)]
 pub struct TeacherStudent {
@@ -157,14 +188,93 @@ pub struct TeacherStudent {
     teacher: TwoLayer,
     student: TwoLayer,
     rng: Pcg64,
-    x: Vec<f64>,
-    pre_teacher: Vec<f64>,
-    pre_student: Vec<f64>,
-    grad: Gradient,
+    work: Workspace,
     steps: u64,
 }
 
-fn normals(rng: &mut Pcg64, n: usize, std: f64) -> Vec<f64> {
+/// Buffers of [`sgd_step`].
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    x: Vec<f64>,
+    pre_teacher: Vec<f64>,
+    pre_student: Vec<f64>,
+    sample: Gradient,
+    grad: Gradient,
+}
+
+impl Workspace {
+    pub fn new(teacher: &TwoLayer, student: &TwoLayer) -> Self {
+        let zeros = |len| vec![0.0; len];
+        let gradient = || Gradient {
+            w: zeros(student.w.len()),
+            v: zeros(student.hidden()),
+        };
+        Self {
+            x: zeros(student.input_dim),
+            pre_teacher: zeros(teacher.hidden()),
+            pre_student: zeros(student.hidden()),
+            sample: gradient(),
+            grad: gradient(),
+        }
+    }
+
+    /// The mean gradient of the last step.
+    pub fn gradient(&self) -> &Gradient {
+        &self.grad
+    }
+}
+
+/// One SGD step of `student` on the mean loss of `batch` fresh Gaussian
+/// inputs from `rng` (the scaling of the module docs: η for `w`, η/N for
+/// `v`); returns the mean loss before the update. The mean gradient stays in
+/// `work`.
+pub fn sgd_step(
+    student: &mut TwoLayer,
+    teacher: &TwoLayer,
+    act: Activation,
+    lr: f64,
+    batch: usize,
+    rng: &mut Pcg64,
+    work: &mut Workspace,
+) -> f64 {
+    let mut loss = 0.0;
+    for sample in 0..batch {
+        for xi in &mut work.x {
+            *xi = rng.sample(StandardNormal);
+        }
+        let y = teacher.output(act, &work.x, &mut work.pre_teacher);
+        let target = if sample == 0 {
+            &mut work.grad
+        } else {
+            &mut work.sample
+        };
+        loss += loss_and_gradient(student, act, &work.x, y, &mut work.pre_student, target);
+        if sample > 0 {
+            for (g, s) in work.grad.w.iter_mut().zip(&work.sample.w) {
+                *g += s;
+            }
+            for (g, s) in work.grad.v.iter_mut().zip(&work.sample.v) {
+                *g += s;
+            }
+        }
+    }
+    let mean = 1.0 / batch.max(1) as f64;
+    if batch > 1 {
+        work.grad.w.iter_mut().for_each(|g| *g *= mean);
+        work.grad.v.iter_mut().for_each(|g| *g *= mean);
+    }
+    for (w, g) in student.w.iter_mut().zip(&work.grad.w) {
+        *w -= lr * g;
+    }
+    let lr_v = lr / student.input_dim as f64;
+    for (v, g) in student.v.iter_mut().zip(&work.grad.v) {
+        *v -= lr_v * g;
+    }
+    loss * mean
+}
+
+/// `n` i.i.d. N(0, std²) draws.
+pub fn normals(rng: &mut Pcg64, n: usize, std: f64) -> Vec<f64> {
     (0..n)
         .map(|_| std * rng.sample::<f64, _>(StandardNormal))
         .collect()
@@ -188,16 +298,10 @@ impl TeacherStudent {
             v: normals(&mut rng, m, config.init_std),
         };
         Ok(Self {
+            work: Workspace::new(&teacher, &student),
             teacher,
             student,
             rng,
-            x: vec![0.0; n],
-            pre_teacher: vec![0.0; k],
-            pre_student: vec![0.0; m],
-            grad: Gradient {
-                w: vec![0.0; m * n],
-                v: vec![0.0; m],
-            },
             steps: 0,
             config,
         })
@@ -218,90 +322,67 @@ impl TeacherStudent {
 
     /// The gradient of the last step, taken at the weights before its update.
     pub fn gradient(&self) -> &Gradient {
-        &self.grad
+        self.work.gradient()
     }
 
     /// One online SGD step on a fresh sample; returns its loss (before the
     /// update).
     pub fn step(&mut self) -> f64 {
-        let act = self.config.activation;
-        for xi in &mut self.x {
-            *xi = self.rng.sample(StandardNormal);
-        }
-        let y = self.teacher.output(act, &self.x, &mut self.pre_teacher);
-        let loss = loss_and_gradient(
-            &self.student,
-            act,
-            &self.x,
-            y,
-            &mut self.pre_student,
-            &mut self.grad,
+        let loss = sgd_step(
+            &mut self.student,
+            &self.teacher,
+            self.config.activation,
+            self.config.lr,
+            1,
+            &mut self.rng,
+            &mut self.work,
         );
-        let lr = self.config.lr;
-        for (w, g) in self.student.w.iter_mut().zip(&self.grad.w) {
-            *w -= lr * g;
-        }
-        let lr_v = lr / self.config.input_dim as f64;
-        for (v, g) in self.student.v.iter_mut().zip(&self.grad.v) {
-            *v -= lr_v * g;
-        }
         self.steps += 1;
         loss
     }
 
     /// `samples` inputs from their own stream (`seed`), labelled by the teacher.
     pub fn test_set(&self, samples: usize, seed: u64) -> TestSet {
-        let n = self.config.input_dim;
-        let mut rng = Pcg64::seed_from_u64(seed);
-        let inputs = normals(&mut rng, samples * n, 1.0);
-        let mut pre = vec![0.0; self.teacher.hidden()];
-        let targets = inputs
-            .chunks_exact(n)
-            .map(|x| self.teacher.output(self.config.activation, x, &mut pre))
-            .collect();
-        TestSet { inputs, targets }
+        TestSet::new(self.config.activation, &self.teacher, samples, seed)
     }
 
     /// `½ mean (φ − y)²` over a test set.
     pub fn test_error(&self, test: &TestSet) -> f64 {
-        let n = self.config.input_dim;
-        let mut pre = vec![0.0; self.student.hidden()];
-        let total: f64 = test
-            .inputs
-            .chunks_exact(n)
-            .zip(&test.targets)
-            .map(|(x, y)| {
-                let d = self.student.output(self.config.activation, x, &mut pre) - y;
-                d * d
-            })
-            .sum();
-        0.5 * total / test.targets.len().max(1) as f64
+        test.error(self.config.activation, &self.student)
     }
 
     /// The exact `ε_g` from the order parameters (erf, relu, linear), or
     /// `None` for tanh.
     pub fn generalisation_error(&self) -> Option<f64> {
-        let act = self.config.activation;
-        let (s, t) = (&self.student, &self.teacher);
-        let overlap = |a: &TwoLayer, i: usize, b: &TwoLayer, j: usize| {
-            let n = a.input_dim;
-            dot(&a.w[i * n..(i + 1) * n], &b.w[j * n..(j + 1) * n]) / n as f64
-        };
-        let mut sum = 0.0;
-        for (a, sign_a) in [(s, 1.0), (t, -1.0)] {
-            for (b, sign_b) in [(s, 1.0), (t, -1.0)] {
-                for i in 0..a.hidden() {
-                    let c11 = overlap(a, i, a, i);
-                    for j in 0..b.hidden() {
-                        let c22 = overlap(b, j, b, j);
-                        let c12 = overlap(a, i, b, j);
-                        sum += sign_a * sign_b * a.v[i] * b.v[j] * pair_mean(act, c11, c12, c22)?;
-                    }
+        generalisation_error(self.config.activation, &self.student, &self.teacher)
+    }
+}
+
+/// The exact `ε_g` of `student` against `teacher` from the order parameters
+/// (erf, relu, linear), or `None` for tanh.
+pub fn generalisation_error(
+    act: Activation,
+    student: &TwoLayer,
+    teacher: &TwoLayer,
+) -> Option<f64> {
+    let overlap = |a: &TwoLayer, i: usize, b: &TwoLayer, j: usize| {
+        let n = a.input_dim;
+        dot(&a.w[i * n..(i + 1) * n], &b.w[j * n..(j + 1) * n]) / n as f64
+    };
+    let mut sum = 0.0;
+    for (a, sign_a) in [(student, 1.0), (teacher, -1.0)] {
+        for (b, sign_b) in [(student, 1.0), (teacher, -1.0)] {
+            for i in 0..a.hidden() {
+                let c11 = overlap(a, i, a, i);
+                for j in 0..b.hidden() {
+                    let c22 = overlap(b, j, b, j);
+                    let c12 = overlap(a, i, b, j);
+                    sum += sign_a * sign_b * a.v[i] * b.v[j] * pair_mean(act, c11, c12, c22)?;
                 }
             }
         }
-        Some(0.5 * sum)
     }
+    Some(0.5 * sum)
 }
 
 /// `E[g(u) g(v)]` for centred Gaussians with `Var u = c11`, `Var v = c22`,

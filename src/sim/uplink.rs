@@ -18,7 +18,11 @@
 //!                     clipped to ±a: with M > 0 and a heavy-tailed fit (small
 //!                     GenNorm β) the outer center `E[|X|^M X | X > t] / E[|X|^M | X > t]`
 //!                     of the fitted density can lie orders of magnitude
-//!                     beyond every value sent, and training diverges
+//!                     beyond every value sent, and training diverges.
+//!                     A message with fewer than [`M22_MIN_VALUES`] non-zero
+//!                     kept values (a tiny layer, such as the teacher/student
+//!                     `v`) has too little to fit: its values go as 32-bit
+//!                     floats, as with `none`
 //! bits     values + positions (quant::coding::encode_positions, none when k = n)
 //! ```
 
@@ -31,6 +35,9 @@ use crate::quant::baseline::{self, BaselineError, BaselineKind, BaselineOptions}
 use crate::quant::coding::{self, CodingError};
 use crate::quant::lloyd::design_for_density;
 use crate::quant::{Codebook, DesignSpec, LloydOptions, QuantError};
+
+/// Fewest non-zero kept values an m22 message fits a density to.
+pub const M22_MIN_VALUES: usize = 8;
 
 /// The scalar quantizer applied to the kept values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -159,10 +166,9 @@ impl Uplink {
         if values.is_empty() {
             return Ok((Vec::new(), 0));
         }
+        let uncompressed = || Ok((values.to_vec(), 32 * values.len() as u64));
         let (kind, options) = match self.quantizer {
-            Quantizer::None => {
-                return Ok((values.to_vec(), 32 * values.len() as u64));
-            }
+            Quantizer::None => return uncompressed(),
             Quantizer::Baseline { scheme, bits } => (
                 scheme,
                 BaselineOptions {
@@ -172,6 +178,9 @@ impl Uplink {
             ),
             Quantizer::M22 { family, m, bits } => {
                 let non_zero: Vec<f64> = values.iter().copied().filter(|v| *v != 0.0).collect();
+                if non_zero.len() < M22_MIN_VALUES {
+                    return uncompressed();
+                }
                 let options = FitOptions {
                     loc: LocMode::Fixed(0.0),
                     ..FitOptions::default()
@@ -326,6 +335,22 @@ mod tests {
         .unwrap();
         let outer = design.codebook.centers()[7] * design.codebook.scale();
         assert!(outer > largest, "outer center {outer} vs {largest}");
+    }
+
+    #[test]
+    fn m22_sends_too_few_values_for_a_fit_uncompressed() {
+        let u = [0.5, -0.25, 0.0, 0.125, 2.0, -1.0, 0.75];
+        let up = Uplink {
+            topk: 1.0,
+            quantizer: Quantizer::M22 {
+                family: FamilyKind::GenNorm,
+                m: 2.0,
+                bits: 2,
+            },
+        };
+        let msg = up.compress(&u).unwrap();
+        assert_eq!(msg.decoded, u.to_vec());
+        assert_eq!(msg.bits, 7 * 32);
     }
 
     #[test]
