@@ -29,24 +29,11 @@ enum Source {
 
 #[derive(Debug, Args)]
 pub struct TeacherStudentArgs {
-    /// Hidden-unit activation g (erf is erf(x/√2)).
-    #[arg(long, value_enum, default_value_t = ActivationArg::Erf)]
-    activation: ActivationArg,
-    /// Input dimension N.
-    #[arg(long, default_value_t = 500)]
-    input_dim: usize,
-    /// Teacher hidden units K.
-    #[arg(long, default_value_t = 2)]
-    teacher_hidden: usize,
-    /// Student hidden units M.
-    #[arg(long, default_value_t = 2)]
-    student_hidden: usize,
+    #[command(flatten)]
+    network: NetworkArgs,
     /// Learning rate η (first layer; the second layer uses η/N).
     #[arg(long, default_value_t = 0.5, allow_hyphen_values = true)]
     lr: f64,
-    /// Standard deviation of the student's initial weights.
-    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
-    init_std: f64,
     /// SGD steps (one fresh Gaussian sample each).
     #[arg(long, default_value_t = 10_000)]
     steps: u64,
@@ -67,8 +54,42 @@ pub struct TeacherStudentArgs {
     report: OutputArgs,
 }
 
+/// The teacher and student networks (shared with `simulate fl --model teacher-student`).
+#[derive(Debug, Clone, Args)]
+pub(super) struct NetworkArgs {
+    /// Hidden-unit activation g (erf is erf(x/√2)).
+    #[arg(long, value_enum, default_value_t = ActivationArg::Erf)]
+    activation: ActivationArg,
+    /// Input dimension N.
+    #[arg(long, default_value_t = 500)]
+    input_dim: usize,
+    /// Teacher hidden units K.
+    #[arg(long, default_value_t = 2)]
+    teacher_hidden: usize,
+    /// Student hidden units M.
+    #[arg(long, default_value_t = 2)]
+    student_hidden: usize,
+    /// Standard deviation of the student's initial weights.
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    init_std: f64,
+}
+
+impl NetworkArgs {
+    pub(super) fn config(&self, lr: f64, seed: u64) -> TeacherStudentConfig {
+        TeacherStudentConfig {
+            input_dim: self.input_dim,
+            teacher_hidden: self.teacher_hidden,
+            student_hidden: self.student_hidden,
+            activation: self.activation.activation(),
+            lr,
+            init_std: self.init_std,
+            seed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub(super) enum ActivationArg {
+enum ActivationArg {
     Erf,
     Relu,
     Tanh,
@@ -76,7 +97,7 @@ pub(super) enum ActivationArg {
 }
 
 impl ActivationArg {
-    pub(super) fn activation(self) -> Activation {
+    fn activation(self) -> Activation {
         match self {
             ActivationArg::Erf => Activation::Erf,
             ActivationArg::Relu => Activation::Relu,
@@ -127,20 +148,12 @@ fn teacher_student(args: TeacherStudentArgs) -> anyhow::Result<Outcome> {
     if args.test_samples == 0 {
         bail!("--test-samples must be at least 1");
     }
-    let config = TeacherStudentConfig {
-        input_dim: args.input_dim,
-        teacher_hidden: args.teacher_hidden,
-        student_hidden: args.student_hidden,
-        activation: args.activation.activation(),
-        lr: args.lr,
-        init_std: args.init_std,
-        seed: args.seed,
-    };
+    let config = args.network.config(args.lr, args.seed);
     let mut sim = TeacherStudent::new(config.clone()).map_err(|e| anyhow::anyhow!("--{e}"))?;
     prepare_folder(&args.out)?;
     let exact = sim.generalisation_error().is_some();
     let test_set = (!exact).then(|| sim.test_set(args.test_samples, args.seed ^ 0x7e57));
-    let (m, n) = (args.student_hidden, args.input_dim);
+    let (m, n) = (config.student_hidden, config.input_dim);
     let records_expected = args.steps.div_ceil(args.record_every);
     let progress = super::progress::bar(records_expected, "recording");
     let mut records = Vec::new();
@@ -191,7 +204,7 @@ fn teacher_student(args: TeacherStudentArgs) -> anyhow::Result<Outcome> {
         out: args.out.display().to_string(),
         activation: config.activation,
         input_dim: n,
-        teacher_hidden: args.teacher_hidden,
+        teacher_hidden: config.teacher_hidden,
         student_hidden: m,
         lr: args.lr,
         steps: args.steps,

@@ -14,10 +14,10 @@ use gradrd::sim::fl::{central_baseline, simulate, FlConfig, Memory, RoundResult}
 use gradrd::sim::split::Split;
 use gradrd::sim::task::{DigitsTask, Task, TeacherStudentTask};
 use gradrd::sim::uplink::{Quantizer, Uplink};
-use gradrd::sim::{Activation, TeacherStudentConfig};
+use gradrd::sim::Activation;
 use serde::Serialize;
 
-use super::generate::ActivationArg;
+use super::generate::NetworkArgs;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::Outcome;
 
@@ -46,18 +46,9 @@ pub struct FlArgs {
     /// Hidden units of the MLP.
     #[arg(long, default_value_t = 32)]
     hidden: usize,
-    /// Teacher/student: input dimension N.
-    #[arg(long, default_value_t = 500)]
-    input_dim: usize,
-    /// Teacher/student: teacher hidden units K.
-    #[arg(long, default_value_t = 2)]
-    teacher_hidden: usize,
-    /// Teacher/student: student hidden units M.
-    #[arg(long, default_value_t = 2)]
-    student_hidden: usize,
-    /// Teacher/student: activation (erf is erf(x/√2)).
-    #[arg(long, value_enum, default_value_t = ActivationArg::Erf)]
-    activation: ActivationArg,
+    /// The networks of `--model teacher-student`.
+    #[command(flatten)]
+    network: NetworkArgs,
     /// Number of clients.
     #[arg(long, default_value_t = 10)]
     clients: usize,
@@ -289,15 +280,7 @@ fn fl(args: FlArgs) -> anyhow::Result<Outcome> {
             report(&args, config, &task, model, meaning)
         }
         ModelArg::TeacherStudent => {
-            let ts = TeacherStudentConfig {
-                input_dim: args.input_dim,
-                teacher_hidden: args.teacher_hidden,
-                student_hidden: args.student_hidden,
-                activation: args.activation.activation(),
-                lr: args.lr,
-                init_std: 1.0,
-                seed: args.seed,
-            };
+            let ts = args.network.config(args.lr, args.seed);
             let task = TeacherStudentTask::new(ts.clone()).map_err(|e| anyhow::anyhow!("--{e}"))?;
             let model = ModelOut::TeacherStudent {
                 activation: ts.activation,
