@@ -5,20 +5,18 @@
 //! S_t      ⌈participation · clients⌉ clients drawn without replacement
 //! client c start from x_t + α e_c (SA-PEF; x_t otherwise), run E local SGD
 //!          steps on mini-batches of its own data → x_end
-//!          u = (x_end − x_t) + β e_c        β = 1 (full, decay), 1 − α (SA-PEF), 0 (none)
+//!          u = (x_end − x_t) + β e_c        β = 1 (feedback), 1 − α (SA-PEF)
 //!          send C(u) per layer (uplink)
-//!          e_c ← γ (u − C(u))               γ = 0 (none), 1 (full, SA-PEF), γ (decay)
+//!          e_c ← γ (u − C(u))               γ = 0 (none: e stays 0), 1 (full, SA-PEF), γ (decay)
 //! server   x_{t+1} = x_t + Σ_{c∈S_t} n_c C(u_c) / Σ_{c∈S_t} n_c   (n_c = samples of c)
 //! ```
 //!
 //! SA-PEF (α ∈ [0, 1]): local training starts from the error-corrected point
 //! and the residual is carried only in part; α = 0 is plain error feedback.
-//! Mini-batches: each client walks its own seeded permutation of its samples
-//! (reshuffled when exhausted). Clients train in parallel (rayon) and are
-//! summed in client order, so a run is a function of its seed.
-//!
-//! The reported loss is the mean cross-entropy of the global model on the
-//! whole training set after the round, the accuracy that on the test set.
+//! What a client holds, how it trains and how the global model is measured
+//! is the [`Task`] (digits MLP or teacher/student). Clients train in parallel
+//! (rayon) and are summed in client order, so a run is a function of its
+//! seed.
 
 use rand::seq::{index, SliceRandom};
 use rand::SeedableRng;
