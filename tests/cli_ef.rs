@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use assert_cmd::Command;
-use common::assert_close;
+use common::{assert_close, fails_with_2};
 use safetensors::tensor::{Dtype, TensorView};
 use serde_json::Value;
 
@@ -55,20 +55,6 @@ fn write_safetensors(path: &Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
 
 fn ramp(n: usize, offset: f32) -> Vec<f32> {
     (0..n).map(|i| (i as f32 - 3.5) * 0.1 + offset).collect()
-}
-
-/// Runs gradrd expecting exit 2 and returns stderr.
-fn fails_with_2(args: &[&str]) -> String {
-    let out = gradrd().args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "args {args:?}, stderr: {stderr}"
-    );
-    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod ef;
 mod evolve;
 mod failure;
 mod fit;
+mod generate;
 mod iid;
 mod inspect;
 mod output;
@@ -17,6 +18,7 @@ mod quantize;
 mod rd;
 mod selection;
 mod sequence;
+mod simulate;
 mod stale;
 
 use std::process::ExitCode;
@@ -58,6 +60,10 @@ enum Command {
     Stale(stale::StaleArgs),
     /// Communication cost per client and round: FedAvg, sparse and quantized schemes, prediction space.
     Cost(cost::CostArgs),
+    /// Write gradient dumps from simulated training (teacher/student networks).
+    Generate(generate::GenerateArgs),
+    /// Train with compression in the loop (federated averaging): accuracy and loss against uplink bits.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -84,6 +90,8 @@ pub fn main() -> ExitCode {
         Command::Dp(args) => dp::run(args),
         Command::Stale(args) => stale::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

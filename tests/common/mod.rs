@@ -22,3 +22,23 @@ pub fn fixture(name: &str) -> std::path::PathBuf {
         .join("tests/fixtures")
         .join(name)
 }
+
+/// Runs the gradrd binary with `args`, expecting exit code 2, empty stdout
+/// and no panic; returns stderr.
+#[track_caller]
+pub fn fails_with_2(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("gradrd")
+        .expect("the gradrd binary is built")
+        .args(args)
+        .output()
+        .expect("gradrd runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "args {args:?}, stderr: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}

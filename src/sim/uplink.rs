@@ -1,0 +1,390 @@
+//! What a client sends: its layer update `u` after top-k and a scalar
+//! quantizer, with the bits counted from the real coded message.
+//!
+//! ```text
+//! kept     the k = ⌈f·n⌉ largest |u_i| (compress::top_k_indices; all when f = 1)
+//! values   none:      u_i at full precision, counted as 32-bit floats (the
+//!                     simulator computes in f64; `none` is the uncompressed
+//!                     reference, so it does not round)
+//!          baseline:  a quant::baseline scheme on the kept values (uniform,
+//!                     int8, FP8, FP4, TinyScript), its real coded size
+//!                     (ANS-coded symbols + its side information)
+//!          m22:       a GenNorm or double Weibull fitted by maximum likelihood
+//!                     to the kept non-zero values (loc = 0), the M-weighted
+//!                     Lloyd-Max codebook of 2^b levels designed on the fit,
+//!                     the kept values coded with it: ANS-coded indices plus
+//!                     the codebook sent (L centers and the scale, 32 bits each).
+//!                     Centers beyond the largest kept magnitude `a` are
+//!                     clipped to ±a: with M > 0 and a heavy-tailed fit (small
+//!                     GenNorm β) the outer center `E[|X|^M X | X > t] / E[|X|^M | X > t]`
+//!                     of the fitted density can lie orders of magnitude
+//!                     beyond every value sent, and training diverges.
+//!                     A message with fewer than [`M22_MIN_VALUES`] non-zero
+//!                     kept values (a tiny layer, such as the teacher/student
+//!                     `v`) has too little to fit: its values go as 32-bit
+//!                     floats, as with `none`
+//! bits     values + positions (quant::coding::encode_positions, none when k = n)
+//! ```
+
+use serde::Serialize;
+
+use crate::compress::{fraction_to_count, top_k_indices};
+use crate::dist::FamilyKind;
+use crate::fit::{fit, FitError, FitOptions, LocMode};
+use crate::quant::baseline::{self, BaselineError, BaselineKind, BaselineOptions};
+use crate::quant::coding::{self, CodingError};
+use crate::quant::lloyd::design_for_density;
+use crate::quant::{Codebook, DesignSpec, LloydOptions, QuantError};
+
+/// Fewest non-zero kept values an m22 message fits a density to.
+pub const M22_MIN_VALUES: usize = 8;
+
+/// The scalar quantizer applied to the kept values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Quantizer {
+    /// Full-precision values, counted at 32 bits each.
+    None,
+    /// A `quant::baseline` scheme at `bits` (the bit width of uniform and
+    /// TinyScript; int8, FP8 and FP4 have their own).
+    Baseline {
+        #[serde(serialize_with = "baseline_name")]
+        scheme: BaselineKind,
+        bits: u32,
+    },
+    /// The M22 pipeline: fit `family`, design the `m`-weighted Lloyd-Max
+    /// codebook of `2^bits` levels.
+    M22 {
+        family: FamilyKind,
+        m: f64,
+        bits: u32,
+    },
+}
+
+fn baseline_name<S: serde::Serializer>(kind: &BaselineKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.name())
+}
+
+/// The uplink compressor: top-k fraction and quantizer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Uplink {
+    pub topk: f64,
+    pub quantizer: Quantizer,
+}
+
+/// Why a message could not be formed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UplinkError {
+    #[error("topk must be a fraction in (0, 1], got {0}")]
+    TopK(f64),
+    #[error("quantizer {0} sparsifies or sketches by itself and is not an uplink quantizer; use --topk with a dense quantizer")]
+    NotDense(&'static str),
+    #[error("{name}: bits must be an integer from 1 to 16, got {bits}")]
+    Bits { name: &'static str, bits: u32 },
+    #[error("m must be finite and >= 0, got {0}")]
+    WeightExponent(f64),
+    #[error("m22 fit: {0}")]
+    Fit(#[from] FitError),
+    #[error("m22 design: {0}")]
+    Design(#[from] QuantError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Coding(#[from] CodingError),
+}
+
+/// A decoded message and its size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// What the server reconstructs, dense.
+    pub decoded: Vec<f64>,
+    /// Coded size in bits (values, side information, positions).
+    pub bits: u64,
+}
+
+impl Uplink {
+    /// Checks the settings before any training.
+    pub fn validate(&self) -> Result<(), UplinkError> {
+        if !(self.topk > 0.0 && self.topk <= 1.0) {
+            return Err(UplinkError::TopK(self.topk));
+        }
+        let check_bits = |name, bits: u32| {
+            if (1..=crate::quant::MAX_BITS).contains(&bits) {
+                Ok(())
+            } else {
+                Err(UplinkError::Bits { name, bits })
+            }
+        };
+        match self.quantizer {
+            Quantizer::None => Ok(()),
+            Quantizer::Baseline { scheme, bits } => match scheme {
+                BaselineKind::TopkFp8
+                | BaselineKind::TopkFp4
+                | BaselineKind::CountSketch
+                | BaselineKind::M22 => Err(UplinkError::NotDense(scheme.name())),
+                BaselineKind::UniformMinMax
+                | BaselineKind::UniformOpt
+                | BaselineKind::TinyScript => check_bits(scheme.name(), bits),
+                BaselineKind::Int8
+                | BaselineKind::Fp8E4M3
+                | BaselineKind::Fp8E5M2
+                | BaselineKind::Fp4E2M1 => Ok(()),
+            },
+            Quantizer::M22 { m, bits, .. } => {
+                if !(m.is_finite() && m >= 0.0) {
+                    return Err(UplinkError::WeightExponent(m));
+                }
+                check_bits("m22", bits)
+            }
+        }
+    }
+
+    /// Compresses the layer update `u`.
+    pub fn compress(&self, u: &[f64]) -> Result<Message, UplinkError> {
+        let n = u.len();
+        let k = fraction_to_count(self.topk, n);
+        let (kept, position_bits) = if k >= n {
+            ((0..n).collect::<Vec<_>>(), 0)
+        } else {
+            let kept = top_k_indices(u, k);
+            let bits = coding::encode_positions(n, &kept)?.total_bits();
+            (kept, bits)
+        };
+        let values: Vec<f64> = kept.iter().map(|&i| u[i]).collect();
+        let (decoded_values, value_bits) = self.quantize(&values)?;
+        let mut decoded = vec![0.0; n];
+        for (&i, v) in kept.iter().zip(decoded_values) {
+            decoded[i] = v;
+        }
+        Ok(Message {
+            decoded,
+            bits: value_bits + position_bits,
+        })
+    }
+
+    fn quantize(&self, values: &[f64]) -> Result<(Vec<f64>, u64), UplinkError> {
+        if values.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let uncompressed = || Ok((values.to_vec(), 32 * values.len() as u64));
+        let (kind, options) = match self.quantizer {
+            Quantizer::None => return uncompressed(),
+            Quantizer::Baseline { scheme, bits } => (
+                scheme,
+                BaselineOptions {
+                    rate: f64::from(bits),
+                    ..BaselineOptions::default()
+                },
+            ),
+            Quantizer::M22 { family, m, bits } => {
+                let non_zero: Vec<f64> = values.iter().copied().filter(|v| *v != 0.0).collect();
+                if non_zero.len() < M22_MIN_VALUES {
+                    return uncompressed();
+                }
+                let options = FitOptions {
+                    loc: LocMode::Fixed(0.0),
+                    ..FitOptions::default()
+                };
+                let fitted = fit(family, &non_zero, &options)?;
+                let spec = DesignSpec::from_bits(bits, m, false)?;
+                let design = design_for_density(&fitted.model, &spec, &LloydOptions::default())?;
+                (
+                    BaselineKind::M22,
+                    BaselineOptions {
+                        rate: f64::from(bits),
+                        m,
+                        codebook: Some(clip_centers(design.codebook, values)?),
+                        ..BaselineOptions::default()
+                    },
+                )
+            }
+        };
+        let evaluation = baseline::evaluate(kind, values, &options)?;
+        // coded_bits is per entry over the values: back to the exact total
+        let bits = (evaluation.result.coded_bits * values.len() as f64).round() as u64;
+        Ok((evaluation.decoded, bits))
+    }
+}
+
+/// The codebook with its centers clipped to `±max |values|`.
+fn clip_centers(codebook: Codebook, values: &[f64]) -> Result<Codebook, QuantError> {
+    let limit = values.iter().fold(0.0f64, |a, v| a.max(v.abs())) / codebook.scale();
+    let centers = codebook
+        .centers()
+        .iter()
+        .map(|c| c.clamp(-limit, limit))
+        .collect();
+    Ok(Codebook::new(
+        codebook.thresholds().to_vec(),
+        centers,
+        codebook.scale(),
+        codebook.m(),
+        codebook.zero_level(),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0 + 1e-3 * i as f64)
+            .collect()
+    }
+
+    #[test]
+    fn uncompressed_message_is_the_update_at_32_bits_per_entry() {
+        let u = ramp(50);
+        let up = Uplink {
+            topk: 1.0,
+            quantizer: Quantizer::None,
+        };
+        let msg = up.compress(&u).unwrap();
+        assert_eq!(msg.bits, 32 * 50);
+        assert_eq!(msg.decoded, u);
+    }
+
+    #[test]
+    fn top_k_sends_the_largest_entries_and_their_positions() {
+        let u = ramp(200);
+        let up = Uplink {
+            topk: 0.05,
+            quantizer: Quantizer::None,
+        };
+        let msg = up.compress(&u).unwrap();
+        let kept = top_k_indices(&u, 10);
+        let positions = coding::encode_positions(200, &kept).unwrap().total_bits();
+        assert_eq!(msg.bits, 32 * 10 + positions);
+        let nonzero: Vec<usize> = (0..200).filter(|&i| msg.decoded[i] != 0.0).collect();
+        assert_eq!(nonzero, kept);
+    }
+
+    #[test]
+    fn m22_codes_with_the_designed_codebook_and_counts_it() {
+        let u = ramp(400);
+        let up = Uplink {
+            topk: 1.0,
+            quantizer: Quantizer::M22 {
+                family: FamilyKind::GenNorm,
+                m: 1.0,
+                bits: 3,
+            },
+        };
+        let msg = up.compress(&u).unwrap();
+        let distinct = {
+            let mut d: Vec<u64> = msg.decoded.iter().map(|v| v.to_bits()).collect();
+            d.sort_unstable();
+            d.dedup();
+            d.len()
+        };
+        assert!(distinct <= 8, "{distinct} levels");
+        // at least the codebook (9 floats) and fewer than 3 bits per entry + header
+        assert!(
+            msg.bits > 9 * 32 && msg.bits < 9 * 32 + 3 * 400 + 200,
+            "{}",
+            msg.bits
+        );
+    }
+
+    #[test]
+    fn m22_centers_never_exceed_the_largest_value_sent() {
+        // heavy tails: a GenNorm fit with a small β, whose M = 2 outer
+        // centers lie far beyond the sample maximum
+        let u: Vec<f64> = (1..=400)
+            .map(|i| {
+                let p = i as f64 / 401.0;
+                let magnitude = (-(1.0 - p).ln()).powi(4) * 1e-3;
+                if i % 2 == 0 {
+                    magnitude
+                } else {
+                    -magnitude
+                }
+            })
+            .collect();
+        let largest = u.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let up = Uplink {
+            topk: 1.0,
+            quantizer: Quantizer::M22 {
+                family: FamilyKind::GenNorm,
+                m: 2.0,
+                bits: 3,
+            },
+        };
+        let msg = up.compress(&u).unwrap();
+        let decoded_max = msg.decoded.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        assert!(
+            decoded_max <= largest * (1.0 + 1e-12),
+            "{decoded_max} > {largest}"
+        );
+        // the clip is active here: the unclipped design reaches beyond
+        let fitted = fit(
+            FamilyKind::GenNorm,
+            &u,
+            &FitOptions {
+                loc: LocMode::Fixed(0.0),
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        let design = design_for_density(
+            &fitted.model,
+            &DesignSpec::from_bits(3, 2.0, false).unwrap(),
+            &LloydOptions::default(),
+        )
+        .unwrap();
+        let outer = design.codebook.centers()[7] * design.codebook.scale();
+        assert!(outer > largest, "outer center {outer} vs {largest}");
+    }
+
+    #[test]
+    fn m22_sends_too_few_values_for_a_fit_uncompressed() {
+        let u = [0.5, -0.25, 0.0, 0.125, 2.0, -1.0, 0.75];
+        let up = Uplink {
+            topk: 1.0,
+            quantizer: Quantizer::M22 {
+                family: FamilyKind::GenNorm,
+                m: 2.0,
+                bits: 2,
+            },
+        };
+        let msg = up.compress(&u).unwrap();
+        assert_eq!(msg.decoded, u.to_vec());
+        assert_eq!(msg.bits, 7 * 32);
+    }
+
+    #[test]
+    fn rates_the_quantizer_cannot_meet_are_refused() {
+        let bad = [
+            Uplink {
+                topk: 0.0,
+                quantizer: Quantizer::None,
+            },
+            Uplink {
+                topk: 1.0,
+                quantizer: Quantizer::M22 {
+                    family: FamilyKind::GenNorm,
+                    m: 0.0,
+                    bits: 17,
+                },
+            },
+            Uplink {
+                topk: 1.0,
+                quantizer: Quantizer::Baseline {
+                    scheme: BaselineKind::UniformMinMax,
+                    bits: 0,
+                },
+            },
+            Uplink {
+                topk: 1.0,
+                quantizer: Quantizer::Baseline {
+                    scheme: BaselineKind::CountSketch,
+                    bits: 4,
+                },
+            },
+        ];
+        for up in bad {
+            assert!(up.validate().is_err(), "{up:?}");
+        }
+    }
+}

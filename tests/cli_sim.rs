@@ -1,0 +1,276 @@
+//! `gradrd generate teacher-student` and `gradrd simulate fl` on the real
+//! binary: dumps that the other commands read, the JSON/CSV contracts,
+//! determinism with --seed, and bad input as a one-line error with exit 2.
+
+mod common;
+
+use assert_cmd::Command;
+use common::fails_with_2;
+use serde_json::Value;
+
+fn gradrd() -> Command {
+    Command::cargo_bin("gradrd").expect("the gradrd binary is built")
+}
+
+fn succeeds(args: &[&str]) -> Vec<u8> {
+    let out = gradrd().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "args {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+const SMALL_TS: [&str; 10] = [
+    "--input-dim",
+    "50",
+    "--student-hidden",
+    "3",
+    "--steps",
+    "300",
+    "--record-every",
+    "100",
+    "--format",
+    "json",
+];
+
+#[test]
+fn teacher_student_dump_is_read_by_inspect_and_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ts");
+    let out_s = out.to_str().unwrap();
+    let report: Value = serde_json::from_slice(&succeeds(
+        &[
+            &["generate", "teacher-student", "--out", out_s][..],
+            &SMALL_TS,
+        ]
+        .concat(),
+    ))
+    .unwrap();
+    assert_eq!(report["schema"], "gradrd.generate/1");
+    assert_eq!(report["entries_per_file"], 153);
+    let records = report["records"].as_array().unwrap();
+    let steps: Vec<u64> = records
+        .iter()
+        .map(|r| r["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, vec![0, 100, 200]);
+    assert!(records
+        .iter()
+        .all(|r| r["generalisation_error"].is_number()));
+    assert!(out.join("step_000200.safetensors").is_file());
+
+    let inspect: Value =
+        serde_json::from_slice(&succeeds(&["inspect", out_s, "--format", "json"])).unwrap();
+    let text = inspect.to_string();
+    assert!(text.contains("\"w1\"") && text.contains("\"v\""), "{text}");
+    let fit: Value = serde_json::from_slice(&succeeds(&[
+        "fit", out_s, "--tensor", "w1", "--format", "json",
+    ]))
+    .unwrap();
+    let results = fit["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r["n"] == 150));
+}
+
+#[test]
+fn teacher_student_is_deterministic_with_its_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        let report = succeeds(
+            &[
+                &["generate", "teacher-student", "--activation", "tanh"][..],
+                &["--seed", seed, "--out", out.to_str().unwrap()],
+                &SMALL_TS,
+            ]
+            .concat(),
+        );
+        let file = std::fs::read(out.join("step_000100.safetensors")).unwrap();
+        (report, file)
+    };
+    let (report_a, file_a) = run("a", "3");
+    let (report_b, file_b) = run("b", "3");
+    let (_, file_c) = run("c", "4");
+    assert_eq!(file_a, file_b);
+    assert_ne!(file_a, file_c);
+    let strip = |r: Vec<u8>| {
+        let mut v: Value = serde_json::from_slice(&r).unwrap();
+        v["out"] = Value::Null;
+        v
+    };
+    assert_eq!(strip(report_a), strip(report_b));
+}
+
+#[test]
+fn teacher_student_bad_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ts");
+    let out_s = out.to_str().unwrap();
+    let stderr = fails_with_2(&[
+        "generate",
+        "teacher-student",
+        "--out",
+        out_s,
+        "--input-dim",
+        "0",
+    ]);
+    assert!(stderr.contains("input-dim"), "{stderr}");
+    let stderr = fails_with_2(&["generate", "teacher-student", "--out", out_s, "--lr", "-1"]);
+    assert!(stderr.contains("lr"), "{stderr}");
+    let stderr = fails_with_2(&[
+        "generate",
+        "teacher-student",
+        "--out",
+        out_s,
+        "--record-every",
+        "0",
+    ]);
+    assert!(stderr.contains("record-every"), "{stderr}");
+    assert!(!out.exists(), "nothing is written on bad input");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("other.txt"), b"x").unwrap();
+    let stderr = fails_with_2(&[
+        "generate",
+        "teacher-student",
+        "--out",
+        out_s,
+        "--steps",
+        "5",
+    ]);
+    assert!(stderr.contains("not empty"), "{stderr}");
+    fails_with_2(&[
+        "generate",
+        "teacher-student",
+        "--out",
+        out_s,
+        "--activation",
+        "gelu",
+    ]);
+}
+
+const SMALL_FL: [&str; 8] = [
+    "--rounds",
+    "4",
+    "--clients",
+    "5",
+    "--hidden",
+    "8",
+    "--local-steps",
+    "2",
+];
+
+#[test]
+fn simulate_json_has_the_contract_fields_and_is_byte_identical_per_seed() {
+    let args = |seed| {
+        [
+            &["simulate", "fl", "--format", "json", "--seed", seed][..],
+            &[
+                "--quantizer",
+                "m22",
+                "--topk",
+                "0.3",
+                "--participation",
+                "0.6",
+            ],
+            &SMALL_FL,
+        ]
+        .concat()
+    };
+    let first = succeeds(&args("9"));
+    assert_eq!(first, succeeds(&args("9")));
+    let report: Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(report["schema"], "gradrd.simulate/1");
+    let rounds = report["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 4);
+    for (i, r) in rounds.iter().enumerate() {
+        assert_eq!(r["round"], i + 1);
+        for field in ["uplink_bits", "loss", "accuracy"] {
+            assert!(r[field].is_number(), "{field} in {r}");
+        }
+    }
+    assert_eq!(report["total_uplink_bits"], rounds[3]["uplink_bits"]);
+    assert_eq!(report["final_accuracy"], rounds[3]["accuracy"]);
+    assert!(report["central_accuracy"].is_number());
+    let other = succeeds(&args("10"));
+    assert_ne!(first, other);
+}
+
+#[test]
+fn simulate_csv_has_one_row_per_round() {
+    let out = succeeds(&[&["simulate", "fl", "--format", "csv"][..], &SMALL_FL].concat());
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "round,uplink_bits,loss,accuracy");
+    assert_eq!(lines.len(), 5);
+}
+
+#[test]
+fn simulate_teacher_student_reports_the_generalisation_error_and_no_accuracy() {
+    let out = succeeds(&[
+        "simulate",
+        "fl",
+        "--model",
+        "teacher-student",
+        "--input-dim",
+        "40",
+        "--student-hidden",
+        "3",
+        "--quantizer",
+        "m22",
+        "--topk",
+        "0.5",
+        "--rounds",
+        "3",
+        "--lr",
+        "0.5",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["model"]["kind"], "teacher-student");
+    assert_eq!(report["parameters"], 123);
+    assert_eq!(report["settings"]["split"]["kind"], "iid");
+    let rounds = report["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3);
+    assert!(rounds
+        .iter()
+        .all(|r| r["loss"].is_number() && r["accuracy"].is_null()));
+    assert!(report["final_accuracy"].is_null());
+    let stderr = fails_with_2(&[
+        "simulate",
+        "fl",
+        "--model",
+        "teacher-student",
+        "--split",
+        "label-skew",
+    ]);
+    assert!(stderr.contains("--split iid"), "{stderr}");
+    fails_with_2(&[
+        "simulate",
+        "fl",
+        "--model",
+        "teacher-student",
+        "--student-hidden",
+        "0",
+    ]);
+}
+
+#[test]
+fn simulate_bad_input_exits_2() {
+    let cases: [(&[&str], &str); 8] = [
+        (&["--clients", "0"], "clients"),
+        (&["--participation", "0"], "participation"),
+        (&["--participation", "1.5"], "participation"),
+        (&["--quantizer", "m22", "--bits", "20"], "bits"),
+        (&["--quantizer", "countsketch"], "countsketch"),
+        (&["--quantizer", "gzip"], "gzip"),
+        (&["--dataset", "mnist"], "mnist"),
+        (&["--model", "cnn"], "cnn"),
+    ];
+    for (extra, needle) in cases {
+        let stderr = fails_with_2(&[&["simulate", "fl", "--rounds", "2"][..], extra].concat());
+        assert!(stderr.contains(needle), "{extra:?}: {stderr}");
+    }
+}
