@@ -259,7 +259,7 @@ fn simulate_teacher_student_reports_the_generalisation_error_and_no_accuracy() {
 
 #[test]
 fn simulate_bad_input_exits_2() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["--clients", "0"], "clients"),
         (&["--participation", "0"], "participation"),
         (&["--participation", "1.5"], "participation"),
@@ -268,9 +268,42 @@ fn simulate_bad_input_exits_2() {
         (&["--quantizer", "gzip"], "gzip"),
         (&["--dataset", "mnist"], "mnist"),
         (&["--model", "cnn"], "cnn"),
+        (&["--threshold", "-1"], "threshold"),
+        (&["--randk", "0"], "randk"),
+        (
+            &["--randk", "0.1", "--threshold", "1"],
+            "cannot be used with",
+        ),
     ];
     for (extra, needle) in cases {
         let stderr = fails_with_2(&[&["simulate", "fl", "--rounds", "2"][..], extra].concat());
         assert!(stderr.contains(needle), "{extra:?}: {stderr}");
+    }
+}
+
+/// The other sparsifiers of the replay run in the loop too: rand-k sends a
+/// seed instead of positions, the hard threshold a varying number of entries.
+#[test]
+fn rand_k_and_hard_threshold_uplinks_run() {
+    for (flag, value) in [("--randk", "0.05"), ("--threshold", "0.01")] {
+        let output = gradrd()
+            .args([
+                "simulate", "fl", "--rounds", "3", "--format", "json", flag, value,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let rounds = report["rounds"].as_array().unwrap();
+        assert_eq!(rounds.len(), 3);
+        let bits = rounds[2]["uplink_bits"].as_u64().unwrap();
+        assert!(
+            bits > 0 && bits < 3 * 10 * 32 * 2_410,
+            "{flag}: {bits} bits"
+        );
     }
 }

@@ -13,7 +13,7 @@ use gradrd::sim::digits::digits;
 use gradrd::sim::fl::{central_baseline, simulate, FlConfig, Memory, RoundResult};
 use gradrd::sim::split::Split;
 use gradrd::sim::task::{DigitsTask, Task, TeacherStudentTask};
-use gradrd::sim::uplink::{Quantizer, Uplink};
+use gradrd::sim::uplink::{Keep, Quantizer, Uplink};
 use gradrd::sim::Activation;
 use serde::Serialize;
 
@@ -78,8 +78,14 @@ pub struct FlArgs {
     #[arg(long, default_value_t = 200)]
     rounds: usize,
     /// Fraction of each layer's update kept by top-k, in (0, 1].
-    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, conflicts_with_all = ["randk", "threshold"])]
     topk: f64,
+    /// Keep this fraction of each layer's entries at random positions instead (rand-k, unscaled; the positions travel as a 64-bit seed).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "threshold")]
+    randk: Option<f64>,
+    /// Keep every entry with |u| ≥ λ instead (hard threshold; the count varies per message).
+    #[arg(long, value_name = "LAMBDA", allow_hyphen_values = true)]
+    threshold: Option<f64>,
     /// Quantizer of the kept values: none, m22, or a baseline (uniform-minmax,
     /// uniform-opt, int8, fp8-e4m3, fp8-e5m2, fp4-e2m1, tinyscript).
     #[arg(long, default_value = "none", value_parser = parse_quantizer)]
@@ -210,7 +216,13 @@ impl FlArgs {
             lr: self.lr,
             rounds: self.rounds,
             uplink: Uplink {
-                topk: self.topk,
+                keep: match (self.randk, self.threshold) {
+                    (Some(fraction), _) => Keep::RandK { fraction },
+                    (None, Some(lambda)) => Keep::Threshold { lambda },
+                    (None, None) => Keep::TopK {
+                        fraction: self.topk,
+                    },
+                },
                 quantizer,
             },
             memory,

@@ -39,7 +39,9 @@ pub use feedback::{ErrorFeedback, Feedback, StepOutcome};
 pub use minifloat::MiniFloat;
 pub use rng::SplitMix64;
 pub use run::{replay_totals, Run, RunError, RunStep, RunTotals, Scope};
-pub use sparsify::{fraction_to_count, top_k_indices, Compressor};
+pub use sparsify::{
+    fraction_to_count, rand_k_indices, threshold_indices, top_k_indices, Compressor,
+};
 
 /// Why a compression replay cannot run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

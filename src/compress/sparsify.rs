@@ -247,6 +247,33 @@ pub fn top_k_indices(p: &[f64], k: usize) -> Vec<usize> {
     kept
 }
 
+/// The first `k` entries of `order` become a uniform random `k`-subset of
+/// `0..n` (a partial Fisher–Yates shuffle driven by `rng`).
+fn draw_positions(n: usize, k: usize, rng: &mut SplitMix64, order: &mut Vec<usize>) {
+    order.clear();
+    order.extend(0..n);
+    for i in 0..k.min(n) {
+        let j = i + rng.below(n - i);
+        order.swap(i, j);
+    }
+}
+
+/// `k` positions of `0..n` drawn uniformly without replacement (rand-k, the
+/// same draw as the replay's), ascending. `k` is clamped to `n`.
+pub fn rand_k_indices(n: usize, k: usize, rng: &mut SplitMix64) -> Vec<usize> {
+    let k = k.min(n);
+    let mut order = Vec::new();
+    draw_positions(n, k, rng, &mut order);
+    order.truncate(k);
+    order.sort_unstable();
+    order
+}
+
+/// The indices with `|p_i| ≥ λ` (the hard threshold), ascending.
+pub fn threshold_indices(p: &[f64], lambda: f64) -> Vec<usize> {
+    (0..p.len()).filter(|&i| p[i].abs() >= lambda).collect()
+}
+
 /// `out = C(p)`; `out` and `p` have the same length. The compressor must
 /// have been validated for `p.len()`.
 pub(crate) fn compress(
@@ -287,12 +314,7 @@ pub(crate) fn compress(
         Compressor::RandK { fraction, unbiased } => {
             let k = fraction_to_count(*fraction, n);
             let factor = if *unbiased { n as f64 / k as f64 } else { 1.0 };
-            work.order.clear();
-            work.order.extend(0..n);
-            for i in 0..k {
-                let j = i + work.rng.below(n - i);
-                work.order.swap(i, j);
-            }
+            draw_positions(n, k, &mut work.rng, &mut work.order);
             for &i in &work.order[..k] {
                 out[i] = p[i] * factor;
             }

@@ -31,6 +31,7 @@ use super::task::Task;
 use super::uplink::Uplink;
 use super::SimError;
 use crate::compress::Feedback;
+use crate::compress::SplitMix64;
 
 /// The client's error memory.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -272,7 +273,7 @@ pub fn simulate<T: Task>(
                 );
                 let mut sent = vec![0.0; local.len()];
                 let mut bits = 0;
-                for (name, range) in &layers {
+                for (layer, (name, range)) in layers.iter().enumerate() {
                     let range = range.clone();
                     let u: Vec<f64> = local[range.clone()]
                         .iter()
@@ -282,7 +283,7 @@ pub fn simulate<T: Task>(
                         .collect();
                     let message = config
                         .uplink
-                        .compress(&u)
+                        .compress(&u, message_seed(config.seed, round, c, layer))
                         .map_err(|error| SimError::Round {
                             round,
                             client: c,
@@ -354,13 +355,21 @@ pub fn central_baseline<T: Task>(config: &FlConfig, task: &T) -> (f64, f64) {
     task.evaluate(&params)
 }
 
+/// The seed of one message's random choices (rand-k's positions): a
+/// SplitMix64 draw keyed by run seed, round, client and layer, so a run is
+/// reproducible and every message draws afresh.
+fn message_seed(seed: u64, round: usize, client: usize, layer: usize) -> u64 {
+    let unit = ((round as u64) << 32) ^ ((client as u64) << 12) ^ layer as u64;
+    SplitMix64::for_unit(seed, unit).next_u64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dist::FamilyKind;
     use crate::sim::digits::digits;
     use crate::sim::task::DigitsTask;
-    use crate::sim::uplink::Quantizer;
+    use crate::sim::uplink::{Keep, Quantizer};
     use crate::testutil::assert_close;
 
     fn task() -> DigitsTask {
@@ -380,7 +389,7 @@ mod tests {
             lr: 0.1,
             rounds: 6,
             uplink: Uplink {
-                topk: 1.0,
+                keep: Keep::TopK { fraction: 1.0 },
                 quantizer: Quantizer::None,
             },
             memory: Memory::Feedback {
@@ -429,7 +438,7 @@ mod tests {
         // a real top-k changes the run
         let sparse = run(&FlConfig {
             uplink: Uplink {
-                topk: 0.5,
+                keep: Keep::TopK { fraction: 0.5 },
                 quantizer: Quantizer::None,
             },
             ..config()
@@ -441,7 +450,7 @@ mod tests {
     #[test]
     fn sapef_with_alpha_zero_is_full_error_feedback() {
         let uplink = Uplink {
-            topk: 0.1,
+            keep: Keep::TopK { fraction: 0.1 },
             quantizer: Quantizer::None,
         };
         let full = run(&FlConfig {
@@ -471,7 +480,7 @@ mod tests {
             participation: 0.5,
             split: Split::Dirichlet { alpha: 0.5 },
             uplink: Uplink {
-                topk: 0.2,
+                keep: Keep::TopK { fraction: 0.2 },
                 quantizer: Quantizer::M22 {
                     family: FamilyKind::GenNorm,
                     m: 1.0,
@@ -513,7 +522,7 @@ mod tests {
         let config = FlConfig {
             split: Split::Iid,
             uplink: Uplink {
-                topk: 0.2,
+                keep: Keep::TopK { fraction: 0.2 },
                 quantizer: Quantizer::M22 {
                     family: FamilyKind::GenNorm,
                     m: 2.0,
@@ -561,7 +570,7 @@ mod tests {
             },
             FlConfig {
                 uplink: Uplink {
-                    topk: 1.0,
+                    keep: Keep::TopK { fraction: 1.0 },
                     quantizer: Quantizer::M22 {
                         family: FamilyKind::GenNorm,
                         m: 0.0,

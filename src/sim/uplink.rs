@@ -2,7 +2,14 @@
 //! quantizer, with the bits counted from the real coded message.
 //!
 //! ```text
-//! kept     the k = ⌈f·n⌉ largest |u_i| (compress::top_k_indices; all when f = 1)
+//! kept     topk:      the k = ⌈f·n⌉ largest |u_i| (compress::top_k_indices;
+//!                     all when f = 1)
+//!          randk:     k = ⌈f·n⌉ positions drawn uniformly (compress::rand_k_indices,
+//!                     unscaled: error feedback carries the rest; Stich, Cordonnier
+//!                     & Jaggi, NeurIPS 2018); the server redraws them from the
+//!                     message's 64-bit seed, so no positions are sent
+//!          threshold: every |u_i| ≥ λ (compress::threshold_indices), a number of
+//!                     entries that varies from message to message
 //! values   none:      u_i at full precision, counted as 32-bit floats (the
 //!                     simulator computes in f64; `none` is the uncompressed
 //!                     reference, so it does not round)
@@ -23,12 +30,15 @@
 //!                     kept values (a tiny layer, such as the teacher/student
 //!                     `v`) has too little to fit: its values go as 32-bit
 //!                     floats, as with `none`
-//! bits     values + positions (quant::coding::encode_positions, none when k = n)
+//! bits     values + positions (quant::coding::encode_positions; none when every
+//!          entry is kept; the 64-bit seed for randk)
 //! ```
 
 use serde::Serialize;
 
-use crate::compress::{fraction_to_count, top_k_indices};
+use crate::compress::{
+    fraction_to_count, rand_k_indices, threshold_indices, top_k_indices, SplitMix64,
+};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitError, FitOptions, LocMode};
 use crate::quant::baseline::{self, BaselineError, BaselineKind, BaselineOptions};
@@ -65,18 +75,38 @@ fn baseline_name<S: serde::Serializer>(kind: &BaselineKind, s: S) -> Result<S::O
     s.serialize_str(kind.name())
 }
 
-/// The uplink compressor: top-k fraction and quantizer.
+/// Which entries of a layer update are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind")]
+pub enum Keep {
+    /// The `⌈fraction·n⌉` largest magnitudes.
+    #[serde(rename = "topk")]
+    TopK { fraction: f64 },
+    /// `⌈fraction·n⌉` uniformly random positions (unscaled).
+    #[serde(rename = "randk")]
+    RandK { fraction: f64 },
+    /// Every entry with `|u_i| ≥ lambda`.
+    #[serde(rename = "threshold")]
+    Threshold { lambda: f64 },
+}
+
+/// Bits of the seed a rand-k message carries instead of its positions.
+pub const RAND_K_SEED_BITS: u64 = 64;
+
+/// The uplink compressor: the entries kept and the quantizer of their values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Uplink {
-    pub topk: f64,
+    pub keep: Keep,
     pub quantizer: Quantizer,
 }
 
 /// Why a message could not be formed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UplinkError {
-    #[error("topk must be a fraction in (0, 1], got {0}")]
-    TopK(f64),
+    #[error("topk/randk must be a fraction in (0, 1], got {0}")]
+    Fraction(f64),
+    #[error("threshold λ must be finite and >= 0, got {0}")]
+    Threshold(f64),
     #[error("quantizer {0} sparsifies or sketches by itself and is not an uplink quantizer; use --topk with a dense quantizer")]
     NotDense(&'static str),
     #[error("{name}: bits must be an integer from 1 to 16, got {bits}")]
@@ -105,8 +135,17 @@ pub struct Message {
 impl Uplink {
     /// Checks the settings before any training.
     pub fn validate(&self) -> Result<(), UplinkError> {
-        if !(self.topk > 0.0 && self.topk <= 1.0) {
-            return Err(UplinkError::TopK(self.topk));
+        match self.keep {
+            Keep::TopK { fraction } | Keep::RandK { fraction } => {
+                if !(fraction > 0.0 && fraction <= 1.0) {
+                    return Err(UplinkError::Fraction(fraction));
+                }
+            }
+            Keep::Threshold { lambda } => {
+                if !(lambda.is_finite() && lambda >= 0.0) {
+                    return Err(UplinkError::Threshold(lambda));
+                }
+            }
         }
         let check_bits = |name, bits: u32| {
             if (1..=crate::quant::MAX_BITS).contains(&bits) {
@@ -139,16 +178,25 @@ impl Uplink {
         }
     }
 
-    /// Compresses the layer update `u`.
-    pub fn compress(&self, u: &[f64]) -> Result<Message, UplinkError> {
+    /// Compresses the layer update `u`; `seed` drives rand-k's draw (the
+    /// server gets it with the message).
+    pub fn compress(&self, u: &[f64], seed: u64) -> Result<Message, UplinkError> {
         let n = u.len();
-        let k = fraction_to_count(self.topk, n);
-        let (kept, position_bits) = if k >= n {
-            ((0..n).collect::<Vec<_>>(), 0)
+        let kept = match self.keep {
+            Keep::TopK { fraction } => top_k_indices(u, fraction_to_count(fraction, n)),
+            Keep::RandK { fraction } => rand_k_indices(
+                n,
+                fraction_to_count(fraction, n),
+                &mut SplitMix64::new(seed),
+            ),
+            Keep::Threshold { lambda } => threshold_indices(u, lambda),
+        };
+        let position_bits = if kept.len() == n {
+            0
+        } else if matches!(self.keep, Keep::RandK { .. }) {
+            RAND_K_SEED_BITS
         } else {
-            let kept = top_k_indices(u, k);
-            let bits = coding::encode_positions(n, &kept)?.total_bits();
-            (kept, bits)
+            coding::encode_positions(n, &kept)?.total_bits()
         };
         let values: Vec<f64> = kept.iter().map(|&i| u[i]).collect();
         let (decoded_values, value_bits) = self.quantize(&values)?;
@@ -237,10 +285,10 @@ mod tests {
     fn uncompressed_message_is_the_update_at_32_bits_per_entry() {
         let u = ramp(50);
         let up = Uplink {
-            topk: 1.0,
+            keep: Keep::TopK { fraction: 1.0 },
             quantizer: Quantizer::None,
         };
-        let msg = up.compress(&u).unwrap();
+        let msg = up.compress(&u, 0).unwrap();
         assert_eq!(msg.bits, 32 * 50);
         assert_eq!(msg.decoded, u);
     }
@@ -249,10 +297,10 @@ mod tests {
     fn top_k_sends_the_largest_entries_and_their_positions() {
         let u = ramp(200);
         let up = Uplink {
-            topk: 0.05,
+            keep: Keep::TopK { fraction: 0.05 },
             quantizer: Quantizer::None,
         };
-        let msg = up.compress(&u).unwrap();
+        let msg = up.compress(&u, 0).unwrap();
         let kept = top_k_indices(&u, 10);
         let positions = coding::encode_positions(200, &kept).unwrap().total_bits();
         assert_eq!(msg.bits, 32 * 10 + positions);
@@ -261,17 +309,67 @@ mod tests {
     }
 
     #[test]
+    fn rand_k_sends_random_positions_as_a_seed() {
+        let u = ramp(200);
+        let up = Uplink {
+            keep: Keep::RandK { fraction: 0.1 },
+            quantizer: Quantizer::None,
+        };
+        let msg = up.compress(&u, 7).unwrap();
+        assert_eq!(msg.bits, 32 * 20 + RAND_K_SEED_BITS);
+        let sent: Vec<usize> = (0..200).filter(|&i| msg.decoded[i] != 0.0).collect();
+        // The server redraws the same positions from the seed; values unscaled.
+        assert_eq!(sent, rand_k_indices(200, 20, &mut SplitMix64::new(7)));
+        assert!(sent.iter().all(|&i| msg.decoded[i] == u[i]));
+        let other = up.compress(&u, 8).unwrap();
+        assert_ne!(
+            msg.decoded, other.decoded,
+            "another seed draws other positions"
+        );
+        assert_ne!(sent, top_k_indices(&u, 20));
+    }
+
+    #[test]
+    fn hard_threshold_sends_every_entry_at_least_lambda() {
+        let u = ramp(200);
+        let lambda = 0.9;
+        let up = Uplink {
+            keep: Keep::Threshold { lambda },
+            quantizer: Quantizer::None,
+        };
+        let msg = up.compress(&u, 0).unwrap();
+        let kept: Vec<usize> = (0..200).filter(|&i| u[i].abs() >= lambda).collect();
+        assert!(!kept.is_empty() && kept.len() < 200);
+        let positions = coding::encode_positions(200, &kept).unwrap().total_bits();
+        assert_eq!(msg.bits, 32 * kept.len() as u64 + positions);
+        let sent: Vec<usize> = (0..200).filter(|&i| msg.decoded[i] != 0.0).collect();
+        assert_eq!(sent, kept);
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let up = Uplink {
+                keep: Keep::Threshold { lambda: bad },
+                quantizer: Quantizer::None,
+            };
+            assert!(matches!(up.validate(), Err(UplinkError::Threshold(_))));
+        }
+        let up = Uplink {
+            keep: Keep::RandK { fraction: 0.0 },
+            quantizer: Quantizer::None,
+        };
+        assert!(matches!(up.validate(), Err(UplinkError::Fraction(_))));
+    }
+
+    #[test]
     fn m22_codes_with_the_designed_codebook_and_counts_it() {
         let u = ramp(400);
         let up = Uplink {
-            topk: 1.0,
+            keep: Keep::TopK { fraction: 1.0 },
             quantizer: Quantizer::M22 {
                 family: FamilyKind::GenNorm,
                 m: 1.0,
                 bits: 3,
             },
         };
-        let msg = up.compress(&u).unwrap();
+        let msg = up.compress(&u, 0).unwrap();
         let distinct = {
             let mut d: Vec<u64> = msg.decoded.iter().map(|v| v.to_bits()).collect();
             d.sort_unstable();
@@ -304,14 +402,14 @@ mod tests {
             .collect();
         let largest = u.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         let up = Uplink {
-            topk: 1.0,
+            keep: Keep::TopK { fraction: 1.0 },
             quantizer: Quantizer::M22 {
                 family: FamilyKind::GenNorm,
                 m: 2.0,
                 bits: 3,
             },
         };
-        let msg = up.compress(&u).unwrap();
+        let msg = up.compress(&u, 0).unwrap();
         let decoded_max = msg.decoded.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         assert!(
             decoded_max <= largest * (1.0 + 1e-12),
@@ -341,14 +439,14 @@ mod tests {
     fn m22_sends_too_few_values_for_a_fit_uncompressed() {
         let u = [0.5, -0.25, 0.0, 0.125, 2.0, -1.0, 0.75];
         let up = Uplink {
-            topk: 1.0,
+            keep: Keep::TopK { fraction: 1.0 },
             quantizer: Quantizer::M22 {
                 family: FamilyKind::GenNorm,
                 m: 2.0,
                 bits: 2,
             },
         };
-        let msg = up.compress(&u).unwrap();
+        let msg = up.compress(&u, 0).unwrap();
         assert_eq!(msg.decoded, u.to_vec());
         assert_eq!(msg.bits, 7 * 32);
     }
@@ -357,11 +455,11 @@ mod tests {
     fn rates_the_quantizer_cannot_meet_are_refused() {
         let bad = [
             Uplink {
-                topk: 0.0,
+                keep: Keep::TopK { fraction: 0.0 },
                 quantizer: Quantizer::None,
             },
             Uplink {
-                topk: 1.0,
+                keep: Keep::TopK { fraction: 1.0 },
                 quantizer: Quantizer::M22 {
                     family: FamilyKind::GenNorm,
                     m: 0.0,
@@ -369,14 +467,14 @@ mod tests {
                 },
             },
             Uplink {
-                topk: 1.0,
+                keep: Keep::TopK { fraction: 1.0 },
                 quantizer: Quantizer::Baseline {
                     scheme: BaselineKind::UniformMinMax,
                     bits: 0,
                 },
             },
             Uplink {
-                topk: 1.0,
+                keep: Keep::TopK { fraction: 1.0 },
                 quantizer: Quantizer::Baseline {
                     scheme: BaselineKind::CountSketch,
                     bits: 4,
