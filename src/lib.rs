@@ -8,7 +8,8 @@
 //! the per-tensor results that the command line exports. [`quant`] designs
 //! quantizers, and [`compress`] replays recorded gradient sequences through
 //! compressors with error feedback and answers the total-error budget
-//! questions.
+//! questions. [`report`] runs analysis specs (TOML) and renders their
+//! figures and tables into report folders.
 //!
 //! Every computation is a plain function over slices and small structs; the
 //! library never prints.
@@ -20,6 +21,7 @@ pub mod dist;
 pub mod dump;
 pub mod fit;
 pub mod quant;
+pub mod report;
 pub mod stats;
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod inspect;
 mod output;
 mod progress;
 mod quantize;
+mod run;
 mod selection;
 mod sequence;
 mod stale;
@@ -55,6 +56,8 @@ enum Command {
     Stale(stale::StaleArgs),
     /// Communication cost per client and round: FedAvg, sparse and quantized schemes, prediction space.
     Cost(cost::CostArgs),
+    /// Run an analysis spec (TOML) and render its report: figures, tables, index.html.
+    Run(run::RunArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Dp(args) => dp::run(args),
         Command::Stale(args) => stale::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

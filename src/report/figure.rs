@@ -1,0 +1,538 @@
+//! Figures: panels of line, point and histogram series, rendered with
+//! plotters to SVG and PNG at a paper's sizes — a column (3.3 in) or the
+//! full text width (6.9 in) — and the plotted points as a long CSV
+//! (`panel,series,x,y`, which pgfplots reads with `col sep=comma`).
+//!
+//! Style: the Okabe–Ito colour-blind-safe palette (Okabe & Ito, "Color
+//! Universal Design", 2002; Wong, Nature Methods 8 (2011) 441), log axes
+//! where an axis says so (non-positive values are left out of a log axis),
+//! text in the shipped DejaVu Sans subset (assets/fonts), registered with
+//! plotters' ab_glyph for the PNG and embedded as an `@font-face` data URI
+//! in each SVG, so text renders the same without installed fonts.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// The shipped font (a subset of DejaVu Sans, see scripts/subset_font.py).
+pub const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-gradrd.ttf");
+/// The family name the figures use.
+pub const FONT_FAMILY: &str = "DejaVu Sans";
+
+/// Okabe–Ito: blue, vermillion, bluish green, orange, reddish purple, sky
+/// blue, black, yellow.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0xF0, 0xE4, 0x42),
+];
+
+/// SVG user units per inch (CSS pixels).
+const SVG_DPI: f64 = 96.0;
+/// PNG resolution.
+const PNG_DPI: f64 = 300.0;
+
+/// How wide a figure is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    /// One column of a two-column paper: 3.3 in.
+    Column,
+    /// The full text width: 6.9 in.
+    Full,
+}
+
+impl Width {
+    fn inches(self) -> f64 {
+        match self {
+            Width::Column => 3.3,
+            Width::Full => 6.9,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A polyline through the points.
+    Line,
+    /// Markers only.
+    Points,
+    /// Markers joined by a thin line.
+    LinePoints,
+    /// A histogram: the points are bin centers and heights of equal-width bins.
+    Steps,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub style: Style,
+    /// Index into [`PALETTE`] (wraps).
+    pub color: usize,
+    pub points: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// The label, with the unit in brackets where there is one.
+    pub label: String,
+    pub log: bool,
+}
+
+impl Axis {
+    pub fn linear(label: &str) -> Self {
+        Axis {
+            label: label.to_string(),
+            log: false,
+        }
+    }
+
+    pub fn log(label: &str) -> Self {
+        Axis {
+            label: label.to_string(),
+            log: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub title: String,
+    pub x: Axis,
+    pub y: Axis,
+    pub series: Vec<Series>,
+    /// Where the legend goes (`None`: no legend).
+    pub legend: Option<Legend>,
+    /// The y range shown, when the data's own range is not the one to show
+    /// (a fitted tail that falls by decades below the data, say).
+    pub y_range: Option<(f64, f64)>,
+}
+
+/// A legend's corner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Legend {
+    UpperLeft,
+    UpperRight,
+    LowerLeft,
+    LowerRight,
+    LowerMiddle,
+}
+
+impl Legend {
+    fn position(self) -> SeriesLabelPosition {
+        match self {
+            Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+            Legend::UpperRight => SeriesLabelPosition::UpperRight,
+            Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+            Legend::LowerRight => SeriesLabelPosition::LowerRight,
+            Legend::LowerMiddle => SeriesLabelPosition::LowerMiddle,
+        }
+    }
+}
+
+/// One figure of a report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// File stem: `<name>.svg`, `<name>.png`, `<name>.csv`.
+    pub name: String,
+    pub caption: String,
+    pub width: Width,
+    /// Panels per row.
+    pub columns: usize,
+    pub panels: Vec<Panel>,
+}
+
+impl Figure {
+    fn rows(&self) -> usize {
+        self.panels.len().div_ceil(self.columns.max(1)).max(1)
+    }
+
+    /// Size in inches: 2.4 in of height per row of panels for a column
+    /// figure, 2.2 in per row at full width.
+    pub fn inches(&self) -> (f64, f64) {
+        let per_row = match self.width {
+            Width::Column => 2.4,
+            Width::Full => 2.2,
+        };
+        (self.width.inches(), per_row * self.rows() as f64)
+    }
+
+    fn pixels(&self, dpi: f64) -> (u32, u32) {
+        let (w, h) = self.inches();
+        ((w * dpi).round() as u32, (h * dpi).round() as u32)
+    }
+
+    /// The SVG document, the font embedded.
+    pub fn svg(&self) -> Result<String, String> {
+        register_font()?;
+        let mut text = String::new();
+        {
+            let backend = SVGBackend::with_string(&mut text, self.pixels(SVG_DPI));
+            self.draw(backend.into_drawing_area(), SVG_DPI / 72.0)?;
+        }
+        Ok(embed_font(&text))
+    }
+
+    /// Writes the PNG (300 dpi) to `path`.
+    pub fn write_png(&self, path: &Path) -> Result<(), String> {
+        register_font()?;
+        let backend = BitMapBackend::new(path, self.pixels(PNG_DPI));
+        self.draw(backend.into_drawing_area(), PNG_DPI / 72.0)
+    }
+
+    /// The plotted points, one row per point: `panel,series,x,y`.
+    pub fn csv(&self) -> Vec<u8> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer
+            .write_record(["panel", "series", "x", "y"])
+            .expect("in memory");
+        for panel in &self.panels {
+            for series in &panel.series {
+                for (x, y) in &series.points {
+                    writer
+                        .write_record([
+                            panel.title.as_str(),
+                            series.name.as_str(),
+                            &x.to_string(),
+                            &y.to_string(),
+                        ])
+                        .expect("in memory");
+                }
+            }
+        }
+        writer.into_inner().expect("in memory")
+    }
+
+    /// Draws every panel; `pt` is device pixels per typographic point.
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>, pt: f64) -> Result<(), String> {
+        root.fill(&WHITE).map_err(plot_error)?;
+        let areas = root.split_evenly((self.rows(), self.columns.max(1)));
+        for (area, panel) in areas.iter().zip(&self.panels) {
+            draw_panel(area, panel, pt)?;
+        }
+        root.present().map_err(plot_error)
+    }
+}
+
+fn plot_error<E: std::fmt::Debug>(error: E) -> String {
+    format!("cannot draw the figure: {error:?}")
+}
+
+fn register_font() -> Result<(), String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT_BYTES)
+                .map_err(|_| "the shipped font cannot be read".to_string())
+        })
+        .clone()
+}
+
+fn font(size_pt: f64, pt: f64) -> TextStyle<'static> {
+    (FONT_FAMILY, size_pt * pt).into_font().color(&BLACK)
+}
+
+/// The data range of a panel's axis over points that the axis can show,
+/// padded by 4 % (of the decades, on a log axis).
+fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return if log { (0.1, 10.0) } else { (0.0, 1.0) };
+    }
+    if log {
+        let (a, b) = (lo.log10(), hi.log10());
+        let pad = ((b - a) * 0.04).max(0.05);
+        (10f64.powf(a - pad), 10f64.powf(b + pad))
+    } else {
+        let pad = if hi > lo { (hi - lo) * 0.04 } else { lo.abs().max(1.0) * 0.5 };
+        (lo - pad, hi + pad)
+    }
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    pt: f64,
+) -> Result<(), String> {
+    let points = || panel.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = range(points().map(|p| p.0), panel.x.log);
+    let (y0, y1) = panel
+        .y_range
+        .unwrap_or_else(|| range(points().map(|p| p.1), panel.y.log));
+    match (panel.x.log, panel.y.log) {
+        (false, false) => draw_on(area, panel, pt, x0..x1, y0..y1),
+        (true, false) => draw_on(area, panel, pt, (x0..x1).log_scale(), y0..y1),
+        (false, true) => draw_on(area, panel, pt, x0..x1, (y0..y1).log_scale()),
+        (true, true) => draw_on(area, panel, pt, (x0..x1).log_scale(), (y0..y1).log_scale()),
+    }
+}
+
+/// A tick label: plain for readable magnitudes, else `1e-4`.
+fn tick(value: f64) -> String {
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = value.abs().log10();
+    if !(-2.5..4.0).contains(&magnitude) {
+        let text = format!("{value:.0e}");
+        // Keep one more digit where rounding to one would merge ticks.
+        if (text.parse::<f64>().unwrap_or(value) - value).abs() > 1e-9 * value.abs() {
+            return format!("{value:.1e}");
+        }
+        return text;
+    }
+    let text = format!("{value:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.replace('-', "−")
+    }
+}
+
+fn draw_on<DB, X, Y>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    pt: f64,
+    x: X,
+    y: Y,
+) -> Result<(), String>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin((4.0 * pt) as i32)
+        .x_label_area_size((22.0 * pt) as i32)
+        .y_label_area_size((34.0 * pt) as i32);
+    if !panel.title.is_empty() {
+        builder.caption(&panel.title, font(8.0, pt));
+    }
+    let mut chart = builder.build_cartesian_2d(x, y).map_err(plot_error)?;
+    let formatter = |v: &f64| tick(*v);
+    chart
+        .configure_mesh()
+        .x_desc(&panel.x.label)
+        .y_desc(&panel.y.label)
+        .label_style(font(6.5, pt))
+        .axis_desc_style(font(7.5, pt))
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&formatter)
+        .y_label_formatter(&formatter)
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width((0.5 * pt).max(1.0) as u32))
+        .light_line_style(TRANSPARENT)
+        .axis_style(BLACK.stroke_width((0.6 * pt).max(1.0) as u32))
+        .draw()
+        .map_err(plot_error)?;
+    let (x_log, y_log) = (panel.x.log, panel.y.log);
+    let (y_lo, y_hi) = (chart.y_range().start, chart.y_range().end);
+    let visible = |p: &&(f64, f64)| {
+        p.0.is_finite() && p.1.is_finite() && (!x_log || p.0 > 0.0) && (!y_log || p.1 > 0.0)
+    };
+    // A curve leaving the y range (a fitted tail) ends there.
+    let inside = |p: &(f64, f64)| (y_lo..=y_hi).contains(&p.1);
+    let line_width = (1.1 * pt).round().max(1.0) as u32;
+    let marker = (1.8 * pt).round().max(2.0) as i32;
+    for series in &panel.series {
+        let color = PALETTE[series.color % PALETTE.len()];
+        let stroke = color.stroke_width(line_width);
+        let shown: Vec<(f64, f64)> = series.points.iter().filter(visible).copied().collect();
+        let drawn = match series.style {
+            Style::Line => chart.draw_series(LineSeries::new(shown.into_iter().filter(inside), stroke)),
+            Style::Steps => chart.draw_series(LineSeries::new(stairs(&series.points, y_log), stroke)),
+            Style::Points => chart.draw_series(
+                shown
+                    .into_iter()
+                    .map(move |p| Circle::new(p, marker, color.filled())),
+            ),
+            Style::LinePoints => {
+                chart
+                    .draw_series(LineSeries::new(shown.clone(), color.stroke_width((0.7 * pt).max(1.0) as u32)))
+                    .map_err(plot_error)?;
+                chart.draw_series(
+                    shown
+                        .into_iter()
+                        .map(move |p| Circle::new(p, marker, color.filled())),
+                )
+            }
+        }
+        .map_err(plot_error)?;
+        let legend_len = (12.0 * pt) as i32;
+        match series.style {
+            Style::Points => drawn
+                .label(series.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + legend_len / 2, y), marker, color.filled())),
+            _ => drawn
+                .label(series.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + legend_len, y)], stroke)),
+        };
+    }
+    if let Some(legend) = panel.legend {
+        chart
+            .configure_series_labels()
+            .label_font(font(6.0, pt))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(0xAA, 0xAA, 0xAA))
+            .margin((3.0 * pt) as i32)
+            .legend_area_size((16.0 * pt) as i32)
+            .position(legend.position())
+            .draw()
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// The outline of a histogram given as (bin center, height) of equal-width
+/// bins; on a log y axis empty bins break the outline.
+fn stairs(points: &[(f64, f64)], y_log: bool) -> Vec<(f64, f64)> {
+    let width = match points {
+        [a, b, ..] => b.0 - a.0,
+        _ => 0.0,
+    };
+    let mut out = Vec::with_capacity(2 * points.len());
+    for &(x, y) in points {
+        if y_log && y <= 0.0 {
+            continue;
+        }
+        out.push((x - width / 2.0, y));
+        out.push((x + width / 2.0, y));
+    }
+    out
+}
+
+/// Inserts an `@font-face` rule with the shipped font as a base64 data URI
+/// right after the opening `<svg …>` tag.
+fn embed_font(svg: &str) -> String {
+    let style = format!(
+        "<defs><style>@font-face{{font-family:\"{FONT_FAMILY}\";src:url(data:font/ttf;base64,{}) format(\"truetype\");}}</style></defs>",
+        base64(FONT_BYTES)
+    );
+    match svg.find("<svg").and_then(|start| svg[start..].find('>').map(|end| start + end + 1)) {
+        Some(at) => format!("{}\n{}{}", &svg[..at], style, &svg[at..]),
+        None => svg.to_string(),
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Equal-width bins over `[lo, hi]`: (bin center, density) with the density
+/// `count / (n · width)` so that the histogram integrates to `scale`
+/// (the fraction of all entries that `values` stand for).
+pub fn histogram(values: &[f64], bins: usize, lo: f64, hi: f64, scale: f64) -> Vec<(f64, f64)> {
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for &v in values {
+        if v.is_finite() && width > 0.0 && (lo..=hi).contains(&v) {
+            let i = (((v - lo) / width) as usize).min(bins - 1);
+            counts[i] += 1;
+        }
+    }
+    let n = values.len().max(1) as f64;
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (lo + (i as f64 + 0.5) * width, scale * c as f64 / (n * width)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_4648_test_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn histogram_integrates_to_its_scale() {
+        let values: Vec<f64> = (0..1000).map(|i| (i as f64 / 999.0).powi(2)).collect();
+        let bins = histogram(&values, 20, 0.0, 1.0, 0.7);
+        let width = 1.0 / 20.0;
+        let total: f64 = bins.iter().map(|(_, d)| d * width).sum();
+        assert!((total - 0.7).abs() < 1e-12, "{total}");
+        assert!((bins[0].0 - 0.025).abs() < 1e-12);
+        // x² on [0, 1]: 1000 · P(x² < 0.05) = 1000 · sqrt(0.05) ≈ 223.6 → 224 values in bin 0.
+        assert!((bins[0].1 - 0.7 * 224.0 / (1000.0 * width)).abs() < 1e-9, "{:?}", bins[0]);
+    }
+
+    #[test]
+    fn svg_embeds_the_font_and_names_it_in_text() {
+        let figure = Figure {
+            name: "f".into(),
+            caption: "c".into(),
+            width: Width::Column,
+            columns: 1,
+            panels: vec![Panel {
+                title: "t".into(),
+                x: Axis::linear("step"),
+                y: Axis::log("error"),
+                series: vec![Series {
+                    name: "a".into(),
+                    style: Style::Line,
+                    color: 0,
+                    points: vec![(0.0, 1.0), (1.0, 0.01), (2.0, 0.0)],
+                }],
+                legend: Some(Legend::UpperRight),
+                y_range: None,
+            }],
+        };
+        let svg = figure.svg().unwrap();
+        assert!(svg.contains("@font-face{font-family:\"DejaVu Sans\";src:url(data:font/ttf;base64,"));
+        assert!(svg.contains("font-family=\"DejaVu Sans\""));
+        assert!(svg.contains("width=\"317\" height=\"230\""), "{}", &svg[..200]);
+        let csv = String::from_utf8(figure.csv()).unwrap();
+        assert_eq!(csv, "panel,series,x,y\nt,a,0,1\nt,a,1,0.01\nt,a,2,0\n");
+    }
+
+    #[test]
+    fn ticks_read_plainly_or_in_scientific_notation() {
+        assert_eq!(tick(0.5), "0.5");
+        assert_eq!(tick(-2.0), "−2");
+        assert_eq!(tick(1e-4), "1e-4");
+        assert_eq!(tick(20000.0), "2e4");
+        assert_eq!(tick(0.0), "0");
+    }
+}
