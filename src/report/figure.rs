@@ -84,6 +84,8 @@ pub struct Axis {
     /// The label, with the unit in brackets where there is one.
     pub label: String,
     pub log: bool,
+    /// Only integer ticks are labelled (an index axis).
+    pub integer: bool,
 }
 
 impl Axis {
@@ -91,6 +93,7 @@ impl Axis {
         Axis {
             label: label.to_string(),
             log: false,
+            integer: false,
         }
     }
 
@@ -98,6 +101,16 @@ impl Axis {
         Axis {
             label: label.to_string(),
             log: true,
+            integer: false,
+        }
+    }
+
+    /// A linear axis of integers (depth index, say).
+    pub fn index(label: &str) -> Self {
+        Axis {
+            label: label.to_string(),
+            log: false,
+            integer: true,
         }
     }
 }
@@ -325,15 +338,33 @@ where
     }
     let mut chart = builder.build_cartesian_2d(x, y).map_err(plot_error)?;
     let formatter = |v: &f64| tick(*v);
+    let x_range = chart.x_range();
+    let integer_ticks = |v: &f64| {
+        if v.fract() == 0.0 {
+            tick(*v)
+        } else {
+            String::new()
+        }
+    };
+    let x_labels = if panel.x.integer {
+        ((x_range.end - x_range.start).floor() as usize + 1).clamp(2, 12)
+    } else {
+        6
+    };
+    let x_formatter: &dyn Fn(&f64) -> String = if panel.x.integer {
+        &integer_ticks
+    } else {
+        &formatter
+    };
     chart
         .configure_mesh()
         .x_desc(&panel.x.label)
         .y_desc(&panel.y.label)
         .label_style(font(6.5, pt))
         .axis_desc_style(font(7.5, pt))
-        .x_labels(6)
+        .x_labels(x_labels)
         .y_labels(6)
-        .x_label_formatter(&formatter)
+        .x_label_formatter(x_formatter)
         .y_label_formatter(&formatter)
         .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width((0.5 * pt).max(1.0) as u32))
         .light_line_style(TRANSPARENT)

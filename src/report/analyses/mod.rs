@@ -14,9 +14,9 @@ use super::table::ReportTable;
 
 //pub mod budget;
 //pub mod ef;
-//pub mod evolve;
+pub mod evolve;
 pub mod fit;
-//pub mod iid;
+pub mod iid;
 //pub mod quantize;
 
 /// What an analysis reads: the spec's dump and its selected tensors.
@@ -92,8 +92,8 @@ macro_rules! kinds {
 
 kinds! {
     "fit" => Fit(fit::FitOptions),
-    //"iid" => Iid(iid::IidOptions),
-    //"evolve" => Evolve(evolve::EvolveOptions),
+    "iid" => Iid(iid::IidOptions),
+    "evolve" => Evolve(evolve::EvolveOptions),
     //"quantize" => Quantize(quantize::QuantizeOptions),
     //"ef" => Ef(ef::EfOptions),
     //"budget" => Budget(budget::BudgetOptions),
