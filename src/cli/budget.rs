@@ -20,13 +20,12 @@ use gradrd::compress::budget::{
 use gradrd::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
-use gradrd::dump::Dump;
+use gradrd::dump::{Dump, Sequence};
 use serde::Serialize;
 
 use super::ef::FeedbackArg;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
-use super::sequence::Sequence;
 use super::Outcome;
 
 #[derive(Debug, Args)]
@@ -195,7 +194,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     let bits = BitModel {
         positions: match args.positions {
             PositionsArg::Index => PositionCoding::Index,

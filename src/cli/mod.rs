@@ -16,7 +16,6 @@ mod progress;
 mod quantize;
 mod run;
 mod selection;
-mod sequence;
 mod stale;
 
 use std::process::ExitCode;

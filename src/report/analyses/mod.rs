@@ -17,7 +17,7 @@ use super::table::ReportTable;
 pub mod evolve;
 pub mod fit;
 pub mod iid;
-//pub mod quantize;
+pub mod quantize;
 
 /// What an analysis reads: the spec's dump and its selected tensors.
 pub struct Input<'a> {
@@ -94,7 +94,7 @@ kinds! {
     "fit" => Fit(fit::FitOptions),
     "iid" => Iid(iid::IidOptions),
     "evolve" => Evolve(evolve::EvolveOptions),
-    //"quantize" => Quantize(quantize::QuantizeOptions),
+    "quantize" => Quantize(quantize::QuantizeOptions),
     //"ef" => Ef(ef::EfOptions),
     //"budget" => Budget(budget::BudgetOptions),
 }
