@@ -13,7 +13,7 @@ use super::spec::{split_kind, KindError};
 use super::table::ReportTable;
 
 //pub mod budget;
-//pub mod ef;
+pub mod ef;
 pub mod evolve;
 pub mod fit;
 pub mod iid;
@@ -95,7 +95,7 @@ kinds! {
     "iid" => Iid(iid::IidOptions),
     "evolve" => Evolve(evolve::EvolveOptions),
     "quantize" => Quantize(quantize::QuantizeOptions),
-    //"ef" => Ef(ef::EfOptions),
+    "ef" => Ef(ef::EfOptions),
     //"budget" => Budget(budget::BudgetOptions),
 }
 
