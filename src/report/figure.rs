@@ -283,7 +283,20 @@ fn draw_panel<DB: DrawingBackend>(
     let (y0, y1) = panel
         .y_range
         .unwrap_or_else(|| range(points().map(|p| p.1), panel.y.log));
-    match (panel.x.log, panel.y.log) {
+    // Under a factor of 30 a log axis gets one or two labelled ticks; a
+    // linear one reads better there.
+    let (x_log, y_log) = (panel.x.log && x1 / x0 > 30.0, panel.y.log && y1 / y0 > 30.0);
+    let (x0, x1) = if panel.x.log && !x_log {
+        range(points().map(|p| p.0), false)
+    } else {
+        (x0, x1)
+    };
+    let (y0, y1) = if panel.y.log && !y_log && panel.y_range.is_none() {
+        range(points().map(|p| p.1), false)
+    } else {
+        (y0, y1)
+    };
+    match (x_log, y_log) {
         (false, false) => draw_on(area, panel, pt, x0..x1, y0..y1),
         (true, false) => draw_on(area, panel, pt, (x0..x1).log_scale(), y0..y1),
         (false, true) => draw_on(area, panel, pt, x0..x1, (y0..y1).log_scale()),

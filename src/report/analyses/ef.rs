@@ -32,7 +32,7 @@ pub enum FeedbackOption {
 }
 
 impl FeedbackOption {
-    fn feedback(self) -> Feedback {
+    pub(crate) fn feedback(self) -> Feedback {
         match self {
             FeedbackOption::None => Feedback::None,
             FeedbackOption::Full => Feedback::Full,

@@ -12,7 +12,7 @@ use super::figure::Figure;
 use super::spec::{split_kind, KindError};
 use super::table::ReportTable;
 
-//pub mod budget;
+pub mod budget;
 pub mod ef;
 pub mod evolve;
 pub mod fit;
@@ -96,7 +96,7 @@ kinds! {
     "evolve" => Evolve(evolve::EvolveOptions),
     "quantize" => Quantize(quantize::QuantizeOptions),
     "ef" => Ef(ef::EfOptions),
-    //"budget" => Budget(budget::BudgetOptions),
+    "budget" => Budget(budget::BudgetOptions),
 }
 
 /// The selected tensors at `step` (the last selected step when `None`), in
