@@ -278,9 +278,10 @@ mod tests {
             "{HEADER}\n[[analysis]]\nkind = \"fit\"\n\n[[analysis]]\nkind = \"iid\"\ntrails = 5\n"
         ))
         .unwrap_err();
-        assert_eq!(err.line, Some(8), "{err}");
+        // Lines: 1-2 header, 3 blank, 4-5 fit, 6 blank, 7 [[analysis]], 8 kind, 9 trails.
+        assert_eq!(err.line, Some(9), "{err}");
         assert!(err.message.contains("trails"), "{err}");
-        assert!(err.to_string().starts_with("specs/test.toml line 8: "), "{err}");
+        assert!(err.to_string().starts_with("specs/test.toml line 9: "), "{err}");
     }
 
     #[test]

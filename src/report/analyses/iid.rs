@@ -98,6 +98,7 @@ impl IidOptions {
             ..Section::default()
         };
         let mut columns = Vec::new();
+        let mut too_small = Vec::new();
         for (index, name) in names.iter().enumerate() {
             progress(name);
             let steps: Result<Vec<Vec<f64>>, String> = by_name[name]
@@ -127,7 +128,7 @@ impl IidOptions {
                     Ok(mut found) => cells.append(&mut found),
                     // Too small for this size: an empty cell, said in the text.
                     Err(error @ IidError::TooFewEntries { .. }) => {
-                        section.text.push(format!("{name}, m = {size}: {error}."))
+                        too_small.push(format!("{name}, m = {size}: {error}."))
                     }
                     Err(error) => section.failures.push(format!("{name} (m = {size}): {error}")),
                 }
@@ -175,13 +176,14 @@ impl IidOptions {
             }
         }
         section.text.push(format!(
-            "Each trial draws {} coordinates and tests the two samples: Spearman's rank correlation (H0: independent) and the two-sample Kolmogorov–Smirnov test (H0: same distribution). A ratio near 1 − alpha = {} is what i.i.d. entries give; columns are tensors from input to output.",
+            "Each trial draws {} and tests the two samples of m values: Spearman's rank correlation (H0: independent) and the two-sample Kolmogorov–Smirnov test (H0: same distribution). A ratio near 1 − alpha = {} is what i.i.d. entries give; columns are tensors from input to output.",
             match self.pairs {
-                PairKind::Spatial => "two disjoint sets of m random",
-                _ => "the same m random coordinates at two consecutive steps, i.e. two sets of m",
+                PairKind::Spatial => "two disjoint sets of m random coordinates at one step",
+                _ => "the same m random coordinates at two consecutive recorded steps",
             },
             1.0 - self.alpha
         ));
+        section.text.extend(too_small);
         section.figures.push(Figure {
             name: "iid_pass_ratio".to_string(),
             caption: format!(
