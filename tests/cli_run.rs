@@ -79,7 +79,12 @@ fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn run(spec: &Path, reports: &Path) -> assert_cmd::assert::Assert {
-    gradrd().arg("run").arg(spec).arg("--reports").arg(reports).assert()
+    gradrd()
+        .arg("run")
+        .arg(spec)
+        .arg("--reports")
+        .arg(reports)
+        .assert()
 }
 
 fn stderr(assert: &assert_cmd::assert::Assert) -> String {
@@ -163,7 +168,10 @@ fn a_second_run_replaces_the_report_atomically() {
     );
     run(&changed, &reports).success();
     let after = contents(&reports.join("keep"));
-    assert_ne!(after["01-fit_histograms.csv"], before["01-fit_histograms.csv"]);
+    assert_ne!(
+        after["01-fit_histograms.csv"],
+        before["01-fit_histograms.csv"]
+    );
     let entries: Vec<_> = contents(&reports).into_keys().collect();
     assert_eq!(entries, ["keep"]);
 }
@@ -244,7 +252,10 @@ fn an_output_folder_that_cannot_be_written_is_an_error() {
     let path = spec(dir.path(), "t", SELECT, FIT_ONLY);
     let assert = run(&path, &file.join("reports")).code(2);
     let message = stderr(&assert);
-    assert!(message.contains("cannot create the reports folder"), "{message}");
+    assert!(
+        message.contains("cannot create the reports folder"),
+        "{message}"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), b"not a folder");
 }
 

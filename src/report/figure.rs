@@ -128,9 +128,11 @@ pub struct Panel {
     pub y_range: Option<(f64, f64)>,
 }
 
-/// A legend's corner.
+/// A legend's place: a corner of the panel, or a strip above the figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Legend {
+    /// One row above all panels (for figures whose panels share series).
+    Top,
     UpperLeft,
     UpperRight,
     LowerLeft,
@@ -141,6 +143,7 @@ pub enum Legend {
 impl Legend {
     fn position(self) -> SeriesLabelPosition {
         match self {
+            Legend::Top => unreachable!("drawn as a strip, not in the panel"),
             Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
             Legend::UpperRight => SeriesLabelPosition::UpperRight,
             Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
@@ -174,7 +177,17 @@ impl Figure {
             Width::Column => 2.4,
             Width::Full => 2.2,
         };
-        (self.width.inches(), per_row * self.rows() as f64)
+        let strip = if self.strip().is_some() {
+            STRIP_PT / 72.0
+        } else {
+            0.0
+        };
+        (self.width.inches(), per_row * self.rows() as f64 + strip)
+    }
+
+    /// The panel whose series the top legend strip shows.
+    fn strip(&self) -> Option<&Panel> {
+        self.panels.iter().find(|p| p.legend == Some(Legend::Top))
     }
 
     fn pixels(&self, dpi: f64) -> (u32, u32) {
@@ -224,8 +237,20 @@ impl Figure {
     }
 
     /// Draws every panel; `pt` is device pixels per typographic point.
-    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>, pt: f64) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, Shift>,
+        pt: f64,
+    ) -> Result<(), String> {
         root.fill(&WHITE).map_err(plot_error)?;
+        let root = match self.strip() {
+            Some(panel) => {
+                let (top, rest) = root.split_vertically((STRIP_PT * pt).round() as u32);
+                draw_strip(&top, panel, pt)?;
+                rest
+            }
+            None => root,
+        };
         let areas = root.split_evenly((self.rows(), self.columns.max(1)));
         for (area, panel) in areas.iter().zip(&self.panels) {
             draw_panel(area, panel, pt)?;
@@ -248,8 +273,13 @@ fn register_font() -> Result<(), String> {
         .clone()
 }
 
+/// plotters draws a font of size s with an em of s / 1.24 device pixels.
+const PLOTTERS_EM: f64 = 1.24;
+
 fn font(size_pt: f64, pt: f64) -> TextStyle<'static> {
-    (FONT_FAMILY, size_pt * pt).into_font().color(&BLACK)
+    (FONT_FAMILY, size_pt * pt * PLOTTERS_EM)
+        .into_font()
+        .color(&BLACK)
 }
 
 /// The data range of a panel's axis over points that the axis can show,
@@ -268,7 +298,11 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
         let pad = ((b - a) * 0.04).max(0.05);
         (10f64.powf(a - pad), 10f64.powf(b + pad))
     } else {
-        let pad = if hi > lo { (hi - lo) * 0.04 } else { lo.abs().max(1.0) * 0.5 };
+        let pad = if hi > lo {
+            (hi - lo) * 0.04
+        } else {
+            lo.abs().max(1.0) * 0.5
+        };
         (lo - pad, hi + pad)
     }
 }
@@ -398,8 +432,12 @@ where
         let stroke = color.stroke_width(line_width);
         let shown: Vec<(f64, f64)> = series.points.iter().filter(visible).copied().collect();
         let drawn = match series.style {
-            Style::Line => chart.draw_series(LineSeries::new(shown.into_iter().filter(inside), stroke)),
-            Style::Steps => chart.draw_series(LineSeries::new(stairs(&series.points, y_log), stroke)),
+            Style::Line => {
+                chart.draw_series(LineSeries::new(shown.into_iter().filter(inside), stroke))
+            }
+            Style::Steps => {
+                chart.draw_series(LineSeries::new(stairs(&series.points, y_log), stroke))
+            }
             Style::Points => chart.draw_series(
                 shown
                     .into_iter()
@@ -407,7 +445,10 @@ where
             ),
             Style::LinePoints => {
                 chart
-                    .draw_series(LineSeries::new(shown.clone(), color.stroke_width((0.7 * pt).max(1.0) as u32)))
+                    .draw_series(LineSeries::new(
+                        shown.clone(),
+                        color.stroke_width((0.7 * pt).max(1.0) as u32),
+                    ))
                     .map_err(plot_error)?;
                 chart.draw_series(
                     shown
@@ -427,7 +468,7 @@ where
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + legend_len, y)], stroke)),
         };
     }
-    if let Some(legend) = panel.legend {
+    if let Some(legend) = panel.legend.filter(|l| *l != Legend::Top) {
         chart
             .configure_series_labels()
             .label_font(font(6.0, pt))
@@ -438,6 +479,65 @@ where
             .position(legend.position())
             .draw()
             .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// Height of the legend strip above a figure, in points.
+const STRIP_PT: f64 = 14.0;
+
+/// One centred row of legend entries: a line (or marker) and the name.
+fn draw_strip<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    pt: f64,
+) -> Result<(), String> {
+    let style = font(6.5, pt);
+    let (sample, gap, spacing) = (12.0 * pt, 3.0 * pt, 10.0 * pt);
+    let widths: Vec<f64> = panel
+        .series
+        .iter()
+        .map(|s| {
+            area.estimate_text_size(&s.name, &style)
+                .map(|(w, _)| f64::from(w))
+                .map_err(plot_error)
+        })
+        .collect::<Result<_, _>>()?;
+    let total: f64 = widths
+        .iter()
+        .map(|w| sample + gap + w + spacing)
+        .sum::<f64>()
+        - spacing;
+    let (width, height) = area.dim_in_pixel();
+    let mut x = (f64::from(width) - total).max(0.0) / 2.0;
+    let y = f64::from(height) / 2.0;
+    let line_width = (1.1 * pt).round().max(1.0) as u32;
+    for (series, text_width) in panel.series.iter().zip(widths) {
+        let color = PALETTE[series.color % PALETTE.len()];
+        let (x0, x1, yc) = (x as i32, (x + sample) as i32, y as i32);
+        match series.style {
+            Style::Points => area.draw(&Circle::new(
+                ((x0 + x1) / 2, yc),
+                (1.8 * pt) as i32,
+                color.filled(),
+            )),
+            _ => area.draw(&PathElement::new(
+                vec![(x0, yc), (x1, yc)],
+                color.stroke_width(line_width),
+            )),
+        }
+        .map_err(plot_error)?;
+        let text_style = style.pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+        area.draw(&Text::new(
+            series.name.clone(),
+            ((x + sample + gap) as i32, yc),
+            text_style,
+        ))
+        .map_err(plot_error)?;
+        x += sample + gap + text_width + spacing;
     }
     Ok(())
 }
@@ -467,7 +567,10 @@ fn embed_font(svg: &str) -> String {
         "<defs><style>@font-face{{font-family:\"{FONT_FAMILY}\";src:url(data:font/ttf;base64,{}) format(\"truetype\");}}</style></defs>",
         base64(FONT_BYTES)
     );
-    match svg.find("<svg").and_then(|start| svg[start..].find('>').map(|end| start + end + 1)) {
+    match svg
+        .find("<svg")
+        .and_then(|start| svg[start..].find('>').map(|end| start + end + 1))
+    {
         Some(at) => format!("{}\n{}{}", &svg[..at], style, &svg[at..]),
         None => svg.to_string(),
     }
@@ -478,7 +581,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -507,7 +614,12 @@ pub fn histogram(values: &[f64], bins: usize, lo: f64, hi: f64, scale: f64) -> V
     counts
         .iter()
         .enumerate()
-        .map(|(i, &c)| (lo + (i as f64 + 0.5) * width, scale * c as f64 / (n * width)))
+        .map(|(i, &c)| {
+            (
+                lo + (i as f64 + 0.5) * width,
+                scale * c as f64 / (n * width),
+            )
+        })
         .collect()
 }
 
@@ -539,7 +651,11 @@ mod tests {
         assert!((total - 0.7).abs() < 1e-12, "{total}");
         assert!((bins[0].0 - 0.025).abs() < 1e-12);
         // x² on [0, 1]: 1000 · P(x² < 0.05) = 1000 · sqrt(0.05) ≈ 223.6 → 224 values in bin 0.
-        assert!((bins[0].1 - 0.7 * 224.0 / (1000.0 * width)).abs() < 1e-9, "{:?}", bins[0]);
+        assert!(
+            (bins[0].1 - 0.7 * 224.0 / (1000.0 * width)).abs() < 1e-9,
+            "{:?}",
+            bins[0]
+        );
     }
 
     #[test]
@@ -564,9 +680,15 @@ mod tests {
             }],
         };
         let svg = figure.svg().unwrap();
-        assert!(svg.contains("@font-face{font-family:\"DejaVu Sans\";src:url(data:font/ttf;base64,"));
+        assert!(
+            svg.contains("@font-face{font-family:\"DejaVu Sans\";src:url(data:font/ttf;base64,")
+        );
         assert!(svg.contains("font-family=\"DejaVu Sans\""));
-        assert!(svg.contains("width=\"317\" height=\"230\""), "{}", &svg[..200]);
+        assert!(
+            svg.contains("width=\"317\" height=\"230\""),
+            "{}",
+            &svg[..200]
+        );
         let csv = String::from_utf8(figure.csv()).unwrap();
         assert_eq!(csv, "panel,series,x,y\nt,a,0,1\nt,a,1,0.01\nt,a,2,0\n");
     }

@@ -78,15 +78,18 @@ pub fn render(
             ReportError::Write(format!("cannot write into {}: {e}", reports_dir.display()))
         })?;
     let label = spec.dump.display().to_string();
-    let dump = Dump::open(&spec.dump)
-        .map_err(|e| at(Some(spec.dump_line), format!("dump: {e}")))?;
+    let dump =
+        Dump::open(&spec.dump).map_err(|e| at(Some(spec.dump_line), format!("dump: {e}")))?;
     let selected = dump.select(&spec.selection());
     if selected.is_empty() {
         let (line, what) = match &spec.tensor {
             Some(t) => (t.line, format!("tensor: '{}' matches no tensor", t.item)),
             None => (spec.dump_line, "dump: no tensor".to_string()),
         };
-        let steps = spec.steps.as_ref().map_or(String::new(), |_| " at the selected steps".to_string());
+        let steps = spec
+            .steps
+            .as_ref()
+            .map_or(String::new(), |_| " at the selected steps".to_string());
         return Err(at(Some(line), format!("{what} of {label}{steps}")).into());
     }
     let input = analyses::Input {
@@ -156,7 +159,11 @@ fn describe_selection(spec: &Spec) -> String {
     }
 }
 
-fn write_files(dir: &Path, heading: &page::Heading, sections: &[Section]) -> Result<Vec<String>, String> {
+fn write_files(
+    dir: &Path,
+    heading: &page::Heading,
+    sections: &[Section],
+) -> Result<Vec<String>, String> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for section in sections {
         for figure in &section.figures {
@@ -172,8 +179,14 @@ fn write_files(dir: &Path, heading: &page::Heading, sections: &[Section]) -> Res
             files.push((format!("{}.tex", table.name), table.latex().into_bytes()));
         }
     }
-    files.push(("index.html".to_string(), page::html(heading, sections).into_bytes()));
-    files.push(("report.md".to_string(), page::markdown(heading, sections).into_bytes()));
+    files.push((
+        "index.html".to_string(),
+        page::html(heading, sections).into_bytes(),
+    ));
+    files.push((
+        "report.md".to_string(),
+        page::markdown(heading, sections).into_bytes(),
+    ));
     for (name, bytes) in &files {
         if name.ends_with(".png") {
             continue;

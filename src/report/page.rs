@@ -37,7 +37,11 @@ pub fn html(heading: &Heading, sections: &[Section]) -> String {
         env!("CARGO_PKG_VERSION")
     ));
     for (i, section) in sections.iter().enumerate() {
-        out.push_str(&format!("<h2>{}. {}</h2>\n", i + 1, html_escape(&section.title)));
+        out.push_str(&format!(
+            "<h2>{}. {}</h2>\n",
+            i + 1,
+            html_escape(&section.title)
+        ));
         for paragraph in &section.text {
             out.push_str(&format!("<p>{}</p>\n", html_escape(paragraph)));
         }

@@ -201,7 +201,10 @@ pub(crate) fn split_kind(
 ) -> Result<(String, ValueDeserializer<'_>), KindError> {
     let span = entry.span();
     let DeValue::Table(mut table) = entry.into_inner() else {
-        return Err(KindError::At(span, "analysis: expected a table".to_string()));
+        return Err(KindError::At(
+            span,
+            "analysis: expected a table".to_string(),
+        ));
     };
     let kind = table.remove("kind").ok_or_else(|| {
         KindError::At(
@@ -267,7 +270,10 @@ mod tests {
 
     #[test]
     fn an_unknown_top_level_key_names_key_and_line() {
-        let err = parse(&format!("{HEADER}colour = 3\n[[analysis]]\nkind = \"fit\"\n")).unwrap_err();
+        let err = parse(&format!(
+            "{HEADER}colour = 3\n[[analysis]]\nkind = \"fit\"\n"
+        ))
+        .unwrap_err();
         assert_eq!(err.line, Some(3), "{err}");
         assert!(err.message.contains("colour"), "{err}");
     }
@@ -281,13 +287,18 @@ mod tests {
         // Lines: 1-2 header, 3 blank, 4-5 fit, 6 blank, 7 [[analysis]], 8 kind, 9 trails.
         assert_eq!(err.line, Some(9), "{err}");
         assert!(err.message.contains("trails"), "{err}");
-        assert!(err.to_string().starts_with("specs/test.toml line 9: "), "{err}");
+        assert!(
+            err.to_string().starts_with("specs/test.toml line 9: "),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_wrongly_typed_option_names_its_line() {
-        let err = parse(&format!("{HEADER}[[analysis]]\nkind = \"fit\"\nbins = \"many\"\n"))
-            .unwrap_err();
+        let err = parse(&format!(
+            "{HEADER}[[analysis]]\nkind = \"fit\"\nbins = \"many\"\n"
+        ))
+        .unwrap_err();
         assert_eq!(err.line, Some(5), "{err}");
     }
 
@@ -295,7 +306,10 @@ mod tests {
     fn an_unknown_kind_is_named_with_the_choices() {
         let err = parse(&format!("{HEADER}[[analysis]]\nkind = \"fitt\"\n")).unwrap_err();
         assert_eq!(err.line, Some(4), "{err}");
-        assert!(err.message.contains("'fitt'") && err.message.contains("evolve"), "{err}");
+        assert!(
+            err.message.contains("'fitt'") && err.message.contains("evolve"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -310,10 +324,13 @@ mod tests {
 
     #[test]
     fn bad_header_values_are_rejected_with_their_line() {
-        let err = parse("name = \"a b\"\ndump = \"d\"\n[[analysis]]\nkind = \"fit\"\n").unwrap_err();
+        let err =
+            parse("name = \"a b\"\ndump = \"d\"\n[[analysis]]\nkind = \"fit\"\n").unwrap_err();
         assert_eq!(err.line, Some(1), "{err}");
-        let err = parse(&format!("{HEADER}steps = \"9..x\"\n[[analysis]]\nkind = \"fit\"\n"))
-            .unwrap_err();
+        let err = parse(&format!(
+            "{HEADER}steps = \"9..x\"\n[[analysis]]\nkind = \"fit\"\n"
+        ))
+        .unwrap_err();
         assert_eq!(err.line, Some(3), "{err}");
         let err = parse(HEADER).unwrap_err();
         assert!(err.message.contains("no [[analysis]]"), "{err}");

@@ -86,7 +86,8 @@ impl ReportTable {
                 .join(" & ")
                 + " \\\\\n"
         };
-        let mut out = String::from("% requires \\usepackage{booktabs}\n\\begin{table}\n\\centering\n");
+        let mut out =
+            String::from("% requires \\usepackage{booktabs}\n\\begin{table}\n\\centering\n");
         out.push_str(&format!(
             "\\caption{{{}}}\n\\label{{tab:{}}}\n",
             latex_escape(&self.caption),
@@ -119,6 +120,24 @@ impl ReportTable {
         }
         out.push_str("</tbody>\n</table>\n");
         out
+    }
+}
+
+/// A number with `digits` significant digits, in plain or scientific
+/// notation, whichever a reader takes in faster.
+pub fn sig(value: f64, digits: usize) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if (-3..6).contains(&magnitude) {
+        let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
+        format!("{value:.decimals$}")
+    } else {
+        format!("{:.*e}", digits.saturating_sub(1), value)
     }
 }
 
@@ -179,8 +198,16 @@ mod tests {
         let tex = table().latex();
         assert!(tex.contains("\\caption{Fits \\& 50\\% of x\\_1}"), "{tex}");
         assert!(tex.contains("\\label{tab:fit\\_summary}"), "{tex}");
-        assert!(tex.contains("\\begin{tabular}{lrr}\n\\toprule\ntensor & $\\beta$ & p \\\\\n\\midrule\n"), "{tex}");
-        assert!(tex.contains("a|b\\_c & -- & 12\\% \\\\\n\\bottomrule"), "{tex}");
+        assert!(
+            tex.contains(
+                "\\begin{tabular}{lrr}\n\\toprule\ntensor & $\\beta$ & p \\\\\n\\midrule\n"
+            ),
+            "{tex}"
+        );
+        assert!(
+            tex.contains("a|b\\_c & -- & 12\\% \\\\\n\\bottomrule"),
+            "{tex}"
+        );
     }
 
     #[test]
@@ -195,7 +222,10 @@ mod tests {
     fn csv_quotes_cells_with_commas() {
         let mut t = ReportTable::new("t", "c", &["a", "b"]);
         t.push(vec!["x,y".into(), "\"q\"".into()]);
-        assert_eq!(String::from_utf8(t.csv()).unwrap(), "a,b\n\"x,y\",\"\"\"q\"\"\"\n");
+        assert_eq!(
+            String::from_utf8(t.csv()).unwrap(),
+            "a,b\n\"x,y\",\"\"\"q\"\"\"\n"
+        );
     }
 
     #[test]

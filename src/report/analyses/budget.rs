@@ -13,12 +13,11 @@
 use serde::Deserialize;
 
 use super::ef::{check_fractions, FeedbackOption};
-use super::{sig, Input, Progress, Section};
+use super::{read_sequence, sig, Input, Progress, Section};
 use crate::compress::budget::{
-    allocate_bits, allocate_bits_exact, operational_curve, threshold_for, Budget,
+    allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget,
 };
 use crate::compress::{replay_totals, BitModel, Compressor, PositionCoding, Scope};
-use crate::dump::Sequence;
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
 
@@ -60,7 +59,9 @@ fn default_max_bits() -> u32 {
 impl BudgetOptions {
     pub fn validate(&self) -> Result<(), String> {
         if self.k.is_empty() && self.bits_per_entry.is_empty() {
-            return Err("k, bits_per_entry: give a threshold study, an allocation, or both".to_string());
+            return Err(
+                "k, bits_per_entry: give a threshold study, an allocation, or both".to_string(),
+            );
         }
         if !self.k.is_empty() {
             check_fractions("k", &self.k)?;
@@ -68,8 +69,15 @@ impl BudgetOptions {
         if !(1..=12).contains(&self.max_bits) {
             return Err(format!("max_bits: must be 1..=12, got {}", self.max_bits));
         }
-        if let Some(b) = self.bits_per_entry.iter().find(|b| !(1..=self.max_bits).contains(*b)) {
-            return Err(format!("bits_per_entry: each must be 1..=max_bits ({}), got {b}", self.max_bits));
+        if let Some(b) = self
+            .bits_per_entry
+            .iter()
+            .find(|b| !(1..=self.max_bits).contains(*b))
+        {
+            return Err(format!(
+                "bits_per_entry: each must be 1..=max_bits ({}), got {b}",
+                self.max_bits
+            ));
         }
         if !(self.m.is_finite() && (0.0..=8.0).contains(&self.m)) {
             return Err(format!("m: must be in [0, 8], got {}", self.m));
@@ -78,14 +86,13 @@ impl BudgetOptions {
     }
 
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
-        let sequence = Sequence::new(input.dump, input.selected.to_vec(), input.label)
-            .map_err(|e| e.to_string())?;
-        let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
-            .map(|i| sequence.read(i))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        let (sequence, steps) = read_sequence(input)?;
         let named = |e: crate::compress::RunError| {
-            format!("tensor '{}': {}", sequence.names.get(e.tensor).map_or("?", String::as_str), e.error)
+            format!(
+                "tensor '{}': {}",
+                sequence.names.get(e.tensor).map_or("?", String::as_str),
+                e.error
+            )
         };
         let entries = (sequence.sizes.iter().sum::<usize>() * steps.len()) as f64;
         let mut section = Section {
@@ -93,7 +100,9 @@ impl BudgetOptions {
             ..Section::default()
         };
         if !self.k.is_empty() {
-            let bits = BitModel { positions: PositionCoding::Index };
+            let bits = BitModel {
+                positions: PositionCoding::Index,
+            };
             let feedback = self.feedback.feedback();
             let mut table = ReportTable::new(
                 "threshold_vs_topk",
@@ -103,9 +112,17 @@ impl BudgetOptions {
             let (mut topk_points, mut threshold_points) = (Vec::new(), Vec::new());
             for &k in &self.k {
                 progress(&format!("threshold at k = {k}"));
-                let topk = replay_totals(&steps, Scope::PerTensor, |_, _| Compressor::TopK { fraction: k }, feedback, bits, 0)
+                let topk = replay_totals(
+                    &steps,
+                    Scope::PerTensor,
+                    |_, _| Compressor::TopK { fraction: k },
+                    feedback,
+                    bits,
+                    0,
+                )
+                .map_err(named)?;
+                let search = threshold_for(&steps, feedback, bits, Budget::Entries(topk.sent))
                     .map_err(named)?;
-                let search = threshold_for(&steps, feedback, bits, Budget::Entries(topk.sent)).map_err(named)?;
                 table.push(vec![
                     sig(k, 3),
                     topk.sent.to_string(),
@@ -116,7 +133,10 @@ impl BudgetOptions {
                     sig(search.totals.total_error / topk.total_error, 3),
                 ]);
                 topk_points.push((topk.sent as f64 / entries, topk.total_error));
-                threshold_points.push((search.totals.sent as f64 / entries, search.totals.total_error));
+                threshold_points.push((
+                    search.totals.sent as f64 / entries,
+                    search.totals.total_error,
+                ));
             }
             section.text.push(format!(
                 "Top-k (per tensor, {} feedback) against one constant hard threshold λ over the whole run that sends at most the same total number of entries: the threshold spends the budget where the gradients are large.",
@@ -124,7 +144,8 @@ impl BudgetOptions {
             ));
             section.figures.push(Figure {
                 name: "threshold_vs_topk".to_string(),
-                caption: "Total error against the fraction of all entries sent over the run.".to_string(),
+                caption: "Total error against the fraction of all entries sent over the run."
+                    .to_string(),
                 width: Width::Column,
                 columns: 1,
                 panels: vec![Panel {
@@ -132,8 +153,18 @@ impl BudgetOptions {
                     x: Axis::log("fraction of entries sent"),
                     y: Axis::log("total error Σ‖p − C(p)‖²"),
                     series: vec![
-                        Series { name: "top-k".to_string(), style: Style::LinePoints, color: 0, points: topk_points },
-                        Series { name: "hard threshold".to_string(), style: Style::LinePoints, color: 1, points: threshold_points },
+                        Series {
+                            name: "top-k".to_string(),
+                            style: Style::LinePoints,
+                            color: 0,
+                            points: topk_points,
+                        },
+                        Series {
+                            name: "hard threshold".to_string(),
+                            style: Style::LinePoints,
+                            color: 1,
+                            points: threshold_points,
+                        },
                     ],
                     legend: Some(Legend::LowerLeft),
                     y_range: None,
@@ -143,45 +174,58 @@ impl BudgetOptions {
         }
         if !self.bits_per_entry.is_empty() {
             progress("rate-distortion curves");
-            let curves = sequence
-                .names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let pooled: Vec<f64> = steps.iter().flat_map(|s| s[i].iter().copied()).collect();
-                    operational_curve(&pooled, self.max_bits, self.m)
-                        .map_err(|e| format!("tensor '{name}': quantizer design failed: {e}"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let curves = pooled_curves(&steps, self.max_bits, self.m).map_err(|(i, e)| {
+                format!(
+                    "tensor '{}': quantizer design failed: {e}",
+                    sequence.names[i]
+                )
+            })?;
             let sizes = &sequence.sizes;
             let per_step: usize = sizes.iter().sum();
             let mut headers = vec!["tensor".to_string(), "entries".to_string()];
-            headers.extend(self.bits_per_entry.iter().map(|b| format!("{b} bits/entry")));
+            headers.extend(
+                self.bits_per_entry
+                    .iter()
+                    .map(|b| format!("{b} bits/entry")),
+            );
             let mut table = ReportTable {
                 name: "bit_allocation".to_string(),
                 caption: format!("Bits per entry allocated to each tensor under an average budget (M = {}); last rows: total distortion Σ n·D and its gain over equal bits", self.m),
                 headers,
                 rows: sequence.names.iter().zip(sizes).map(|(n, s)| vec![n.clone(), s.to_string()]).collect(),
             };
-            let (mut total_row, mut gain_row) = (vec!["Σ n·D".to_string(), String::new()], vec!["gain over equal (dB)".to_string(), String::new()]);
+            let (mut total_row, mut gain_row) = (
+                vec!["Σ n·D".to_string(), String::new()],
+                vec!["gain over equal (dB)".to_string(), String::new()],
+            );
             let mut series = Vec::new();
             for (b, &bits) in self.bits_per_entry.iter().enumerate() {
                 let budget = f64::from(bits) * per_step as f64;
-                let allocation = match allocate_bits_exact(sizes, &curves, budget).map_err(|e| e.to_string())? {
-                    Some(exact) => exact,
-                    None => allocate_bits(sizes, &curves, budget).map_err(|e| e.to_string())?,
-                };
-                let equal: f64 = sizes.iter().zip(&curves).map(|(&n, c)| n as f64 * c[bits as usize].distortion).sum();
+                let allocation =
+                    match allocate_bits_exact(sizes, &curves, budget).map_err(|e| e.to_string())? {
+                        Some(exact) => exact,
+                        None => allocate_bits(sizes, &curves, budget).map_err(|e| e.to_string())?,
+                    };
+                let equal: f64 = sizes
+                    .iter()
+                    .zip(&curves)
+                    .map(|(&n, c)| n as f64 * c[bits as usize].distortion)
+                    .sum();
                 for (row, a) in table.rows.iter_mut().zip(&allocation.tensors) {
                     row.push(a.bits.to_string());
                 }
                 total_row.push(sig(allocation.total_distortion, 4));
                 gain_row.push(sig(10.0 * (equal / allocation.total_distortion).log10(), 3));
                 series.push(Series {
-                    name: format!("{bits} bits/entry"),
+                    name: format!("B = {bits}"),
                     style: Style::LinePoints,
                     color: b,
-                    points: allocation.tensors.iter().enumerate().map(|(i, a)| (i as f64, f64::from(a.bits))).collect(),
+                    points: allocation
+                        .tensors
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| (i as f64, f64::from(a.bits)))
+                        .collect(),
                 });
             }
             table.rows.push(total_row);
@@ -193,7 +237,10 @@ impl BudgetOptions {
             ));
             section.figures.push(Figure {
                 name: "bit_allocation".to_string(),
-                caption: format!("Bits per entry allocated to each tensor (0 = {}).", sequence.names[0]),
+                caption: format!(
+                    "Bits per entry allocated to each tensor (0 = {}).",
+                    sequence.names[0]
+                ),
                 width: Width::Column,
                 columns: 1,
                 panels: vec![Panel {
@@ -201,7 +248,7 @@ impl BudgetOptions {
                     x: Axis::index("tensor (index)"),
                     y: Axis::linear("allocated bits/entry"),
                     series,
-                    legend: Some(Legend::UpperLeft),
+                    legend: Some(Legend::Top),
                     y_range: None,
                 }],
             });

@@ -6,9 +6,8 @@
 
 use serde::Deserialize;
 
-use super::{sig, Input, Progress, Section};
+use super::{read_sequence, sig, Input, Progress, Section};
 use crate::compress::{BitModel, Compressor, Feedback, PositionCoding, Run, Scope};
-use crate::dump::Sequence;
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
 
@@ -69,12 +68,7 @@ impl EfOptions {
     }
 
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
-        let sequence = Sequence::new(input.dump, input.selected.to_vec(), input.label)
-            .map_err(|e| e.to_string())?;
-        let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
-            .map(|i| sequence.read(i))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        let (sequence, steps) = read_sequence(input)?;
         let step_numbers: Vec<f64> = sequence.steps.iter().map(|(s, _)| *s as f64).collect();
         let bits = BitModel {
             positions: PositionCoding::Index,
@@ -87,10 +81,14 @@ impl EfOptions {
         let (mut error_series, mut residual_series) = (Vec::new(), Vec::new());
         for &k in &self.k {
             for &feedback in &self.feedback {
-                let name = format!("k={} {}", sig(k, 2), match feedback {
-                    FeedbackOption::None => "no EF",
-                    FeedbackOption::Full => "EF",
-                });
+                let name = format!(
+                    "k={} {}",
+                    sig(k, 2),
+                    match feedback {
+                        FeedbackOption::None => "no EF",
+                        FeedbackOption::Full => "EF",
+                    }
+                );
                 progress(&name);
                 let mut run = Run::new(
                     &sequence.sizes,
@@ -104,7 +102,11 @@ impl EfOptions {
                 let (mut errors, mut residuals) = (Vec::new(), Vec::new());
                 for (gradients, &step) in steps.iter().zip(&step_numbers) {
                     let outcome = run.step(gradients).map_err(|e| {
-                        format!("tensor '{}' (step {step}): {}", sequence.names[e.tensor.min(sequence.names.len() - 1)], e.error)
+                        format!(
+                            "tensor '{}' (step {step}): {}",
+                            sequence.names[e.tensor.min(sequence.names.len() - 1)],
+                            e.error
+                        )
                     })?;
                     errors.push((step, outcome.error_sq));
                     residuals.push((step, outcome.residual_sq.sqrt()));
@@ -119,8 +121,18 @@ impl EfOptions {
                     sig(totals.residual_sq.sqrt(), 4),
                 ]);
                 let color = error_series.len();
-                error_series.push(Series { name: name.clone(), style: Style::LinePoints, color, points: errors });
-                residual_series.push(Series { name, style: Style::LinePoints, color, points: residuals });
+                error_series.push(Series {
+                    name: name.clone(),
+                    style: Style::LinePoints,
+                    color,
+                    points: errors,
+                });
+                residual_series.push(Series {
+                    name,
+                    style: Style::LinePoints,
+                    color,
+                    points: residuals,
+                });
             }
         }
         let mut section = Section {
@@ -144,7 +156,7 @@ impl EfOptions {
                     x: Axis::linear("training step"),
                     y: Axis::log("‖p − C(p)‖²"),
                     series: error_series,
-                    legend: Some(Legend::UpperRight),
+                    legend: Some(Legend::Top),
                     y_range: None,
                 },
                 Panel {

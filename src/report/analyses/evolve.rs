@@ -6,11 +6,10 @@
 
 use serde::Deserialize;
 
-use super::{opt, sig, Input, Progress, Section};
+use super::{fit_settings, opt, sig, Input, Progress, Section};
 use crate::analysis::depth::depth_order;
-use crate::analysis::{fit_tensor, FamilyOutcome, FitSettings, NanPolicy, ZeroPolicy};
+use crate::analysis::{fit_tensor, FamilyOutcome, ZeroPolicy};
 use crate::dist::FamilyKind;
-use crate::fit::LocMode;
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
 
@@ -52,20 +51,17 @@ impl EvolveOptions {
     }
 
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
-        let settings = FitSettings {
-            families: self.families.clone(),
-            zeros: self.zeros,
-            nan: NanPolicy::Error,
-            loc: LocMode::Free,
-            goodness_of_fit: true,
-        };
+        let settings = fit_settings(&self.families, self.zeros);
         let names: Vec<String> = depth_order(input.selected.iter().map(|m| m.name.as_str()))
             .into_iter()
             .map(str::to_string)
             .collect();
         let mut metas: Vec<_> = input.selected.iter().filter(|m| m.step.is_some()).collect();
         if metas.is_empty() {
-            return Err(format!("{}: no tensor has a step number (evolve needs a folder of per-step files)", input.label));
+            return Err(format!(
+                "{}: no tensor has a step number (evolve needs a folder of per-step files)",
+                input.label
+            ));
         }
         metas.sort_by_key(|m| (names.iter().position(|n| *n == m.name), m.step));
         let mut section = Section {
@@ -101,7 +97,9 @@ impl EvolveOptions {
                         }
                     }
                 }
-                Err(error) => section.failures.push(format!("{} step {step}: {error}", meta.name)),
+                Err(error) => section
+                    .failures
+                    .push(format!("{} step {step}: {error}", meta.name)),
             }
         }
         if points.is_empty() {
@@ -110,7 +108,16 @@ impl EvolveOptions {
         let mut table = ReportTable::new(
             "evolve",
             "Fitted parameters per tensor, step and family (shape = β of gennorm, c of dweibull)",
-            &["tensor", "depth", "step", "family", "shape", "scale", "excess kurtosis", "W2"],
+            &[
+                "tensor",
+                "depth",
+                "step",
+                "family",
+                "shape",
+                "scale",
+                "excess kurtosis",
+                "W2",
+            ],
         );
         for p in &points {
             table.push(vec![
@@ -124,23 +131,24 @@ impl EvolveOptions {
                 opt(p.w2, 3),
             ]);
         }
-        let per_tensor = |family: FamilyKind, value: &dyn Fn(&Point) -> Option<f64>| -> Vec<Series> {
-            names
-                .iter()
-                .enumerate()
-                .map(|(t, name)| Series {
-                    name: name.clone(),
-                    style: Style::LinePoints,
-                    color: t,
-                    points: points
-                        .iter()
-                        .filter(|p| p.tensor == t && p.family == family)
-                        .filter_map(|p| value(p).map(|v| (p.step as f64, v)))
-                        .collect(),
-                })
-                .filter(|s| !s.points.is_empty())
-                .collect()
-        };
+        let per_tensor =
+            |family: FamilyKind, value: &dyn Fn(&Point) -> Option<f64>| -> Vec<Series> {
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(t, name)| Series {
+                        name: name.clone(),
+                        style: Style::LinePoints,
+                        color: t,
+                        points: points
+                            .iter()
+                            .filter(|p| p.tensor == t && p.family == family)
+                            .filter_map(|p| value(p).map(|v| (p.step as f64, v)))
+                            .collect(),
+                    })
+                    .filter(|s| !s.points.is_empty())
+                    .collect()
+            };
         let first = self.families[0];
         let mut panels = vec![];
         if self.families.contains(&FamilyKind::GenNorm) {
@@ -149,7 +157,7 @@ impl EvolveOptions {
                 x: Axis::linear("training step"),
                 y: Axis::linear("β (2 = Normal, 1 = Laplace)"),
                 series: per_tensor(FamilyKind::GenNorm, &|p| p.shape),
-                legend: Some(Legend::UpperRight),
+                legend: Some(Legend::Top),
                 y_range: None,
             });
         }
@@ -163,7 +171,8 @@ impl EvolveOptions {
         });
         section.figures.push(Figure {
             name: "evolve_shape".to_string(),
-            caption: "GenNorm shape β and excess kurtosis of each tensor over training steps ".to_string(),
+            caption: "GenNorm shape β and excess kurtosis of each tensor over training steps "
+                .to_string(),
             width: Width::Full,
             columns: panels.len(),
             panels,
@@ -190,7 +199,7 @@ impl EvolveOptions {
                             .collect(),
                     })
                     .collect(),
-                legend: (t == 0).then_some(Legend::UpperRight),
+                legend: (t == 0).then_some(Legend::Top),
                 y_range: None,
             })
             .collect();

@@ -5,10 +5,9 @@
 
 use serde::Deserialize;
 
-use super::{at_step, opt, sig, Input, Progress, Section};
-use crate::analysis::{fit_tensor, prepare, FamilyOutcome, FitSettings, NanPolicy, ZeroPolicy};
+use super::{at_step, fit_settings, opt, sig, Input, Progress, Section};
+use crate::analysis::{fit_tensor, prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
-use crate::fit::LocMode;
 use crate::report::figure::{histogram, Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
 
@@ -72,13 +71,7 @@ impl FitOptions {
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
         let (step, metas) = at_step(input, self.step)?;
         let step_text = step.map_or(String::new(), |s| format!(" at step {s}"));
-        let settings = FitSettings {
-            families: self.families.clone(),
-            zeros: self.zeros,
-            nan: NanPolicy::Error,
-            loc: LocMode::Free,
-            goodness_of_fit: true,
-        };
+        let settings = fit_settings(&self.families, self.zeros);
         let mut section = Section {
             title: format!("Distribution fits{step_text}"),
             ..Section::default()
@@ -96,12 +89,16 @@ impl FitOptions {
         let mut panels = Vec::new();
         for meta in metas {
             progress(&meta.name);
-            let outcome = input.dump.read(meta).map_err(|e| e.to_string()).and_then(|values| {
-                let prepared = prepare(values.clone(), self.zeros, NanPolicy::Error)
-                    .map_err(|e| e.to_string())?;
-                let fit = fit_tensor(values, &settings).map_err(|e| e.to_string())?;
-                Ok((prepared.values, fit))
-            });
+            let outcome = input
+                .dump
+                .read(meta)
+                .map_err(|e| e.to_string())
+                .and_then(|values| {
+                    let prepared = prepare(values.clone(), self.zeros, NanPolicy::Error)
+                        .map_err(|e| e.to_string())?;
+                    let fit = fit_tensor(values, &settings).map_err(|e| e.to_string())?;
+                    Ok((prepared.values, fit))
+                });
             let (values, fit) = match outcome {
                 Ok(ok) => ok,
                 Err(error) => {
@@ -111,7 +108,9 @@ impl FitOptions {
             };
             let (lo, hi) = values
                 .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                });
             let mut series = vec![Series {
                 name: "data".to_string(),
                 style: Style::Steps,
@@ -149,7 +148,9 @@ impl FitOptions {
                         }
                     }
                     FamilyOutcome::Failed { family, error } => {
-                        section.failures.push(format!("{} ({family}): {error}", meta.name));
+                        section
+                            .failures
+                            .push(format!("{} ({family}): {error}", meta.name));
                     }
                 }
             }
@@ -166,7 +167,7 @@ impl FitOptions {
                 x: Axis::linear("gradient value ∂L/∂w"),
                 y: Axis::log("density"),
                 series,
-                legend: panels.is_empty().then_some(Legend::UpperLeft),
+                legend: panels.is_empty().then_some(Legend::Top),
                 y_range,
             });
         }

@@ -62,13 +62,18 @@ fn default_alpha() -> f64 {
 impl IidOptions {
     pub fn validate(&self) -> Result<(), String> {
         if self.pairs == PairKind::Layers {
-            return Err("pairs: `layers` is not available in specs; use temporal or spatial".to_string());
+            return Err(
+                "pairs: `layers` is not available in specs; use temporal or spatial".to_string(),
+            );
         }
         if self.tests.is_empty() {
             return Err("tests: name at least one test".to_string());
         }
         if self.sample_sizes.is_empty() || self.sample_sizes.iter().any(|&m| m < 3) {
-            return Err(format!("sample_sizes: each must be at least 3, got {:?}", self.sample_sizes));
+            return Err(format!(
+                "sample_sizes: each must be at least 3, got {:?}",
+                self.sample_sizes
+            ));
         }
         if self.trials == 0 {
             return Err("trials: must be at least 1".to_string());
@@ -130,7 +135,9 @@ impl IidOptions {
                     Err(error @ IidError::TooFewEntries { .. }) => {
                         too_small.push(format!("{name}, m = {size}: {error}."))
                     }
-                    Err(error) => section.failures.push(format!("{name} (m = {size}): {error}")),
+                    Err(error) => section
+                        .failures
+                        .push(format!("{name} (m = {size}): {error}")),
                 }
             }
             columns.push((name.to_string(), cells));

@@ -6,10 +6,14 @@
 //! Adding a kind: write the module (see [`fit`] for the shape) and add one
 //! line to the `kinds!` list below.
 
-use crate::dump::{Dump, TensorMeta};
+use crate::analysis::{FitSettings, NanPolicy, ZeroPolicy};
+use crate::dist::FamilyKind;
+use crate::dump::{Dump, Sequence, TensorMeta};
+use crate::fit::LocMode;
 
 use super::figure::Figure;
 use super::spec::{split_kind, KindError};
+pub(crate) use super::table::sig;
 use super::table::ReportTable;
 
 pub mod budget;
@@ -125,25 +129,32 @@ pub(crate) fn at_step<'a>(
     Ok((step, sorted))
 }
 
-/// A number with `digits` significant digits, plain or scientific, as the
-/// command line's tables print it.
-pub(crate) fn sig(value: f64, digits: usize) -> String {
-    if !value.is_finite() {
-        return value.to_string();
-    }
-    if value == 0.0 {
-        return "0".to_string();
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    if (-3..6).contains(&magnitude) {
-        let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
-        format!("{value:.decimals$}")
-    } else {
-        format!("{:.*e}", digits.saturating_sub(1), value)
-    }
-}
-
 /// `sig` of an optional value, `–` when absent.
 pub(crate) fn opt(value: Option<f64>, digits: usize) -> String {
     value.map_or("–".to_string(), |v| sig(v, digits))
+}
+
+/// Every step's tensors: `steps[t][i]` is tensor `i` at step `t`.
+pub(crate) type Steps = Vec<Vec<Vec<f64>>>;
+
+/// The selected tensors as a step sequence, with every step read.
+pub(crate) fn read_sequence<'a>(input: &Input<'a>) -> Result<(Sequence<'a>, Steps), String> {
+    let sequence = Sequence::new(input.dump, input.selected.to_vec(), input.label)
+        .map_err(|e| e.to_string())?;
+    let steps = (0..sequence.steps.len())
+        .map(|i| sequence.read(i))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    Ok((sequence, steps))
+}
+
+/// Fits with goodness of fit, free location, non-finite values an error.
+pub(crate) fn fit_settings(families: &[FamilyKind], zeros: ZeroPolicy) -> FitSettings {
+    FitSettings {
+        families: families.to_vec(),
+        zeros,
+        nan: NanPolicy::Error,
+        loc: LocMode::Free,
+        goodness_of_fit: true,
+    }
 }

@@ -100,14 +100,26 @@ impl QuantizeOptions {
         if self.m.is_empty() && self.rates.is_empty() {
             return Err("m, rates: give an M sweep, a comparison, or both".to_string());
         }
-        if let Some(m) = self.m.iter().find(|m| !(m.is_finite() && **m >= 0.0 && **m <= 8.0)) {
+        if let Some(m) = self
+            .m
+            .iter()
+            .find(|m| !(m.is_finite() && **m >= 0.0 && **m <= 8.0))
+        {
             return Err(format!("m: each must be in [0, 8], got {m}"));
         }
-        if let Some(r) = self.rates.iter().chain([&self.sweep_bits]).find(|r| !(1..=12).contains(*r)) {
+        if let Some(r) = self
+            .rates
+            .iter()
+            .chain([&self.sweep_bits])
+            .find(|r| !(1..=12).contains(*r))
+        {
             return Err(format!("rates, sweep_bits: bits must be 1..=12, got {r}"));
         }
         if !(self.compare_m.is_finite() && (0.0..=8.0).contains(&self.compare_m)) {
-            return Err(format!("compare_m: must be in [0, 8], got {}", self.compare_m));
+            return Err(format!(
+                "compare_m: must be in [0, 8], got {}",
+                self.compare_m
+            ));
         }
         Ok(())
     }
@@ -130,17 +142,22 @@ impl QuantizeOptions {
             &format!("Quantizers at matched rates{step_text}: nominal and real coded bits per entry (side information included), MSE"),
             &["tensor", "quantizer", "rate", "nominal bits", "coded bits", "MSE"],
         );
-        let (mut sweep_mse, mut sweep_bits, mut compare_panels) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sweep_mse, mut sweep_bits, mut compare_panels) =
+            (Vec::new(), Vec::new(), Vec::new());
         for (t, meta) in metas.iter().enumerate() {
             progress(&meta.name);
-            let prepared = input.dump.read(meta).map_err(|e| e.to_string()).and_then(|values| {
-                let nonzero = prepare(values.clone(), ZeroPolicy::Drop, NanPolicy::Error)
-                    .map_err(|e| e.to_string())?;
-                let model = fit(self.family, &nonzero.values, &FitOptions::default())
-                    .map_err(|e| format!("{} fit: {e}", self.family))?
-                    .model;
-                Ok((values, model))
-            });
+            let prepared = input
+                .dump
+                .read(meta)
+                .map_err(|e| e.to_string())
+                .and_then(|values| {
+                    let nonzero = prepare(values.clone(), ZeroPolicy::Drop, NanPolicy::Error)
+                        .map_err(|e| e.to_string())?;
+                    let model = fit(self.family, &nonzero.values, &FitOptions::default())
+                        .map_err(|e| format!("{} fit: {e}", self.family))?
+                        .model;
+                    Ok((values, model))
+                });
             let (values, model) = match prepared {
                 Ok(ok) => ok,
                 Err(error) => {
@@ -149,8 +166,9 @@ impl QuantizeOptions {
                 }
             };
             let design = |bits: u32, m: f64| -> Result<Codebook, String> {
-                let spec = DesignSpec::new(levels_from_bits(bits).map_err(|e| e.to_string())?, m, false)
-                    .map_err(|e| e.to_string())?;
+                let spec =
+                    DesignSpec::new(levels_from_bits(bits).map_err(|e| e.to_string())?, m, false)
+                        .map_err(|e| e.to_string())?;
                 design_for_density(&model, &spec, &LloydOptions::default())
                     .map(|d| d.codebook)
                     .map_err(|e| e.to_string())
@@ -163,11 +181,15 @@ impl QuantizeOptions {
                     codebook,
                     ..BaselineOptions::default()
                 };
-                evaluate(kind, &values, &options).map(|e| e.result).map_err(|e| e.to_string())
+                evaluate(kind, &values, &options)
+                    .map(|e| e.result)
+                    .map_err(|e| e.to_string())
             };
             let (mut mse_points, mut bit_points) = (Vec::new(), Vec::new());
             for &m in &self.m {
-                match design(self.sweep_bits, m).and_then(|c| run(BaselineKind::M22, self.sweep_bits, m, Some(c))) {
+                match design(self.sweep_bits, m)
+                    .and_then(|c| run(BaselineKind::M22, self.sweep_bits, m, Some(c)))
+                {
                     Ok(r) => {
                         sweep_table.push(vec![
                             meta.name.clone(),
@@ -180,7 +202,9 @@ impl QuantizeOptions {
                         mse_points.push((m, r.mse));
                         bit_points.push((m, r.coded_bits));
                     }
-                    Err(error) => section.failures.push(format!("{} (M = {m}): {error}", meta.name)),
+                    Err(error) => section
+                        .failures
+                        .push(format!("{} (M = {m}): {error}", meta.name)),
                 }
             }
             let series = |points| Series {
@@ -225,7 +249,11 @@ impl QuantizeOptions {
                 }
                 compare_series.push(Series {
                     name: kind.name().to_string(),
-                    style: if points.len() == 1 { Style::Points } else { Style::LinePoints },
+                    style: if points.len() == 1 {
+                        Style::Points
+                    } else {
+                        Style::LinePoints
+                    },
                     color: q,
                     points,
                 });
@@ -235,7 +263,7 @@ impl QuantizeOptions {
                 x: Axis::log("coded rate (bits/entry)"),
                 y: Axis::log("MSE"),
                 series: compare_series,
-                legend: compare_panels.is_empty().then_some(Legend::LowerLeft),
+                legend: compare_panels.is_empty().then_some(Legend::Top),
                 y_range: None,
             });
         }
@@ -258,7 +286,7 @@ impl QuantizeOptions {
                         x: Axis::linear("weight exponent M"),
                         y: Axis::log("MSE"),
                         series: sweep_mse,
-                        legend: Some(Legend::UpperLeft),
+                        legend: Some(Legend::Top),
                         y_range: None,
                     },
                     Panel {
@@ -280,7 +308,9 @@ impl QuantizeOptions {
             ));
             section.figures.push(Figure {
                 name: "quantizers".to_string(),
-                caption: format!("Quantizers at matched rates{step_text}: MSE against the real coded size."),
+                caption: format!(
+                    "Quantizers at matched rates{step_text}: MSE against the real coded size."
+                ),
                 width: Width::Full,
                 columns: compare_panels.len().min(3),
                 panels: compare_panels,
