@@ -338,6 +338,15 @@ fn draw_panel<DB: DrawingBackend>(
     }
 }
 
+/// `value`, or 0 when it is within 1e-9 of the axis span from 0.
+fn snap(value: f64, span: f64) -> f64 {
+    if value.abs() < 1e-9 * span {
+        0.0
+    } else {
+        value
+    }
+}
+
 /// A tick label: plain for readable magnitudes, else `1e-4`.
 fn tick(value: f64) -> String {
     if value == 0.0 {
@@ -384,8 +393,13 @@ where
         builder.caption(&panel.title, font(8.0, pt));
     }
     let mut chart = builder.build_cartesian_2d(x, y).map_err(plot_error)?;
-    let formatter = |v: &f64| tick(*v);
+    let (y_lo, y_hi) = (chart.y_range().start, chart.y_range().end);
     let x_range = chart.x_range();
+    // A tick a rounding error away from 0 reads as 0.
+    let x_span = (x_range.end - x_range.start).abs();
+    let y_span = (y_lo - y_hi).abs();
+    let formatter = |v: &f64| tick(snap(*v, x_span));
+    let y_formatter = |v: &f64| tick(snap(*v, y_span));
     let integer_ticks = |v: &f64| {
         if v.fract() == 0.0 {
             tick(*v)
@@ -396,7 +410,7 @@ where
     let x_labels = if panel.x.integer {
         ((x_range.end - x_range.start).floor() as usize + 1).clamp(2, 12)
     } else {
-        6
+        5
     };
     let x_formatter: &dyn Fn(&f64) -> String = if panel.x.integer {
         &integer_ticks
@@ -412,14 +426,13 @@ where
         .x_labels(x_labels)
         .y_labels(6)
         .x_label_formatter(x_formatter)
-        .y_label_formatter(&formatter)
+        .y_label_formatter(&y_formatter)
         .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD).stroke_width((0.5 * pt).max(1.0) as u32))
         .light_line_style(TRANSPARENT)
         .axis_style(BLACK.stroke_width((0.6 * pt).max(1.0) as u32))
         .draw()
         .map_err(plot_error)?;
     let (x_log, y_log) = (panel.x.log, panel.y.log);
-    let (y_lo, y_hi) = (chart.y_range().start, chart.y_range().end);
     let visible = |p: &&(f64, f64)| {
         p.0.is_finite() && p.1.is_finite() && (!x_log || p.0 > 0.0) && (!y_log || p.1 > 0.0)
     };
@@ -436,7 +449,15 @@ where
                 chart.draw_series(LineSeries::new(shown.into_iter().filter(inside), stroke))
             }
             Style::Steps => {
-                chart.draw_series(LineSeries::new(stairs(&series.points, y_log), stroke))
+                let mut runs = stairs(&series.points, y_lo).into_iter();
+                let first = runs.next().unwrap_or_default();
+                for run in runs {
+                    chart
+                        .draw_series(LineSeries::new(run, stroke))
+                        .map_err(plot_error)?;
+                }
+                // The first run carries the legend entry.
+                chart.draw_series(LineSeries::new(first, stroke))
             }
             Style::Points => chart.draw_series(
                 shown
@@ -543,21 +564,33 @@ fn draw_strip<DB: DrawingBackend>(
 }
 
 /// The outline of a histogram given as (bin center, height) of equal-width
-/// bins; on a log y axis empty bins break the outline.
-fn stairs(points: &[(f64, f64)], y_log: bool) -> Vec<(f64, f64)> {
+/// bins, one polyline per run of non-empty bins, each closed down to
+/// `floor` (the bottom of the y axis) at both ends. A bin of height 0 has
+/// no place on a log axis, so on a linear one it also ends a run.
+fn stairs(points: &[(f64, f64)], floor: f64) -> Vec<Vec<(f64, f64)>> {
     let width = match points {
         [a, b, ..] => b.0 - a.0,
         _ => 0.0,
     };
-    let mut out = Vec::with_capacity(2 * points.len());
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
     for &(x, y) in points {
-        if y_log && y <= 0.0 {
-            continue;
+        if y > 0.0 {
+            if run.is_empty() {
+                run.push((x - width / 2.0, floor));
+            }
+            run.push((x - width / 2.0, y));
+            run.push((x + width / 2.0, y));
+        } else if let Some(&(end, _)) = run.last() {
+            run.push((end, floor));
+            runs.push(std::mem::take(&mut run));
         }
-        out.push((x - width / 2.0, y));
-        out.push((x + width / 2.0, y));
     }
-    out
+    if let Some(&(end, _)) = run.last() {
+        run.push((end, floor));
+        runs.push(run);
+    }
+    runs
 }
 
 /// Inserts an `@font-face` rule with the shipped font as a base64 data URI
@@ -691,6 +724,32 @@ mod tests {
         );
         let csv = String::from_utf8(figure.csv()).unwrap();
         assert_eq!(csv, "panel,series,x,y\nt,a,0,1\nt,a,1,0.01\nt,a,2,0\n");
+    }
+
+    #[test]
+    fn histogram_outline_breaks_at_empty_bins_and_closes_to_the_floor() {
+        let bins = [(0.5, 2.0), (1.5, 0.0), (2.5, 1.0), (3.5, 3.0)];
+        let runs = stairs(&bins, 0.1);
+        assert_eq!(
+            runs,
+            vec![
+                vec![(0.0, 0.1), (0.0, 2.0), (1.0, 2.0), (1.0, 0.1)],
+                vec![
+                    (2.0, 0.1),
+                    (2.0, 1.0),
+                    (3.0, 1.0),
+                    (3.0, 3.0),
+                    (4.0, 3.0),
+                    (4.0, 0.1)
+                ],
+            ]
+        );
+    }
+
+    #[test]
+    fn ticks_near_zero_snap_to_zero() {
+        assert_eq!(tick(snap(6.9e-18, 0.1)), "0");
+        assert_eq!(tick(snap(0.02, 0.1)), "0.02");
     }
 
     #[test]
