@@ -202,6 +202,16 @@ fn a_tensor_that_matches_nothing_names_the_tensor_line() {
 }
 
 #[test]
+fn an_analysis_tensor_that_matches_nothing_names_its_own_line() {
+    fails_keeping_report(
+        SELECT,
+        "[[analysis]]\nkind = \"fit\"\n\n[[analysis]]\nkind = \"fit\"\ntensor = \"^fc9\"\n",
+        // Lines: 1-2 name, dump; 3-4 SELECT; 5-6 fit; 7 blank; 8-9 fit; 10 tensor.
+        &["keep.toml line 10: tensor: '^fc9' matches no tensor"],
+    );
+}
+
+#[test]
 fn a_missing_dump_names_the_dump_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing.toml");

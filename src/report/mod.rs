@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::dump::Dump;
 
 pub use analyses::{AnalysisSpec, Section};
-pub use spec::{Spec, SpecError};
+pub use spec::{Analysis, Source, Spec, SpecError};
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy)]
@@ -77,30 +77,40 @@ pub fn render(
         .map_err(|e| {
             ReportError::Write(format!("cannot write into {}: {e}", reports_dir.display()))
         })?;
-    let label = spec.dump.display().to_string();
-    let dump =
-        Dump::open(&spec.dump).map_err(|e| at(Some(spec.dump_line), format!("dump: {e}")))?;
-    let selected = dump.select(&spec.selection());
-    if selected.is_empty() {
-        let (line, what) = match &spec.tensor {
-            Some(t) => (t.line, format!("tensor: '{}' matches no tensor", t.item)),
-            None => (spec.dump_line, "dump: no tensor".to_string()),
-        };
-        let steps = spec
-            .steps
-            .as_ref()
-            .map_or(String::new(), |_| " at the selected steps".to_string());
-        return Err(at(Some(line), format!("{what} of {label}{steps}")).into());
-    }
-    let input = analyses::Input {
-        dump: &dump,
-        label: &label,
-        selected: &selected,
-    };
     let total = spec.analyses.len();
+    let mut dumps: Vec<(PathBuf, Dump)> = Vec::new();
     let mut sections = Vec::with_capacity(total);
     for (index, analysis) in spec.analyses.iter().enumerate() {
-        let kind = analysis.item.kind();
+        let source = &analysis.source;
+        let label = source.dump.item.display().to_string();
+        let position = match dumps.iter().position(|(path, _)| *path == source.dump.item) {
+            Some(position) => position,
+            None => {
+                let dump = Dump::open(&source.dump.item)
+                    .map_err(|e| at(Some(source.dump.line), format!("dump: {e}")))?;
+                dumps.push((source.dump.item.clone(), dump));
+                dumps.len() - 1
+            }
+        };
+        let dump = &dumps[position].1;
+        let selected = dump.select(&source.selection());
+        if selected.is_empty() {
+            let (line, what) = match &source.tensor {
+                Some(t) => (t.line, format!("tensor: '{}' matches no tensor", t.item)),
+                None => (source.dump.line, "dump: no tensor".to_string()),
+            };
+            let steps = source
+                .steps
+                .as_ref()
+                .map_or(String::new(), |_| " at the selected steps".to_string());
+            return Err(at(Some(line), format!("{what} of {label}{steps}")).into());
+        }
+        let input = analyses::Input {
+            dump,
+            label: &label,
+            selected: &selected,
+        };
+        let kind = analysis.spec.kind();
         observer(Event {
             analysis: index,
             analyses: total,
@@ -116,9 +126,14 @@ pub fn render(
             })
         };
         let mut section = analysis
-            .item
+            .spec
             .run(&input, &mut progress)
             .map_err(|e| at(Some(analysis.line), format!("analysis '{kind}': {e}")))?;
+        if *source != spec.source {
+            section
+                .text
+                .insert(0, format!("Dump {label}, {}.", describe_selection(source)));
+        }
         for figure in &mut section.figures {
             figure.name = format!("{:02}-{}", index + 1, figure.name);
         }
@@ -131,8 +146,8 @@ pub fn render(
         title: &spec.title,
         description: spec.description.as_deref(),
         spec: &spec.path.display().to_string(),
-        dump: &label,
-        selection: &describe_selection(spec),
+        dump: &spec.source.dump.item.display().to_string(),
+        selection: &describe_selection(&spec.source),
     };
     let files = write_files(staging.path(), &heading, &sections).map_err(ReportError::Write)?;
     let folder = reports_dir.join(&spec.name);
@@ -144,12 +159,12 @@ pub fn render(
     })
 }
 
-fn describe_selection(spec: &Spec) -> String {
-    let tensors = match &spec.tensor {
+fn describe_selection(source: &Source) -> String {
+    let tensors = match &source.tensor {
         Some(t) => format!("tensors matching `{}`", t.item),
         None => "all tensors".to_string(),
     };
-    match &spec.steps {
+    match source.steps.as_ref().map(|s| &s.item) {
         Some(range) => format!(
             "{tensors}, steps {}..{}",
             range.start.map_or(String::new(), |s| s.to_string()),

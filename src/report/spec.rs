@@ -11,6 +11,11 @@
 //! [[analysis]]
 //! kind = "fit"                         # one of the kinds of analyses::AnalysisSpec
 //! bins = 60                            # the kind's options
+//!
+//! [[analysis]]
+//! kind = "fit"
+//! dump = "../data/digits-cnn"          # an analysis may name its own dump,
+//! tensor = "^conv"                     # tensor regex or steps
 //! ```
 //!
 //! Every table is read with `deny_unknown_fields`; an unknown key or a value
@@ -35,18 +40,42 @@ pub struct Spec {
     pub name: String,
     pub title: String,
     pub description: Option<String>,
-    /// The dump, resolved against the spec file's folder.
-    pub dump: PathBuf,
-    /// The line of the `dump` key.
-    pub dump_line: usize,
-    /// The tensor regex and its line.
-    pub tensor: Option<Located<String>>,
-    pub steps: Option<StepRange>,
-    pub analyses: Vec<Located<AnalysisSpec>>,
+    /// The top level's dump and selection (each analysis may override them).
+    pub source: Source,
+    pub analyses: Vec<Analysis>,
 }
 
-/// An item of the spec and the line (1-based) it starts on.
+/// What an analysis reads: a dump (resolved against the spec file's folder)
+/// and the tensor / step selection, each with its spec line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub dump: Located<PathBuf>,
+    pub tensor: Option<Located<String>>,
+    pub steps: Option<Located<StepRange>>,
+}
+
+/// One `[[analysis]]` entry: its line, options and source.
 #[derive(Debug, Clone)]
+pub struct Analysis {
+    pub line: usize,
+    pub spec: AnalysisSpec,
+    pub source: Source,
+}
+
+/// The source keys (`dump`, `tensor`, `steps`) of a table, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SourceKeys {
+    dump: Option<Spanned<PathBuf>>,
+    tensor: Option<Spanned<String>>,
+    steps: Option<Spanned<String>>,
+}
+
+/// The names of the source keys.
+const SOURCE_KEYS: [&str; 3] = ["dump", "tensor", "steps"];
+
+/// An item of the spec and the line (1-based) it starts on.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Located<T> {
     pub line: usize,
     pub item: T,
@@ -61,16 +90,13 @@ pub struct SpecError {
     pub message: String,
 }
 
-/// The keys of the spec's top level (everything but `[[analysis]]`).
+/// The keys of the spec's top level (everything but `[[analysis]]` and the source keys).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Header {
     name: Spanned<String>,
     title: Option<String>,
     description: Option<String>,
-    dump: Spanned<PathBuf>,
-    tensor: Option<Spanned<String>>,
-    steps: Option<Spanned<String>>,
 }
 
 impl Spec {
@@ -95,6 +121,7 @@ impl Spec {
         let mut root = DeTable::parse(text).map_err(toml_error)?;
         let root_span = root.span();
         let entries = root.get_mut().remove("analysis");
+        let keys = take_source_keys(root.get_mut()).map_err(toml_error)?;
         let header = Header::deserialize(toml::de::Deserializer::from(root)).map_err(toml_error)?;
         let name = header.name.get_ref();
         if name.is_empty()
@@ -107,23 +134,54 @@ impl Spec {
                 format!("name: '{name}' must be letters, digits, '-' or '_' (it names the report folder)"),
             ));
         }
-        if let Some(tensor) = &header.tensor {
-            regex::Regex::new(tensor.get_ref()).map_err(|e| {
-                error(
-                    Some(tensor.span()),
-                    format!("tensor: not a valid regular expression: {e}"),
-                )
-            })?;
-        }
-        let steps = header
-            .steps
-            .as_ref()
-            .map(|s| {
-                s.get_ref()
-                    .parse::<StepRange>()
-                    .map_err(|e| error(Some(s.span()), format!("steps: {e}")))
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let resolve = |keys: SourceKeys, defaults: Option<&Source>| -> Result<Source, SpecError> {
+            let located = |span: Range<usize>| line_of(text, span.start);
+            let dump = match (keys.dump, defaults) {
+                (Some(d), _) => Located {
+                    line: located(d.span()),
+                    item: folder.join(d.get_ref()),
+                },
+                (None, Some(defaults)) => defaults.dump.clone(),
+                (None, None) => {
+                    return Err(error(
+                        Some(root_span.clone()),
+                        "missing field `dump` (the dump the analyses read)".to_string(),
+                    ))
+                }
+            };
+            let tensor = match keys.tensor {
+                Some(t) => {
+                    regex::Regex::new(t.get_ref()).map_err(|e| {
+                        error(
+                            Some(t.span()),
+                            format!("tensor: not a valid regular expression: {e}"),
+                        )
+                    })?;
+                    Some(Located {
+                        line: located(t.span()),
+                        item: t.get_ref().clone(),
+                    })
+                }
+                None => defaults.and_then(|d| d.tensor.clone()),
+            };
+            let steps = match keys.steps {
+                Some(s) => Some(Located {
+                    line: located(s.span()),
+                    item: s
+                        .get_ref()
+                        .parse::<StepRange>()
+                        .map_err(|e| error(Some(s.span()), format!("steps: {e}")))?,
+                }),
+                None => defaults.and_then(|d| d.steps.clone()),
+            };
+            Ok(Source {
+                dump,
+                tensor,
+                steps,
             })
-            .transpose()?;
+        };
+        let source = resolve(keys, None)?;
         let entries = match entries {
             None => return Err(error(Some(root_span), "no [[analysis]] table".to_string())),
             Some(value) => {
@@ -146,35 +204,31 @@ impl Spec {
         for entry in entries {
             let span = entry.span();
             let line = line_of(text, span.start);
-            let analysis = AnalysisSpec::from_toml(entry).map_err(|e| match e {
+            let (analysis, keys) = AnalysisSpec::from_toml(entry).map_err(|e| match e {
                 KindError::Toml(e) => toml_error(e),
                 KindError::At(span, message) => error(Some(span), message),
             })?;
             analysis
                 .validate()
                 .map_err(|message| error(Some(span.clone()), message))?;
-            analyses.push(Located {
+            analyses.push(Analysis {
                 line,
-                item: analysis,
+                spec: analysis,
+                source: resolve(keys, Some(&source))?,
             });
         }
-        let folder = path.parent().unwrap_or(Path::new(""));
         Ok(Spec {
             path: path.to_path_buf(),
             title: header.title.unwrap_or_else(|| name.clone()),
             name: name.clone(),
             description: header.description,
-            dump: folder.join(header.dump.get_ref()),
-            dump_line: line_of(text, header.dump.span().start),
-            tensor: header.tensor.map(|t| Located {
-                line: line_of(text, t.span().start),
-                item: t.into_inner(),
-            }),
-            steps,
+            source,
             analyses,
         })
     }
+}
 
+impl Source {
     /// The tensor and step selection.
     pub fn selection(&self) -> Selection {
         Selection {
@@ -182,7 +236,7 @@ impl Spec {
                 .tensor
                 .as_ref()
                 .map(|t| regex::Regex::new(&t.item).expect("checked when parsed")),
-            steps: self.steps.clone(),
+            steps: self.steps.as_ref().map(|s| s.item.clone()),
         }
     }
 }
@@ -198,7 +252,7 @@ pub(crate) enum KindError {
 /// the other keys (the kind's options, with their spans).
 pub(crate) fn split_kind(
     entry: Spanned<DeValue<'_>>,
-) -> Result<(String, ValueDeserializer<'_>), KindError> {
+) -> Result<(String, SourceKeys, ValueDeserializer<'_>), KindError> {
     let span = entry.span();
     let DeValue::Table(mut table) = entry.into_inner() else {
         return Err(KindError::At(
@@ -231,10 +285,23 @@ pub(crate) fn split_kind(
             ),
         ));
     }
+    let keys = take_source_keys(&mut table).map_err(KindError::Toml)?;
     Ok((
         kind.into_owned(),
+        keys,
         ValueDeserializer::from(Spanned::new(span, DeValue::Table(table))),
     ))
+}
+
+/// Removes `dump`, `tensor` and `steps` from `table` and reads them.
+fn take_source_keys(table: &mut DeTable<'_>) -> Result<SourceKeys, toml::de::Error> {
+    let mut keys = DeTable::new();
+    for key in SOURCE_KEYS {
+        if let Some((k, v)) = table.remove_entry(key) {
+            keys.insert(k, v);
+        }
+    }
+    SourceKeys::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, keys)))
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -261,11 +328,35 @@ mod tests {
             "{HEADER}steps = \"0..100\"\n\n[[analysis]]\nkind = \"fit\"\nbins = 30\n"
         ))
         .unwrap();
-        assert_eq!(spec.dump, Path::new("specs/../data/d"));
+        assert_eq!(spec.source.dump.item, Path::new("specs/../data/d"));
+        assert_eq!(spec.source.dump.line, 2);
         assert_eq!(spec.title, "t");
         assert_eq!(spec.analyses.len(), 1);
         assert_eq!(spec.analyses[0].line, 5);
-        assert_eq!(spec.steps.unwrap().last, Some(100));
+        assert_eq!(spec.analyses[0].source, spec.source);
+        assert_eq!(spec.source.steps.unwrap().item.last, Some(100));
+    }
+
+    #[test]
+    fn an_analysis_overrides_the_dump_and_selection() {
+        let spec = parse(&format!(
+            "{HEADER}tensor = \"w$\"\n[[analysis]]\nkind = \"fit\"\n\n[[analysis]]\nkind = \"fit\"\ndump = \"other\"\nsteps = \"5\"\n"
+        ))
+        .unwrap();
+        let own = &spec.analyses[1].source;
+        assert_eq!(own.dump.item, Path::new("specs/other"));
+        // Lines: 1-2 header, 3 tensor, 4-5 fit, 6 blank, 7-8 fit, 9 dump, 10 steps.
+        assert_eq!(own.dump.line, 9);
+        assert_eq!(
+            own.tensor, spec.source.tensor,
+            "the top level's tensor stays"
+        );
+        assert_eq!(own.steps.as_ref().unwrap().line, 10);
+        let err = parse(&format!(
+            "{HEADER}[[analysis]]\nkind = \"fit\"\ntensor = \"(\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(err.line, Some(5), "{err}");
     }
 
     #[test]

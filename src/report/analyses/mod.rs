@@ -12,7 +12,7 @@ use crate::dump::{Dump, Sequence, TensorMeta};
 use crate::fit::LocMode;
 
 use super::figure::Figure;
-use super::spec::{split_kind, KindError};
+use super::spec::{split_kind, KindError, SourceKeys};
 pub(crate) use super::table::sig;
 use super::table::ReportTable;
 
@@ -66,15 +66,16 @@ macro_rules! kinds {
                 }
             }
 
+            /// The options of an `[[analysis]]` table and its source keys.
             pub(crate) fn from_toml(
                 entry: toml::Spanned<toml::de::DeValue<'_>>,
-            ) -> Result<Self, KindError> {
-                let (kind, options) = split_kind(entry)?;
+            ) -> Result<(Self, SourceKeys), KindError> {
+                let (kind, keys, options) = split_kind(entry)?;
                 let parsed = match kind.as_str() {
                     $($name => serde::Deserialize::deserialize(options).map(AnalysisSpec::$variant),)+
                     _ => unreachable!("split_kind checks the kind"),
                 };
-                parsed.map_err(KindError::Toml)
+                parsed.map(|spec| (spec, keys)).map_err(KindError::Toml)
             }
 
             /// Checks the option values; the message names the key.
