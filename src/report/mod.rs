@@ -161,7 +161,7 @@ pub fn render(
 
 fn describe_selection(source: &Source) -> String {
     let tensors = match &source.tensor {
-        Some(t) => format!("tensors matching `{}`", t.item),
+        Some(t) => format!("tensors matching '{}'", t.item),
         None => "all tensors".to_string(),
     };
     match source.steps.as_ref().map(|s| &s.item) {

@@ -140,7 +140,7 @@ impl Spec {
             let dump = match (keys.dump, defaults) {
                 (Some(d), _) => Located {
                     line: located(d.span()),
-                    item: folder.join(d.get_ref()),
+                    item: normalize(&folder.join(d.get_ref())),
                 },
                 (None, Some(defaults)) => defaults.dump.clone(),
                 (None, None) => {
@@ -304,6 +304,25 @@ fn take_source_keys(table: &mut DeTable<'_>) -> Result<SourceKeys, toml::de::Err
     SourceKeys::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, keys)))
 }
 
+/// `path` with `name/..` pairs removed lexically (`analyses/../data` →
+/// `data`), so reports name the dump as a reader would.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     1 + text.as_bytes()[..offset.min(text.len())]
@@ -328,7 +347,7 @@ mod tests {
             "{HEADER}steps = \"0..100\"\n\n[[analysis]]\nkind = \"fit\"\nbins = 30\n"
         ))
         .unwrap();
-        assert_eq!(spec.source.dump.item, Path::new("specs/../data/d"));
+        assert_eq!(spec.source.dump.item, Path::new("data/d"));
         assert_eq!(spec.source.dump.line, 2);
         assert_eq!(spec.title, "t");
         assert_eq!(spec.analyses.len(), 1);
@@ -427,6 +446,13 @@ mod tests {
         assert!(err.message.contains("no [[analysis]]"), "{err}");
         let err = parse("name = \"t\"\n[[analysis]]\nkind = \"fit\"\n").unwrap_err();
         assert!(err.message.contains("dump"), "{err}");
+    }
+
+    #[test]
+    fn paths_lose_their_parent_steps_lexically() {
+        assert_eq!(normalize(Path::new("a/../b/./c")), Path::new("b/c"));
+        assert_eq!(normalize(Path::new("../a/b/..")), Path::new("../a"));
+        assert_eq!(normalize(Path::new("/x/../y")), Path::new("/y"));
     }
 
     #[test]
