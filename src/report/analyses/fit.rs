@@ -157,7 +157,7 @@ impl FitOptions {
             kurtosis.push(vec![
                 meta.name.clone(),
                 fit.n.to_string(),
-                format!("{:.1}%", 100.0 * fit.zero_fraction),
+                sig(fit.zero_fraction, 3),
                 opt(fit.moments.excess_kurtosis, 3),
                 best.map_or("–".to_string(), |(_, f)| f.to_string()),
             ]);
