@@ -177,12 +177,29 @@ impl Figure {
             Width::Column => 2.4,
             Width::Full => 2.2,
         };
-        let strip = if self.strip().is_some() {
-            STRIP_PT / 72.0
-        } else {
-            0.0
-        };
+        let strip = STRIP_PT / 72.0 * self.strip_rows().len() as f64;
         (self.width.inches(), per_row * self.rows() as f64 + strip)
+    }
+
+    /// The legend strip's entries (series indices) per row, laid out in
+    /// points on the figure's width.
+    fn strip_rows(&self) -> Vec<Vec<usize>> {
+        let Some(panel) = self.strip() else {
+            return Vec::new();
+        };
+        let available = self.width.inches() * 72.0 - 2.0 * STRIP_GAP_PT;
+        let mut rows: Vec<Vec<usize>> = Vec::new();
+        let mut used = f64::INFINITY;
+        for (i, series) in panel.series.iter().enumerate() {
+            let width = entry_width(&series.name, 1.0);
+            if used + STRIP_GAP_PT + width > available {
+                rows.push(Vec::new());
+                used = -STRIP_GAP_PT;
+            }
+            used += STRIP_GAP_PT + width;
+            rows.last_mut().expect("a row was pushed").push(i);
+        }
+        rows
     }
 
     /// The panel whose series the top legend strip shows.
@@ -245,8 +262,10 @@ impl Figure {
         root.fill(&WHITE).map_err(plot_error)?;
         let root = match self.strip() {
             Some(panel) => {
-                let (top, rest) = root.split_vertically((STRIP_PT * pt).round() as u32);
-                draw_strip(&top, panel, pt)?;
+                let rows = self.strip_rows();
+                let height = (STRIP_PT * pt * rows.len() as f64).round() as u32;
+                let (top, rest) = root.split_vertically(height);
+                draw_strip(&top, panel, &rows, pt)?;
                 rest
             }
             None => root,
@@ -504,61 +523,66 @@ where
     Ok(())
 }
 
-/// Height of the legend strip above a figure, in points.
+/// Height of one row of the legend strip above a figure, in points.
 const STRIP_PT: f64 = 14.0;
+/// Space between two legend entries, in points.
+const STRIP_GAP_PT: f64 = 10.0;
+/// Length of the line sample before a legend entry's name, and the gap after it.
+const SAMPLE_PT: f64 = 12.0;
+const SAMPLE_GAP_PT: f64 = 3.0;
 
-/// One centred row of legend entries: a line (or marker) and the name.
+/// Width of a legend entry (sample and name), in device pixels at `pt`
+/// pixels per point.
+fn entry_width(name: &str, pt: f64) -> f64 {
+    let text = font(6.5, pt)
+        .font
+        .box_size(name)
+        .map_or(6.5 * pt * 0.6 * name.len() as f64, |(w, _)| f64::from(w));
+    (SAMPLE_PT + SAMPLE_GAP_PT) * pt + text
+}
+
+/// Rows of centred legend entries: a line (or marker) and the name.
 fn draw_strip<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &Panel,
+    rows: &[Vec<usize>],
     pt: f64,
 ) -> Result<(), String> {
-    let style = font(6.5, pt);
-    let (sample, gap, spacing) = (12.0 * pt, 3.0 * pt, 10.0 * pt);
-    let widths: Vec<f64> = panel
-        .series
-        .iter()
-        .map(|s| {
-            area.estimate_text_size(&s.name, &style)
-                .map(|(w, _)| f64::from(w))
-                .map_err(plot_error)
-        })
-        .collect::<Result<_, _>>()?;
-    let total: f64 = widths
-        .iter()
-        .map(|w| sample + gap + w + spacing)
-        .sum::<f64>()
-        - spacing;
-    let (width, height) = area.dim_in_pixel();
-    let mut x = (f64::from(width) - total).max(0.0) / 2.0;
-    let y = f64::from(height) / 2.0;
+    let style = font(6.5, pt).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Left,
+        plotters::style::text_anchor::VPos::Center,
+    ));
+    let (width, _) = area.dim_in_pixel();
     let line_width = (1.1 * pt).round().max(1.0) as u32;
-    for (series, text_width) in panel.series.iter().zip(widths) {
-        let color = PALETTE[series.color % PALETTE.len()];
-        let (x0, x1, yc) = (x as i32, (x + sample) as i32, y as i32);
-        match series.style {
-            Style::Points => area.draw(&Circle::new(
-                ((x0 + x1) / 2, yc),
-                (1.8 * pt) as i32,
-                color.filled(),
-            )),
-            _ => area.draw(&PathElement::new(
-                vec![(x0, yc), (x1, yc)],
-                color.stroke_width(line_width),
-            )),
+    for (r, row) in rows.iter().enumerate() {
+        let widths: Vec<f64> = row
+            .iter()
+            .map(|&i| entry_width(&panel.series[i].name, pt))
+            .collect();
+        let total = widths.iter().sum::<f64>() + STRIP_GAP_PT * pt * (row.len() as f64 - 1.0);
+        let mut x = (f64::from(width) - total).max(0.0) / 2.0;
+        let y = ((r as f64 + 0.5) * STRIP_PT * pt) as i32;
+        for (&i, entry) in row.iter().zip(widths) {
+            let series = &panel.series[i];
+            let color = PALETTE[series.color % PALETTE.len()];
+            let (x0, x1) = (x as i32, (x + SAMPLE_PT * pt) as i32);
+            match series.style {
+                Style::Points => area.draw(&Circle::new(
+                    ((x0 + x1) / 2, y),
+                    (1.8 * pt) as i32,
+                    color.filled(),
+                )),
+                _ => area.draw(&PathElement::new(
+                    vec![(x0, y), (x1, y)],
+                    color.stroke_width(line_width),
+                )),
+            }
+            .map_err(plot_error)?;
+            let text_x = (x + (SAMPLE_PT + SAMPLE_GAP_PT) * pt) as i32;
+            area.draw(&Text::new(series.name.clone(), (text_x, y), style.clone()))
+                .map_err(plot_error)?;
+            x += entry + STRIP_GAP_PT * pt;
         }
-        .map_err(plot_error)?;
-        let text_style = style.pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Left,
-            plotters::style::text_anchor::VPos::Center,
-        ));
-        area.draw(&Text::new(
-            series.name.clone(),
-            ((x + sample + gap) as i32, yc),
-            text_style,
-        ))
-        .map_err(plot_error)?;
-        x += sample + gap + text_width + spacing;
     }
     Ok(())
 }
@@ -744,6 +768,40 @@ mod tests {
                 ],
             ]
         );
+    }
+
+    #[test]
+    fn a_legend_strip_too_wide_for_one_row_wraps() {
+        let panel = |count: usize| Panel {
+            title: String::new(),
+            x: Axis::linear("x"),
+            y: Axis::linear("y"),
+            series: (0..count)
+                .map(|i| Series {
+                    name: format!("a rather long series name {i}"),
+                    style: Style::Line,
+                    color: i,
+                    points: vec![(0.0, 1.0)],
+                })
+                .collect(),
+            legend: Some(Legend::Top),
+            y_range: None,
+        };
+        let figure = |count: usize| Figure {
+            name: "f".into(),
+            caption: String::new(),
+            width: Width::Column,
+            columns: 1,
+            panels: vec![panel(count)],
+        };
+        assert_eq!(figure(1).strip_rows(), vec![vec![0]]);
+        let rows = figure(6).strip_rows();
+        assert!(rows.len() >= 3, "{rows:?}");
+        assert_eq!(rows.concat(), (0..6).collect::<Vec<_>>());
+        let (_, one) = figure(1).inches();
+        let (_, six) = figure(6).inches();
+        assert!((six - one - (rows.len() - 1) as f64 * STRIP_PT / 72.0).abs() < 1e-12);
+        figure(6).svg().unwrap();
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::fit::{fit, FitOptions};
 use crate::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
 use crate::quant::lloyd::design_for_density;
 use crate::quant::{levels_from_bits, Codebook, DesignSpec, LloydOptions};
-use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
+use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
 use crate::report::table::ReportTable;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -97,6 +97,13 @@ impl QuantizeOptions {
 
     pub fn validate(&self) -> Result<(), String> {
         self.kinds()?;
+        if self.quantizers.len() > PALETTE.len() {
+            return Err(format!(
+                "quantizers: at most {} (the colour-blind-safe palette's colours), got {}",
+                PALETTE.len(),
+                self.quantizers.len()
+            ));
+        }
         if self.m.is_empty() && self.rates.is_empty() {
             return Err("m, rates: give an M sweep, a comparison, or both".to_string());
         }
