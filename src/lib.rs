@@ -10,6 +10,8 @@
 //! compressors with error feedback and answers the total-error budget
 //! questions. [`sim`] produces gradients (teacher/student networks) and
 //! trains with compression in the loop (a federated-averaging simulator).
+//! [`report`] runs analysis specs (TOML) and renders their figures and
+//! tables into report folders.
 //!
 //! Every computation is a plain function over slices and small structs; the
 //! library never prints.
@@ -21,6 +23,7 @@ pub mod dist;
 pub mod dump;
 pub mod fit;
 pub mod quant;
+pub mod report;
 pub mod sim;
 pub mod stats;
 

@@ -25,12 +25,12 @@
 use rand::seq::index::sample as sample_indices;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::stats;
 
 /// Which two samples a trial compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PairKind {
     Temporal,
@@ -39,7 +39,7 @@ pub enum PairKind {
 }
 
 /// The tests a trial runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TestKind {
     Spearman,

@@ -9,10 +9,10 @@
 //! Non-finite values are an error that names their count unless the caller
 //! asks to omit them; they are never dropped silently.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What to do with exact zeros.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ZeroPolicy {
     /// Zero-inflated model: report the zero fraction `π`, fit the non-zeros,

@@ -15,18 +15,17 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use clap::Args;
 use gradrd::compress::budget::{
-    allocate_bits, allocate_bits_exact, operational_curve, threshold_for, Budget, RatePoint,
+    allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget, RatePoint,
 };
 use gradrd::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
-use gradrd::dump::Dump;
+use gradrd::dump::{Dump, Sequence};
 use serde::Serialize;
 
 use super::ef::FeedbackArg;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
-use super::sequence::Sequence;
 use super::Outcome;
 
 #[derive(Debug, Args)]
@@ -195,7 +194,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     let bits = BitModel {
         positions: match args.positions {
             PositionsArg::Index => PositionCoding::Index,
@@ -263,16 +262,12 @@ fn allocate(
     sequence: &Sequence,
     steps: &[Vec<Vec<f64>>],
 ) -> anyhow::Result<BitAllocation> {
-    let curves = sequence
-        .names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let pooled: Vec<f64> = steps.iter().flat_map(|s| s[i].iter().copied()).collect();
-            operational_curve(&pooled, args.max_bits, args.m)
-                .map_err(|e| anyhow!("tensor '{name}': quantizer design failed: {e}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let curves = pooled_curves(steps, args.max_bits, args.m).map_err(|(i, e)| {
+        anyhow!(
+            "tensor '{}': quantizer design failed: {e}",
+            sequence.names[i]
+        )
+    })?;
     let sizes = &sequence.sizes;
     let entries: usize = sizes.iter().sum();
     let budget = f64::from(args.bits_per_entry) * entries as f64;

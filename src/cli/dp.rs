@@ -10,12 +10,11 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 use gradrd::compress::privacy::{clip, dp_noise_curve};
-use gradrd::dump::Dump;
+use gradrd::dump::{Dump, Sequence};
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
-use super::sequence::Sequence;
 use super::Outcome;
 
 #[derive(Debug, Args)]

@@ -11,13 +11,12 @@ use clap::{Args, ValueEnum};
 use gradrd::compress::bits::FLOAT_BITS;
 use gradrd::compress::cost::fedavg_bits;
 use gradrd::compress::{BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope};
-use gradrd::dump::Dump;
+use gradrd::dump::{Dump, Sequence};
 use gradrd::quant::Codebook;
 use serde::{Deserialize, Serialize};
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
-use super::sequence::Sequence;
 use super::Outcome;
 
 #[derive(Debug, Args)]

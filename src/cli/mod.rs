@@ -16,8 +16,8 @@ mod output;
 mod progress;
 mod quantize;
 mod rd;
+mod run;
 mod selection;
-mod sequence;
 mod simulate;
 mod stale;
 
@@ -64,6 +64,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Train with compression in the loop (federated averaging): accuracy and loss against uplink bits.
     Simulate(simulate::SimulateArgs),
+    /// Run an analysis spec (TOML) and render its report: figures, tables, index.html.
+    Run(run::RunArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -92,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Cost(args) => cost::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,

@@ -173,23 +173,7 @@ fn looks_numeric(cell: &str) -> bool {
     cell == "-" || cell.parse::<f64>().is_ok() || cell.trim_end_matches('%').parse::<f64>().is_ok()
 }
 
-/// A number with `digits` significant digits, in plain or scientific
-/// notation, whichever a reader takes in faster.
-pub fn sig(value: f64, digits: usize) -> String {
-    if !value.is_finite() {
-        return value.to_string();
-    }
-    if value == 0.0 {
-        return "0".to_string();
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    if (-3..6).contains(&magnitude) {
-        let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
-        format!("{value:.decimals$}")
-    } else {
-        format!("{:.*e}", digits.saturating_sub(1), value)
-    }
-}
+pub use gradrd::report::table::sig;
 
 #[cfg(test)]
 mod tests {

@@ -10,13 +10,12 @@ use anyhow::{anyhow, bail};
 use clap::Args;
 use gradrd::compress::stale::{replay_with_absences, StaleOutcome, StalePolicy};
 use gradrd::compress::Run;
-use gradrd::dump::{Dump, StepRange};
+use gradrd::dump::{Dump, Sequence, StepRange};
 use serde::Serialize;
 
 use super::ef::{name_of, CompressionArgs};
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
-use super::sequence::Sequence;
 use super::Outcome;
 
 #[derive(Debug, Args)]
@@ -102,7 +101,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
     }
     let rounds: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     let lambda = resolved.parameters_lambda();
     let policies = [
         StalePolicy::Keep,

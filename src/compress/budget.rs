@@ -201,6 +201,23 @@ pub fn operational_curve(
     Ok(curve)
 }
 
+/// The [`operational_curve`] of every tensor, on its values pooled over
+/// the steps (`steps[t][i]` is tensor `i` at step `t`); an error names the
+/// tensor's index.
+pub fn pooled_curves(
+    steps: &[Vec<Vec<f64>>],
+    max_bits: u32,
+    m: f64,
+) -> Result<Vec<Vec<RatePoint>>, (usize, QuantError)> {
+    let tensors = steps.first().map_or(0, Vec::len);
+    (0..tensors)
+        .map(|i| {
+            let pooled: Vec<f64> = steps.iter().flat_map(|s| s[i].iter().copied()).collect();
+            operational_curve(&pooled, max_bits, m).map_err(|e| (i, e))
+        })
+        .collect()
+}
+
 /// Indices of the lower convex hull of `points` (sorted by increasing
 /// rate), from the first point to the lowest distortion; only segments with
 /// a positive distortion drop are kept.

@@ -32,6 +32,7 @@ mod npz;
 mod pickle;
 mod safetensors;
 mod select;
+mod sequence;
 mod table;
 mod torch;
 mod zipped;
@@ -42,6 +43,7 @@ pub use elements::{DType, Summary};
 pub use error::DumpError;
 pub use npy::f64_npy_bytes;
 pub use select::{Selection, StepRange, StepRangeError};
+pub use sequence::{Sequence, SequenceError};
 
 use layout::{Locator, Source};
 

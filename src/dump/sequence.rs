@@ -1,11 +1,23 @@
-//! The step sequence of a dump for the replay commands (`ef`, `budget`):
-//! the selected tensors at each step, in step order, with the same tensors
-//! and shapes at every step. Steps are read one at a time.
+//! The step sequence of a dump for the replays (`ef`, `budget`, `dp`,
+//! `stale` and the reports): the selected tensors at each step, in step
+//! order, with the same tensors and shapes at every step. Steps are read
+//! one at a time.
 
 use std::collections::BTreeMap;
 
-use anyhow::{anyhow, bail, Context};
-use gradrd::dump::{Dump, TensorMeta};
+use super::{Dump, TensorMeta};
+
+/// Why the selection is not a usable sequence, or a step cannot be read;
+/// the message names the dump, tensor and step.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct SequenceError(String);
+
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        return Err(SequenceError(format!($($arg)*)))
+    };
+}
 
 /// The selected tensors of a dump as a sequence of steps.
 pub struct Sequence<'d> {
@@ -23,23 +35,27 @@ pub struct Sequence<'d> {
 impl<'d> Sequence<'d> {
     /// Groups `selected` by step and checks that every step holds the same
     /// tensors with the same shapes, and that there are at least two steps.
-    pub fn new(dump: &'d Dump, selected: Vec<&'d TensorMeta>, what: &str) -> anyhow::Result<Self> {
+    pub fn new(
+        dump: &'d Dump,
+        selected: Vec<&'d TensorMeta>,
+        what: &str,
+    ) -> Result<Self, SequenceError> {
         if selected.is_empty() {
-            bail!("{what}: no tensor matches the selection");
+            fail!("{what}: no tensor matches the selection");
         }
         let mut by_step: BTreeMap<u64, BTreeMap<&str, &'d TensorMeta>> = BTreeMap::new();
         for meta in &selected {
             let step = meta.step.ok_or_else(|| {
-                anyhow!(
+                SequenceError(format!(
                     "{}: tensor '{}' has no step number; a replay needs a folder of per-step files",
                     meta.file.display(),
                     meta.name
-                )
+                ))
             })?;
             by_step.entry(step).or_default().insert(&meta.name, meta);
         }
         if by_step.len() < 2 {
-            bail!(
+            fail!(
                 "{what}: only one step ({}) is selected; a replay needs a sequence of at least two steps",
                 by_step.keys().next().copied().unwrap_or_default()
             );
@@ -51,16 +67,18 @@ impl<'d> Sequence<'d> {
         for (&step, tensors) in &by_step {
             for name in tensors.keys() {
                 if !first.contains_key(name) {
-                    bail!("{what}: tensor '{name}' appears at step {step} but not at step {first_step}");
+                    fail!("{what}: tensor '{name}' appears at step {step} but not at step {first_step}");
                 }
             }
             let mut metas = Vec::with_capacity(names.len());
             for (name, shape) in names.iter().zip(&shapes) {
                 let meta = tensors.get(name.as_str()).ok_or_else(|| {
-                    anyhow!("{what}: tensor '{name}' is missing at step {step} (present at step {first_step})")
+                    SequenceError(format!(
+                        "{what}: tensor '{name}' is missing at step {step} (present at step {first_step})"
+                    ))
                 })?;
                 if &meta.shape != shape {
-                    bail!(
+                    fail!(
                         "{}: tensor '{name}' has shape {:?} at step {step} but {:?} at step {first_step}; shapes must not change between steps",
                         meta.file.display(),
                         meta.shape,
@@ -86,15 +104,18 @@ impl<'d> Sequence<'d> {
 
     /// Reads every tensor of step number `index` (position in `steps`),
     /// rejecting non-finite values with the file, tensor, step and count.
-    pub fn read(&self, index: usize) -> anyhow::Result<Vec<Vec<f64>>> {
+    pub fn read(&self, index: usize) -> Result<Vec<Vec<f64>>, SequenceError> {
         let (step, metas) = &self.steps[index];
         metas
             .iter()
             .map(|meta| {
-                let values = self.dump.read(meta)?;
+                let values = self
+                    .dump
+                    .read(meta)
+                    .map_err(|e| SequenceError(format!("reading step {step}: {e}")))?;
                 let bad = values.iter().filter(|v| !v.is_finite()).count();
                 if bad > 0 {
-                    bail!(
+                    fail!(
                         "{}: tensor '{}' (step {step}): {bad} non-finite value(s)",
                         meta.file.display(),
                         meta.name
@@ -102,7 +123,6 @@ impl<'d> Sequence<'d> {
                 }
                 Ok(values)
             })
-            .collect::<anyhow::Result<Vec<_>>>()
-            .with_context(|| format!("reading step {step}"))
+            .collect()
     }
 }

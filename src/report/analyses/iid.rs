@@ -1,0 +1,222 @@
+//! `kind = "iid"`: the i.i.d. study of the M22 talk — the fraction of
+//! Spearman (independence) and two-sample Kolmogorov–Smirnov (identical
+//! distribution) trials with p > alpha, for random coordinate pairs of each
+//! tensor (`analysis::iid`). The table reads like the talk's: rows are
+//! test × sample size, columns are tensors.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{opt, Input, Progress, Section};
+use crate::analysis::depth::depth_order;
+use crate::analysis::iid::{self, IidError, IidSettings, PairKind, TestKind};
+use crate::dump::TensorMeta;
+use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
+use crate::report::table::ReportTable;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IidOptions {
+    /// `temporal` (same coordinates at consecutive steps) or `spatial`
+    /// (two disjoint coordinate sets at one step).
+    #[serde(default = "temporal")]
+    pub pairs: PairKind,
+    #[serde(default = "both_tests")]
+    pub tests: Vec<TestKind>,
+    /// Entries per sample.
+    #[serde(default = "default_sizes")]
+    pub sample_sizes: Vec<usize>,
+    /// Trials per tensor and sample size.
+    #[serde(default = "default_trials")]
+    pub trials: usize,
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    #[serde(default)]
+    pub seed: u64,
+    /// Draw exact zeros too (default: never draw a zero entry).
+    #[serde(default)]
+    pub keep_zeros: bool,
+}
+
+fn temporal() -> PairKind {
+    PairKind::Temporal
+}
+
+fn both_tests() -> Vec<TestKind> {
+    vec![TestKind::Spearman, TestKind::Ks]
+}
+
+fn default_sizes() -> Vec<usize> {
+    vec![100, 3000]
+}
+
+fn default_trials() -> usize {
+    100
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+impl IidOptions {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.pairs == PairKind::Layers {
+            return Err(
+                "pairs: `layers` is not available in specs; use temporal or spatial".to_string(),
+            );
+        }
+        if self.tests.is_empty() {
+            return Err("tests: name at least one test".to_string());
+        }
+        if self.sample_sizes.is_empty() || self.sample_sizes.iter().any(|&m| m < 3) {
+            return Err(format!(
+                "sample_sizes: each must be at least 3, got {:?}",
+                self.sample_sizes
+            ));
+        }
+        if self.trials == 0 {
+            return Err("trials: must be at least 1".to_string());
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(format!("alpha: must be in (0, 1), got {}", self.alpha));
+        }
+        Ok(())
+    }
+
+    pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
+        let settings = IidSettings {
+            tests: self.tests.clone(),
+            sample_sizes: self.sample_sizes.clone(),
+            trials: self.trials,
+            alpha: self.alpha,
+            seed: self.seed,
+            skip_zeros: !self.keep_zeros,
+        };
+        let mut by_name: BTreeMap<&str, Vec<&TensorMeta>> = BTreeMap::new();
+        for meta in input.selected {
+            by_name.entry(meta.name.as_str()).or_default().push(meta);
+        }
+        let names = depth_order(by_name.keys().copied());
+        let mut section = Section {
+            title: format!("i.i.d. pass ratios ({:?} pairs)", self.pairs).to_lowercase(),
+            ..Section::default()
+        };
+        let mut columns = Vec::new();
+        let mut too_small = Vec::new();
+        for (index, name) in names.iter().enumerate() {
+            progress(name);
+            let steps: Result<Vec<Vec<f64>>, String> = by_name[name]
+                .iter()
+                .map(|m| input.dump.read(m).map_err(|e| e.to_string()))
+                .collect();
+            let steps = match steps {
+                Ok(steps) => steps,
+                Err(error) => {
+                    section.failures.push(format!("{name}: {error}"));
+                    continue;
+                }
+            };
+            // One sample size at a time, so that a tensor too small for the
+            // largest size still gets the smaller ones.
+            let mut cells = Vec::new();
+            for &size in &self.sample_sizes {
+                let one = IidSettings {
+                    sample_sizes: vec![size],
+                    ..settings.clone()
+                };
+                let outcome = match self.pairs {
+                    PairKind::Spatial => iid::spatial(&steps, &one, index as u64),
+                    _ => iid::temporal(&steps, &one, index as u64),
+                };
+                match outcome {
+                    Ok(mut found) => cells.append(&mut found),
+                    // Too small for this size: an empty cell, said in the text.
+                    Err(error @ IidError::TooFewEntries { .. }) => {
+                        too_small.push(format!("{name}, m = {size}: {error}."))
+                    }
+                    Err(error) => section
+                        .failures
+                        .push(format!("{name} (m = {size}): {error}")),
+                }
+            }
+            columns.push((name.to_string(), cells));
+        }
+        if columns.is_empty() {
+            return Err(section.failures.join("; "));
+        }
+        let mut headers = vec!["test".to_string(), "sample size".to_string()];
+        headers.extend(columns.iter().map(|(name, _)| name.clone()));
+        let mut table = ReportTable {
+            name: "iid".to_string(),
+            caption: format!(
+                "Fraction of {} trials with p > {} ({} pairs)",
+                self.trials,
+                self.alpha,
+                format!("{:?}", self.pairs).to_lowercase()
+            ),
+            headers,
+            rows: Vec::new(),
+        };
+        let mut series = Vec::new();
+        for (t, test) in self.tests.iter().enumerate() {
+            for (s, &size) in self.sample_sizes.iter().enumerate() {
+                let mut row = vec![test_name(*test).to_string(), size.to_string()];
+                let mut points = Vec::new();
+                for (depth, (_, cells)) in columns.iter().enumerate() {
+                    let ratio = cells
+                        .iter()
+                        .find(|c| c.test == *test && c.sample_size == size)
+                        .and_then(|c| c.pass_ratio);
+                    row.push(opt(ratio, 3));
+                    if let Some(r) = ratio {
+                        points.push((depth as f64, r));
+                    }
+                }
+                table.push(row);
+                series.push(Series {
+                    name: format!("{} m={size}", test_name(*test)),
+                    style: Style::LinePoints,
+                    color: t * self.sample_sizes.len() + s,
+                    points,
+                });
+            }
+        }
+        section.text.push(format!(
+            "Each trial draws {} and tests the two samples of m values: Spearman's rank correlation (H0: independent) and the two-sample Kolmogorov–Smirnov test (H0: same distribution). A ratio near 1 − alpha = {} is what i.i.d. entries give; columns are tensors from input to output.",
+            match self.pairs {
+                PairKind::Spatial => "two disjoint sets of m random coordinates at one step",
+                _ => "the same m random coordinates at two consecutive recorded steps",
+            },
+            1.0 - self.alpha
+        ));
+        section.text.extend(too_small);
+        section.figures.push(Figure {
+            name: "iid_pass_ratio".to_string(),
+            caption: format!(
+                "Pass ratio over depth (0 = first tensor: {}), {} trials.",
+                columns[0].0, self.trials
+            ),
+            width: Width::Column,
+            columns: 1,
+            panels: vec![Panel {
+                title: String::new(),
+                x: Axis::index("tensor depth (index)"),
+                y: Axis::linear("pass ratio (p > α)"),
+                series,
+                legend: Some(Legend::UpperRight),
+                // Room above 1 for the legend.
+                y_range: Some((-0.02, 1.5)),
+            }],
+        });
+        section.tables.push(table);
+        Ok(section)
+    }
+}
+
+fn test_name(test: TestKind) -> &'static str {
+    match test {
+        TestKind::Spearman => "Spearman",
+        TestKind::Ks => "KS",
+    }
+}

@@ -1,0 +1,329 @@
+//! `kind = "quantize"`: the M22 quantizer on recorded tensors.
+//!
+//! - **M sweep**: the M-weighted Lloyd-Max codebook (`quant::lloyd`) designed
+//!   on each tensor's fitted density for weight exponents M, applied to the
+//!   tensor: MSE and the real entropy-coded size (`quant::coding`) per M.
+//! - **Quantizer comparison at matched rates**: the designed codebook
+//!   (`m22`) against the baselines of `quant::baseline::evaluate` — uniform,
+//!   INT8, FP8, FP4, top-k + float, CountSketch, TinyScript-style — as
+//!   (coded bits per entry, MSE) points.
+
+use serde::Deserialize;
+
+use super::{at_step, sig, Input, Progress, Section};
+use crate::analysis::{prepare, NanPolicy, ZeroPolicy};
+use crate::dist::FamilyKind;
+use crate::fit::{fit, FitOptions};
+use crate::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
+use crate::quant::lloyd::design_for_density;
+use crate::quant::{levels_from_bits, Codebook, DesignSpec, LloydOptions};
+use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
+use crate::report::table::ReportTable;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuantizeOptions {
+    /// The step whose tensors are quantized (default: the last selected).
+    pub step: Option<u64>,
+    /// Family fitted to the non-zero values, on which the codebooks are designed.
+    #[serde(default = "gennorm")]
+    pub family: FamilyKind,
+    /// Weight exponents of the M sweep (empty: no sweep).
+    #[serde(default = "default_m")]
+    pub m: Vec<f64>,
+    /// Bits per index of the M sweep's codebooks.
+    #[serde(default = "default_sweep_bits")]
+    pub sweep_bits: u32,
+    /// Rates (bits per entry) of the comparison (empty: no comparison).
+    #[serde(default = "default_rates")]
+    pub rates: Vec<u32>,
+    /// Quantizers compared (names of `gradrd rd` / `quant::baseline`).
+    #[serde(default = "default_quantizers")]
+    pub quantizers: Vec<String>,
+    /// Weight exponent of the m22 codebook in the comparison.
+    #[serde(default)]
+    pub compare_m: f64,
+    /// Seed of the CountSketch hashes.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn gennorm() -> FamilyKind {
+    FamilyKind::GenNorm
+}
+
+fn default_m() -> Vec<f64> {
+    vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+}
+
+fn default_sweep_bits() -> u32 {
+    3
+}
+
+fn default_rates() -> Vec<u32> {
+    vec![1, 2, 3, 4, 6, 8]
+}
+
+fn default_quantizers() -> Vec<String> {
+    [
+        "m22",
+        "uniform-opt",
+        "fp8-e4m3",
+        "fp4-e2m1",
+        "topk-fp8",
+        "countsketch",
+        "tinyscript",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// Formats of a fixed width: evaluated once, at that width.
+fn fixed_width(kind: BaselineKind) -> Option<u32> {
+    match kind {
+        BaselineKind::Int8 | BaselineKind::Fp8E4M3 | BaselineKind::Fp8E5M2 => Some(8),
+        BaselineKind::Fp4E2M1 => Some(4),
+        _ => None,
+    }
+}
+
+impl QuantizeOptions {
+    fn kinds(&self) -> Result<Vec<BaselineKind>, String> {
+        self.quantizers
+            .iter()
+            .map(|name| name.parse().map_err(|e| format!("quantizers: {e}")))
+            .collect()
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.kinds()?;
+        if self.quantizers.len() > PALETTE.len() {
+            return Err(format!(
+                "quantizers: at most {} (the colour-blind-safe palette's colours), got {}",
+                PALETTE.len(),
+                self.quantizers.len()
+            ));
+        }
+        if self.m.is_empty() && self.rates.is_empty() {
+            return Err("m, rates: give an M sweep, a comparison, or both".to_string());
+        }
+        if let Some(m) = self
+            .m
+            .iter()
+            .find(|m| !(m.is_finite() && **m >= 0.0 && **m <= 8.0))
+        {
+            return Err(format!("m: each must be in [0, 8], got {m}"));
+        }
+        if let Some(r) = self
+            .rates
+            .iter()
+            .chain([&self.sweep_bits])
+            .find(|r| !(1..=12).contains(*r))
+        {
+            return Err(format!("rates, sweep_bits: bits must be 1..=12, got {r}"));
+        }
+        if !(self.compare_m.is_finite() && (0.0..=8.0).contains(&self.compare_m)) {
+            return Err(format!(
+                "compare_m: must be in [0, 8], got {}",
+                self.compare_m
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
+        let kinds = self.kinds()?;
+        let (step, metas) = at_step(input, self.step)?;
+        let step_text = step.map_or(String::new(), |s| format!(" at step {s}"));
+        let mut section = Section {
+            title: format!("Quantizers{step_text}"),
+            ..Section::default()
+        };
+        let mut sweep_table = ReportTable::new(
+            "m_sweep",
+            &format!("M sweep: {}-bit M-weighted Lloyd-Max codebooks on the fitted {}, applied to the tensor{step_text}", self.sweep_bits, self.family),
+            &["tensor", "M", "MSE", "d_M", "entropy (bits/entry)", "coded (bits/entry)"],
+        );
+        let mut compare_table = ReportTable::new(
+            "quantizers",
+            &format!("Quantizers at matched rates{step_text}: nominal and real coded bits per entry (side information included), MSE"),
+            &["tensor", "quantizer", "rate", "nominal bits", "coded bits", "MSE"],
+        );
+        let (mut sweep_mse, mut sweep_bits, mut compare_panels) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for (t, meta) in metas.iter().enumerate() {
+            progress(&meta.name);
+            let prepared = input
+                .dump
+                .read(meta)
+                .map_err(|e| e.to_string())
+                .and_then(|values| {
+                    let nonzero = prepare(values.clone(), ZeroPolicy::Drop, NanPolicy::Error)
+                        .map_err(|e| e.to_string())?;
+                    let model = fit(self.family, &nonzero.values, &FitOptions::default())
+                        .map_err(|e| format!("{} fit: {e}", self.family))?
+                        .model;
+                    Ok((values, model))
+                });
+            let (values, model) = match prepared {
+                Ok(ok) => ok,
+                Err(error) => {
+                    section.failures.push(format!("{}: {error}", meta.name));
+                    continue;
+                }
+            };
+            let design = |bits: u32, m: f64| -> Result<Codebook, String> {
+                let spec =
+                    DesignSpec::new(levels_from_bits(bits).map_err(|e| e.to_string())?, m, false)
+                        .map_err(|e| e.to_string())?;
+                design_for_density(&model, &spec, &LloydOptions::default())
+                    .map(|d| d.codebook)
+                    .map_err(|e| e.to_string())
+            };
+            let run = |kind: BaselineKind, rate: u32, m: f64, codebook: Option<Codebook>| {
+                let options = BaselineOptions {
+                    rate: f64::from(rate),
+                    m,
+                    seed: self.seed,
+                    codebook,
+                    ..BaselineOptions::default()
+                };
+                evaluate(kind, &values, &options)
+                    .map(|e| e.result)
+                    .map_err(|e| e.to_string())
+            };
+            let (mut mse_points, mut bit_points) = (Vec::new(), Vec::new());
+            for &m in &self.m {
+                match design(self.sweep_bits, m)
+                    .and_then(|c| run(BaselineKind::M22, self.sweep_bits, m, Some(c)))
+                {
+                    Ok(r) => {
+                        sweep_table.push(vec![
+                            meta.name.clone(),
+                            sig(m, 3),
+                            sig(r.mse, 4),
+                            sig(r.distortion, 4),
+                            sig(r.entropy_bits, 4),
+                            sig(r.coded_bits, 4),
+                        ]);
+                        mse_points.push((m, r.mse));
+                        bit_points.push((m, r.coded_bits));
+                    }
+                    Err(error) => section
+                        .failures
+                        .push(format!("{} (M = {m}): {error}", meta.name)),
+                }
+            }
+            let series = |points| Series {
+                name: meta.name.clone(),
+                style: Style::LinePoints,
+                color: t,
+                points,
+            };
+            sweep_mse.push(series(mse_points));
+            sweep_bits.push(series(bit_points));
+            let mut compare_series = Vec::new();
+            for (q, &kind) in kinds.iter().enumerate() {
+                let rates: Vec<u32> = match fixed_width(kind) {
+                    Some(width) => vec![width],
+                    None => self.rates.clone(),
+                };
+                let mut points = Vec::new();
+                for rate in rates {
+                    let result: Result<BaselineResult, String> = if kind == BaselineKind::M22 {
+                        design(rate, self.compare_m).and_then(|c| run(kind, rate, 0.0, Some(c)))
+                    } else {
+                        run(kind, rate, 0.0, None)
+                    };
+                    match result {
+                        Ok(r) => {
+                            compare_table.push(vec![
+                                meta.name.clone(),
+                                kind.name().to_string(),
+                                rate.to_string(),
+                                sig(r.bits, 4),
+                                sig(r.coded_bits, 4),
+                                sig(r.mse, 4),
+                            ]);
+                            points.push((r.coded_bits, r.mse));
+                        }
+                        // A rate too low for a scheme's side information is no point on its curve.
+                        Err(error) if error.contains("cannot pay for") => {}
+                        Err(error) => section
+                            .failures
+                            .push(format!("{} ({kind} at {rate} bits): {error}", meta.name)),
+                    }
+                }
+                compare_series.push(Series {
+                    name: kind.name().to_string(),
+                    style: if points.len() == 1 {
+                        Style::Points
+                    } else {
+                        Style::LinePoints
+                    },
+                    color: q,
+                    points,
+                });
+            }
+            compare_panels.push(Panel {
+                title: meta.name.clone(),
+                x: Axis::log("coded rate (bits/entry)"),
+                y: Axis::log("MSE"),
+                series: compare_series,
+                legend: compare_panels.is_empty().then_some(Legend::Top),
+                y_range: None,
+            });
+        }
+        if compare_panels.is_empty() {
+            return Err(section.failures.join("; "));
+        }
+        if !self.m.is_empty() {
+            section.text.push(format!(
+                "M sweep: codebooks with 2^{} levels minimizing E|X|^M (X − Q(X))² under the fitted {} (M = 0 is Lloyd-Max for MSE); a larger M moves levels outwards, trading MSE on the bulk for accuracy on the large entries. The coded size is the real ANS stream with its header and the codebook.",
+                self.sweep_bits, self.family
+            ));
+            section.figures.push(Figure {
+                name: "m_sweep".to_string(),
+                caption: format!("M sweep, {}-bit codebooks{step_text}: MSE on the tensor and coded bits per entry.", self.sweep_bits),
+                width: Width::Full,
+                columns: 2,
+                panels: vec![
+                    Panel {
+                        title: "distortion".to_string(),
+                        x: Axis::linear("weight exponent M"),
+                        y: Axis::log("MSE"),
+                        series: sweep_mse,
+                        legend: Some(Legend::Top),
+                        y_range: None,
+                    },
+                    Panel {
+                        title: "rate".to_string(),
+                        x: Axis::linear("weight exponent M"),
+                        y: Axis::linear("coded rate (bits/entry)"),
+                        series: sweep_bits,
+                        legend: None,
+                        y_range: None,
+                    },
+                ],
+            });
+            section.tables.push(sweep_table);
+        }
+        if !self.rates.is_empty() {
+            section.text.push(format!(
+                "Comparison at rates {:?} bits per entry (m22: M = {} codebook on the fitted {}; FP8/FP4/INT8 have their own width). Each point is (real coded size with side information, MSE); lower left is better.",
+                self.rates, self.compare_m, self.family
+            ));
+            section.figures.push(Figure {
+                name: "quantizers".to_string(),
+                caption: format!(
+                    "Quantizers at matched rates{step_text}: MSE against the real coded size."
+                ),
+                width: Width::Full,
+                columns: compare_panels.len().min(3),
+                panels: compare_panels,
+            });
+            section.tables.push(compare_table);
+        }
+        Ok(section)
+    }
+}

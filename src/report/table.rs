@@ -1,0 +1,239 @@
+//! Report tables and their exporters: CSV (RFC 4180, via the `csv` crate),
+//! Markdown (GitHub pipe tables) and LaTeX (booktabs: `\toprule`,
+//! `\midrule`, `\bottomrule`), each to bytes, plus the HTML `<table>` of the
+//! report page. Cells are text, formatted once by the analysis; numbers are
+//! right-aligned in Markdown and LaTeX.
+
+/// One table of a report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportTable {
+    /// File stem: `<name>.csv`, `<name>.md`, `<name>.tex`.
+    pub name: String,
+    pub caption: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl ReportTable {
+    pub fn new(name: &str, caption: &str, headers: &[&str]) -> Self {
+        ReportTable {
+            name: name.to_string(),
+            caption: caption.to_string(),
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        debug_assert_eq!(row.len(), self.headers.len());
+        self.rows.push(row);
+    }
+
+    /// Whether every cell of column `c` reads as a number (or is empty/`–`).
+    fn numeric(&self, c: usize) -> bool {
+        self.rows.iter().all(|row| {
+            let cell = row[c].trim_end_matches('%');
+            cell.is_empty() || cell == "–" || cell.parse::<f64>().is_ok()
+        })
+    }
+
+    pub fn csv(&self) -> Vec<u8> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        // Writing strings into memory cannot fail.
+        writer.write_record(&self.headers).expect("in memory");
+        for row in &self.rows {
+            writer.write_record(row).expect("in memory");
+        }
+        writer.into_inner().expect("in memory")
+    }
+
+    pub fn markdown(&self) -> String {
+        let escape = |cell: &str| cell.replace('\\', "\\\\").replace('|', "\\|");
+        let mut out = format!(
+            "| {} |\n|",
+            self.headers
+                .iter()
+                .map(|h| escape(h))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        for c in 0..self.headers.len() {
+            out.push_str(if self.numeric(c) { "---:|" } else { "---|" });
+        }
+        out.push('\n');
+        for row in &self.rows {
+            out.push_str(&format!(
+                "| {} |\n",
+                row.iter()
+                    .map(|cell| escape(cell))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+        }
+        out
+    }
+
+    /// A booktabs `table` float with the caption and a `tab:<name>` label.
+    pub fn latex(&self) -> String {
+        let align: String = (0..self.headers.len())
+            .map(|c| if self.numeric(c) { 'r' } else { 'l' })
+            .collect();
+        let line = |cells: &[String]| {
+            cells
+                .iter()
+                .map(|c| latex_escape(c))
+                .collect::<Vec<_>>()
+                .join(" & ")
+                + " \\\\\n"
+        };
+        let mut out =
+            String::from("% requires \\usepackage{booktabs}\n\\begin{table}\n\\centering\n");
+        out.push_str(&format!(
+            "\\caption{{{}}}\n\\label{{tab:{}}}\n",
+            latex_escape(&self.caption),
+            latex_escape(&self.name)
+        ));
+        out.push_str(&format!("\\begin{{tabular}}{{{align}}}\n\\toprule\n"));
+        out.push_str(&line(&self.headers));
+        out.push_str("\\midrule\n");
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out.push_str("\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+        out
+    }
+
+    pub fn html(&self) -> String {
+        let mut out = String::from("<table>\n<thead><tr>");
+        for h in &self.headers {
+            out.push_str(&format!("<th>{}</th>", html_escape(h)));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        let numeric: Vec<bool> = (0..self.headers.len()).map(|c| self.numeric(c)).collect();
+        for row in &self.rows {
+            out.push_str("<tr>");
+            for (cell, &num) in row.iter().zip(&numeric) {
+                let class = if num { " class=\"num\"" } else { "" };
+                out.push_str(&format!("<td{class}>{}</td>", html_escape(cell)));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+        out
+    }
+}
+
+/// A number with `digits` significant digits, in plain or scientific
+/// notation, whichever a reader takes in faster.
+pub fn sig(value: f64, digits: usize) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if (-3..6).contains(&magnitude) {
+        let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
+        format!("{value:.decimals$}")
+    } else {
+        format!("{:.*e}", digits.saturating_sub(1), value)
+    }
+}
+
+/// Escapes LaTeX's special characters (`\ & % $ # _ { } ~ ^`) and writes
+/// the few non-ASCII symbols the tables use in math mode.
+pub fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '–' => out.push_str("--"),
+            '−' => out.push('-'),
+            'β' => out.push_str("$\\beta$"),
+            'λ' => out.push_str("$\\lambda$"),
+            '≤' => out.push_str("$\\le$"),
+            '×' => out.push_str("$\\times$"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Escapes `& < > "` for HTML text and attributes.
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> ReportTable {
+        let mut t = ReportTable::new("fit_summary", "Fits & 50% of x_1", &["tensor", "β", "p"]);
+        t.push(vec!["fc1.weight".into(), "0.81".into(), "1e-3".into()]);
+        t.push(vec!["a|b_c".into(), "–".into(), "12%".into()]);
+        t
+    }
+
+    #[test]
+    fn markdown_escapes_pipes_and_right_aligns_numbers() {
+        assert_eq!(
+            table().markdown(),
+            "| tensor | β | p |\n|---|---:|---:|\n| fc1.weight | 0.81 | 1e-3 |\n| a\\|b_c | – | 12% |\n"
+        );
+    }
+
+    #[test]
+    fn latex_is_booktabs_with_escaped_specials() {
+        let tex = table().latex();
+        assert!(tex.contains("\\caption{Fits \\& 50\\% of x\\_1}"), "{tex}");
+        assert!(tex.contains("\\label{tab:fit\\_summary}"), "{tex}");
+        assert!(
+            tex.contains(
+                "\\begin{tabular}{lrr}\n\\toprule\ntensor & $\\beta$ & p \\\\\n\\midrule\n"
+            ),
+            "{tex}"
+        );
+        assert!(
+            tex.contains("a|b\\_c & -- & 12\\% \\\\\n\\bottomrule"),
+            "{tex}"
+        );
+    }
+
+    #[test]
+    fn latex_escape_covers_every_special_character() {
+        assert_eq!(
+            latex_escape(r"\&%$#_{}~^"),
+            r"\textbackslash{}\&\%\$\#\_\{\}\textasciitilde{}\textasciicircum{}"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_cells_with_commas() {
+        let mut t = ReportTable::new("t", "c", &["a", "b"]);
+        t.push(vec!["x,y".into(), "\"q\"".into()]);
+        assert_eq!(
+            String::from_utf8(t.csv()).unwrap(),
+            "a,b\n\"x,y\",\"\"\"q\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn html_escapes_markup() {
+        let mut t = ReportTable::new("t", "c", &["<a>"]);
+        t.push(vec!["x & \"y\"".into()]);
+        let html = t.html();
+        assert!(html.contains("<th>&lt;a&gt;</th>"));
+        assert!(html.contains("x &amp; &quot;y&quot;"));
+    }
+}
