@@ -58,6 +58,14 @@ kind = "budget"
 k = [0.1]
 bits_per_entry = [2]
 max_bits = 3
+
+[[analysis]]
+kind = "rd"
+step = 0
+bits = [2]
+quantizers = ["m22", "uniform-opt"]
+cells = 128
+points = 6
 "#;
 
 const SELECT: &str = "tensor = \"^fc3\\\\.weight$\"\nsteps = \"0..100\"";
@@ -119,6 +127,8 @@ fn a_tiny_spec_renders_every_kind_and_reruns_byte_identically() {
         "05-ef.svg",
         "06-threshold_vs_topk.csv",
         "06-bit_allocation.tex",
+        "07-rd.svg",
+        "07-rd_gaps.csv",
     ] {
         assert!(a.contains_key(name), "{name} missing from {:?}", a.keys());
     }
@@ -130,6 +140,9 @@ fn a_tiny_spec_renders_every_kind_and_reruns_byte_identically() {
     assert!(text("04-quantizers.csv")
         .starts_with("tensor,quantizer,rate,nominal bits,coded bits,MSE\nfc3.weight,m22,2,2.000,"));
     assert!(text("01-kurtosis.tex").contains("\\toprule"));
+    assert!(text("07-rd_gaps.csv").starts_with(
+        "tensor,quantizer,nominal bits,coded bits,distortion,gap (bits),gap (dB)\nfc3.weight,m22,2.00,"
+    ));
     assert!(a["01-fit_histograms.png"].starts_with(b"\x89PNG\r\n\x1a\n"));
     let html = text("index.html");
     assert!(html.contains("<img src=\"01-fit_histograms.svg\""));

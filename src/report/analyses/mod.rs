@@ -22,6 +22,7 @@ pub mod evolve;
 pub mod fit;
 pub mod iid;
 pub mod quantize;
+pub mod rd;
 
 /// What an analysis reads: the spec's dump and its selected tensors.
 pub struct Input<'a> {
@@ -102,6 +103,7 @@ kinds! {
     "quantize" => Quantize(quantize::QuantizeOptions),
     "ef" => Ef(ef::EfOptions),
     "budget" => Budget(budget::BudgetOptions),
+    "rd" => Rd(rd::RdOptions),
 }
 
 /// The selected tensors at `step` (the last selected step when `None`), in
