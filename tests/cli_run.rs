@@ -66,6 +66,20 @@ bits = [2]
 quantizers = ["m22", "uniform-opt"]
 cells = 128
 points = 6
+
+[[analysis]]
+kind = "simulate"
+rounds = 3
+clients = 4
+
+[[analysis.runs]]
+label = "plain"
+
+[[analysis.runs]]
+label = "top-10% m22"
+topk = 0.1
+quantizer = "m22"
+bits = 2
 "#;
 
 const SELECT: &str = "tensor = \"^fc3\\\\.weight$\"\nsteps = \"0..100\"";
@@ -129,6 +143,8 @@ fn a_tiny_spec_renders_every_kind_and_reruns_byte_identically() {
         "06-bit_allocation.tex",
         "07-rd.svg",
         "07-rd_gaps.csv",
+        "08-fl_accuracy.svg",
+        "08-fl_runs.csv",
     ] {
         assert!(a.contains_key(name), "{name} missing from {:?}", a.keys());
     }
@@ -140,6 +156,8 @@ fn a_tiny_spec_renders_every_kind_and_reruns_byte_identically() {
     assert!(text("04-quantizers.csv")
         .starts_with("tensor,quantizer,rate,nominal bits,coded bits,MSE\nfc3.weight,m22,2,2.000,"));
     assert!(text("01-kurtosis.tex").contains("\\toprule"));
+    assert!(text("08-fl_runs.csv")
+        .starts_with("run,final accuracy (%),uplink (Mbit),final loss\nplain,"));
     assert!(text("07-rd_gaps.csv").starts_with(
         "tensor,quantizer,nominal bits,coded bits,distortion,gap (bits),gap (dB)\nfc3.weight,m22,2.00,"
     ));

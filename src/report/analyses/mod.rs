@@ -23,6 +23,7 @@ pub mod fit;
 pub mod iid;
 pub mod quantize;
 pub mod rd;
+pub mod simulate;
 
 /// What an analysis reads: the spec's dump and its selected tensors.
 pub struct Input<'a> {
@@ -104,6 +105,7 @@ kinds! {
     "ef" => Ef(ef::EfOptions),
     "budget" => Budget(budget::BudgetOptions),
     "rd" => Rd(rd::RdOptions),
+    "simulate" => Simulate(simulate::SimulateOptions),
 }
 
 /// The selected tensors at `step` (the last selected step when `None`), in
