@@ -75,7 +75,7 @@ impl SampleLloyd {
         }
         let levels = spec.levels();
         let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
+        crate::stats::sort_finite(&mut sorted);
         let too_few = || QuantError::TooFewDistinct {
             distinct: count_distinct(&sorted),
             levels,
