@@ -113,14 +113,27 @@ pub enum UplinkError {
     Bits { name: &'static str, bits: u32 },
     #[error("m must be finite and >= 0, got {0}")]
     WeightExponent(f64),
+    // Causes in the message, not `#[source]` (a `{:#}` chain would repeat them).
     #[error("m22 fit: {0}")]
-    Fit(#[from] FitError),
+    Fit(FitError),
     #[error("m22 design: {0}")]
-    Design(#[from] QuantError),
+    Design(QuantError),
     #[error(transparent)]
     Baseline(#[from] BaselineError),
     #[error(transparent)]
     Coding(#[from] CodingError),
+}
+
+impl From<FitError> for UplinkError {
+    fn from(error: FitError) -> Self {
+        UplinkError::Fit(error)
+    }
+}
+
+impl From<QuantError> for UplinkError {
+    fn from(error: QuantError) -> Self {
+        UplinkError::Design(error)
+    }
 }
 
 /// A decoded message and its size.

@@ -154,12 +154,26 @@ pub enum BaselineError {
     SketchDepth { depth: usize },
     #[error("m22: no codebook given")]
     MissingCodebook,
+    // The causes are part of the message and deliberately not `#[source]`:
+    // an error chain printed with `{:#}` would repeat them.
     #[error("tinyscript: double Weibull fit failed: {0}")]
-    Fit(#[from] FitError),
+    Fit(FitError),
     #[error("quantizer design failed: {0}")]
-    Design(#[from] QuantError),
+    Design(QuantError),
     #[error(transparent)]
     Coding(#[from] CodingError),
+}
+
+impl From<FitError> for BaselineError {
+    fn from(error: FitError) -> Self {
+        BaselineError::Fit(error)
+    }
+}
+
+impl From<QuantError> for BaselineError {
+    fn from(error: QuantError) -> Self {
+        BaselineError::Design(error)
+    }
 }
 
 /// Settings shared by the baselines.
