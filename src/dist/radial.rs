@@ -45,9 +45,16 @@ pub(super) struct RadialGamma {
     ln_density_constant: f64,
     loc: f64,
     scale: f64,
-    /// Sampler of `T`.
+    /// Sampler of `T`; of `Gamma(a + 1)` when `a` < [`SMALL_GAMMA_SHAPE`].
     gamma_sampler: Gamma<f64>,
 }
+
+/// Below this Gamma shape `a` (GenNorm β > 100) a direct draw of `T`
+/// underflows to 0 and every radius `T^{1/p}` with it; radii are then drawn
+/// as `ln r = (ln G − ln λ + ln(U)/a)/p` with `G ~ Gamma(a + 1)`,
+/// `U ~ Uniform(0, 1)`, from `Gamma(a) = Gamma(a + 1) · U^{1/a}` in law
+/// (Marsaglia & Tsang 2000, §6).
+const SMALL_GAMMA_SHAPE: f64 = 0.01;
 
 impl RadialGamma {
     /// gennorm(β): `a = 1/β`, `p = β`, `λ = 1`.
@@ -91,7 +98,12 @@ impl RadialGamma {
         if !(gamma_shape.is_finite() && gamma_shape > 0.0) {
             return Err(out_of_domain());
         }
-        let gamma_sampler = Gamma::new(gamma_shape, 1.0).map_err(|_| out_of_domain())?;
+        let sampled_shape = if gamma_shape < SMALL_GAMMA_SHAPE {
+            gamma_shape + 1.0
+        } else {
+            gamma_shape
+        };
+        let gamma_sampler = Gamma::new(sampled_shape, 1.0).map_err(|_| out_of_domain())?;
         let ln_density_constant = power.ln() + gamma_shape * rate.ln()
             - std::f64::consts::LN_2
             - ln_gamma(gamma_shape)
@@ -138,6 +150,17 @@ impl RadialGamma {
         } else {
             base.powf(1.0 / self.power)
         }
+    }
+
+    /// One standardized radius (see [`SMALL_GAMMA_SHAPE`]).
+    fn sample_radius(&self, rng: &mut dyn RngCore) -> f64 {
+        let a = self.gamma_shape;
+        if a >= SMALL_GAMMA_SHAPE {
+            return self.radius_of(self.gamma_sampler.sample(rng));
+        }
+        let g: f64 = self.gamma_sampler.sample(rng);
+        let u: f64 = rng.random::<f64>();
+        ((g.ln() - self.rate.ln() + (1.0 - u).ln() / a) / self.power).exp()
     }
 
     fn standardize(&self, x: f64) -> f64 {
@@ -312,7 +335,7 @@ impl RadialGamma {
     pub(super) fn sample(&self, rng: &mut dyn RngCore, n: usize) -> Vec<f64> {
         (0..n)
             .map(|_| {
-                let radius = self.radius_of(self.gamma_sampler.sample(rng));
+                let radius = self.sample_radius(rng);
                 let signed = if rng.random::<bool>() {
                     radius
                 } else {

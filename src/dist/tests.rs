@@ -460,3 +460,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn gennorm_with_a_huge_shape_samples_its_near_uniform_law() {
+    // β > 100: Gamma(1/β) draws underflow to 0; the radii must not (scipy's
+    // `gennorm(1e6).rvs` returns zeros here). At β = 1e6 the law is within
+    // 1e-5 of Uniform(−1, 1), far below the KS resolution of 2·10^4 draws.
+    let mut rng = Pcg64::seed_from_u64(3);
+    let d = GenNorm::new(1e6, 0.0, 1.0).unwrap();
+    let mut draws = d.sample(&mut rng, 20_000);
+    assert!(draws.iter().all(|x| x.is_finite() && x.abs() <= 1.0 + 1e-4));
+    draws.sort_by(f64::total_cmp);
+    let uniform = |x: f64| ((x + 1.0) / 2.0).clamp(0.0, 1.0);
+    let ks = crate::stats::ks_one_sample(&draws, uniform).unwrap();
+    assert!(ks.p_value > 1e-3, "KS {} p {}", ks.statistic, ks.p_value);
+}
