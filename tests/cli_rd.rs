@@ -12,6 +12,22 @@ fn json_of(output: &[u8]) -> Value {
     serde_json::from_slice(output).expect("stdout is JSON")
 }
 
+/// Runs `gradrd rd ARGS --format json`, which must succeed, and parses it.
+fn rd_json(args: &[&str]) -> Value {
+    let output = gradrd()
+        .arg("rd")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json_of(&output.stdout)
+}
+
 fn number(value: &Value, field: &str) -> f64 {
     value[field]
         .as_f64()
@@ -22,20 +38,22 @@ fn number(value: &Value, field: &str) -> f64 {
 /// and every quantizer sits on or above it.
 #[test]
 fn gaussian_limit_and_quantizer_gaps() {
-    let output = gradrd()
-        .args([
-            "rd", "--family", "normal", "--param", "scale=2", "--bits", "1,2",
-        ])
-        .args(["--quantizers", "m22,uniform-minmax", "--samples", "20000"])
-        .args(["--cells", "256", "--points", "8", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json_of(&output.stdout);
+    let report = rd_json(&[
+        "--family",
+        "normal",
+        "--param",
+        "scale=2",
+        "--bits",
+        "1,2",
+        "--quantizers",
+        "m22,uniform-minmax",
+        "--samples",
+        "20000",
+        "--cells",
+        "256",
+        "--points",
+        "8",
+    ]);
     assert_eq!(report["schema"], "gradrd.rd/1");
     assert_eq!(report["family"], "normal");
     assert_eq!(report["m"], 0.0);
@@ -71,26 +89,24 @@ fn gaussian_limit_and_quantizer_gaps() {
 #[test]
 fn recorded_tensor_with_weighted_distortion() {
     let dump = format!("{}/data/digits-mlp", env!("CARGO_MANIFEST_DIR"));
-    let output = gradrd()
-        .args([
-            "rd",
-            "--from",
-            &dump,
-            "--tensor",
-            "^fc2.weight$",
-            "--step",
-            "100",
-        ])
-        .args(["--m", "2", "--bits", "2", "--quantizers", "m22,uniform-opt"])
-        .args(["--cells", "256", "--points", "6", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json_of(&output.stdout);
+    let report = rd_json(&[
+        "--from",
+        &dump,
+        "--tensor",
+        "^fc2.weight$",
+        "--step",
+        "100",
+        "--m",
+        "2",
+        "--bits",
+        "2",
+        "--quantizers",
+        "m22,uniform-opt",
+        "--cells",
+        "256",
+        "--points",
+        "6",
+    ]);
     assert_eq!(report["tensor"], "fc2.weight");
     assert_eq!(report["step"], 100);
     assert!(report["slb"].is_null());

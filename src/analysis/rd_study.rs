@@ -130,14 +130,7 @@ fn place_quantizers(
     let mut points = Vec::new();
     let mut failures = Vec::new();
     for &kind in &settings.quantizers {
-        let fixed_width = matches!(
-            kind,
-            BaselineKind::Int8
-                | BaselineKind::Fp8E4M3
-                | BaselineKind::Fp8E5M2
-                | BaselineKind::Fp4E2M1
-        );
-        let rates = if fixed_width {
+        let rates = if kind.fixed_width().is_some() {
             &settings.bits[..settings.bits.len().min(1)]
         } else {
             &settings.bits[..]

@@ -92,6 +92,16 @@ impl BaselineKind {
         BaselineKind::M22,
     ];
 
+    /// The bit width of a fixed-width format (INT8, FP8, FP4), which runs at
+    /// that width whatever rate is asked; `None` for the rate-driven schemes.
+    pub fn fixed_width(self) -> Option<u32> {
+        match self {
+            BaselineKind::Int8 | BaselineKind::Fp8E4M3 | BaselineKind::Fp8E5M2 => Some(8),
+            BaselineKind::Fp4E2M1 => Some(4),
+            _ => None,
+        }
+    }
+
     /// The command-line name.
     pub fn name(self) -> &'static str {
         match self {

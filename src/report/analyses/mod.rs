@@ -10,6 +10,7 @@ use crate::analysis::{FitSettings, NanPolicy, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::dump::{Dump, Sequence, TensorMeta};
 use crate::fit::LocMode;
+use crate::quant::baseline::BaselineKind;
 
 use super::figure::Figure;
 use super::spec::{split_kind, KindError, SourceKeys};
@@ -162,4 +163,17 @@ pub(crate) fn fit_settings(families: &[FamilyKind], zeros: ZeroPolicy) -> FitSet
         loc: LocMode::Free,
         goodness_of_fit: true,
     }
+}
+
+/// The spec's default family: GenNorm (the M22 model).
+pub(crate) fn gennorm() -> FamilyKind {
+    FamilyKind::GenNorm
+}
+
+/// Quantizer names of a spec (`quantizers = [...]`) as baseline kinds.
+pub(crate) fn baseline_kinds(names: &[String]) -> Result<Vec<BaselineKind>, String> {
+    names
+        .iter()
+        .map(|name| name.parse().map_err(|e| format!("quantizers: {e}")))
+        .collect()
 }

@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use super::{at_step, sig, Input, Progress, Section};
+use super::{at_step, baseline_kinds, gennorm, sig, Input, Progress, Section};
 use crate::analysis::{prepare, NanPolicy, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
@@ -48,10 +48,6 @@ pub struct QuantizeOptions {
     pub seed: u64,
 }
 
-fn gennorm() -> FamilyKind {
-    FamilyKind::GenNorm
-}
-
 fn default_m() -> Vec<f64> {
     vec![0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 }
@@ -78,21 +74,9 @@ fn default_quantizers() -> Vec<String> {
     .to_vec()
 }
 
-/// Formats of a fixed width: evaluated once, at that width.
-fn fixed_width(kind: BaselineKind) -> Option<u32> {
-    match kind {
-        BaselineKind::Int8 | BaselineKind::Fp8E4M3 | BaselineKind::Fp8E5M2 => Some(8),
-        BaselineKind::Fp4E2M1 => Some(4),
-        _ => None,
-    }
-}
-
 impl QuantizeOptions {
     fn kinds(&self) -> Result<Vec<BaselineKind>, String> {
-        self.quantizers
-            .iter()
-            .map(|name| name.parse().map_err(|e| format!("quantizers: {e}")))
-            .collect()
+        baseline_kinds(&self.quantizers)
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -224,7 +208,7 @@ impl QuantizeOptions {
             sweep_bits.push(series(bit_points));
             let mut compare_series = Vec::new();
             for (q, &kind) in kinds.iter().enumerate() {
-                let rates: Vec<u32> = match fixed_width(kind) {
+                let rates: Vec<u32> = match kind.fixed_width() {
                     Some(width) => vec![width],
                     None => self.rates.clone(),
                 };

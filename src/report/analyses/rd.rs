@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{at_step, opt, sig, Input, Progress, Section};
+use super::{at_step, baseline_kinds, gennorm, opt, sig, Input, Progress, Section};
 use crate::analysis::{prepare, rd_study, NanPolicy, RdStudySettings, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
@@ -45,10 +45,6 @@ pub struct RdOptions {
     pub iterations: usize,
 }
 
-fn gennorm() -> FamilyKind {
-    FamilyKind::GenNorm
-}
-
 fn default_bits() -> Vec<u32> {
     vec![1, 2, 3]
 }
@@ -76,10 +72,7 @@ const CURVE_COLORS: usize = 2;
 
 impl RdOptions {
     fn kinds(&self) -> Result<Vec<BaselineKind>, String> {
-        self.quantizers
-            .iter()
-            .map(|name| name.parse().map_err(|e| format!("quantizers: {e}")))
-            .collect()
+        baseline_kinds(&self.quantizers)
     }
 
     pub fn validate(&self) -> Result<(), String> {
