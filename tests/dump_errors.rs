@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::fixture;
+use common::{fixture, npy_bytes, safetensors_bytes};
 use gradrd::dump::{Dump, DumpError};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -37,26 +37,6 @@ fn open_and_read_all(path: &Path) -> Result<(), DumpError> {
         dump.summarize(t)?;
     }
     Ok(())
-}
-
-fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = header.to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    bytes
-}
-
-fn safetensors_bytes(header: &str, data: &[u8]) -> Vec<u8> {
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    bytes
 }
 
 #[test]

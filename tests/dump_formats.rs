@@ -274,15 +274,9 @@ mod npy_property {
         };
         let descr = if big_endian { ">f8" } else { "<f8" };
         let py_bool = if fortran { "True" } else { "False" };
-        let mut header =
+        let header =
             format!("{{'descr': '{descr}', 'fortran_order': {py_bool}, 'shape': {tuple}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((header.len() as u16).to_le_bytes());
-        bytes.extend(header.as_bytes());
+        let mut data = Vec::with_capacity(8 * c_values.len());
         // storage order: C, or Fortran (first axis fastest)
         let n = c_values.len();
         for k in 0..n {
@@ -301,13 +295,13 @@ mod npy_property {
                 k
             };
             let v = c_values[c_index];
-            bytes.extend(if big_endian {
+            data.extend(if big_endian {
                 v.to_be_bytes()
             } else {
                 v.to_le_bytes()
             });
         }
-        bytes
+        common::npy_bytes(&header, &data)
     }
 
     proptest! {

@@ -190,6 +190,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
         FeedbackArg::Decay => bail!("--gamma must be in [0, 1], got {}", args.gamma),
     };
     let dump = Dump::open(&args.dump)?;
+    let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
@@ -254,7 +255,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(Outcome::Complete)
+    Ok(super::failure::finish(&skipped))
 }
 
 fn allocate(

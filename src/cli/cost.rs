@@ -92,6 +92,13 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
         (Some(p), None) => bail!("--params must be a count between 1 and 1e15, got {p}"),
         (None, Some(path)) => {
             let dump = Dump::open(path)?;
+            if let Some((file, error)) = dump.skipped().first() {
+                bail!(
+                    "{}: cannot count the parameters: {} is unreadable: {error}",
+                    path.display(),
+                    file.display()
+                );
+            }
             let selected = dump.select(&args.select.to_selection()?);
             let first = selected.iter().filter_map(|m| m.step).min();
             let total: u64 = selected

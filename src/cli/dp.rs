@@ -88,6 +88,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
         bail!("--quant-step must be finite and > 0, got {q}");
     }
     let dump = Dump::open(&args.dump)?;
+    let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let mut sigmas = vec![0.0];
@@ -176,5 +177,5 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
         }
     };
     args.out.emit(&bytes)?;
-    Ok(Outcome::Complete)
+    Ok(super::failure::finish(&skipped))
 }

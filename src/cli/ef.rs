@@ -393,6 +393,7 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
     let resolved = args.compression.resolve()?;
     let dump = Dump::open(&args.dump)?;
+    let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let lambda = resolved.parameters.lambda.unwrap_or(0.0);
@@ -482,7 +483,7 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(Outcome::Complete)
+    Ok(super::failure::finish(&skipped))
 }
 
 pub fn name_of<'a>(sequence: &'a Sequence, tensor: usize) -> &'a str {

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::Args;
 use gradrd::analysis::depth::depth_order;
 use gradrd::analysis::{fit_tensor, FamilyOutcome, FitSettings};
@@ -63,14 +62,14 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
     let dump = Dump::open(&args.dump)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
-        bail!("{}: no tensor matches the selection", args.dump.display());
+        return Err(super::failure::nothing_selected(&args.dump, &dump));
     }
     let order = depth_order(selected.iter().map(|m| m.name.as_str()));
     let mut metas = selected.clone();
     let depth_of = |name: &str| order.iter().position(|n| *n == name).unwrap_or(0);
     metas.sort_by_key(|m| (depth_of(&m.name), m.step));
     let mut rows = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = failure::skipped(&dump);
     let progress = super::progress::bar(metas.len() as u64, "fitting");
     for meta in metas {
         progress.set_message(meta.name.clone());
@@ -133,7 +132,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(failure::outcome(!report.errors.is_empty()))
+    Ok(failure::finish(&report.errors))
 }
 
 fn table(report: &EvolveReport) -> Vec<u8> {
@@ -154,7 +153,5 @@ fn table(report: &EvolveReport) -> Vec<u8> {
             opt(r.ks, 3),
         ]);
     }
-    let mut bytes = table.render();
-    bytes.extend(failure::lines(&report.errors));
-    bytes
+    table.render()
 }

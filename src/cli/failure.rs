@@ -1,10 +1,13 @@
-//! Tensors that could not be analysed: listed in the output (the batch goes
-//! on, exit code 1), or — when nothing could be analysed — turned into the
-//! one-line error of exit code 2.
+//! Tensors that could not be analysed: listed in the output and printed on
+//! standard error one line each (the batch goes on, exit code 1), or — when
+//! nothing could be analysed — turned into the one-line error of exit code 2.
+
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::Outcome;
+use gradrd::dump::Dump;
 
 /// One tensor (or file, or tensor pair) that failed, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -66,11 +69,43 @@ pub fn outcome(any_failed: bool) -> Outcome {
     }
 }
 
-/// The failure lines printed under a table.
-pub fn lines(failures: &[Failure]) -> Vec<u8> {
-    failures
+/// The files of a dump directory that could not be opened (the other files
+/// were read).
+pub fn skipped(dump: &Dump) -> Vec<Failure> {
+    dump.skipped()
         .iter()
-        .map(|f| format!("error: {}\n", f.describe()))
-        .collect::<String>()
-        .into_bytes()
+        .map(|(file, error)| Failure {
+            file: Some(file.display().to_string()),
+            tensor: None,
+            step: None,
+            error: error.to_string(),
+        })
+        .collect()
+}
+
+/// The error when a selection matched nothing: the first unreadable file of
+/// the dump if there is one (the tensor may have been in it).
+pub fn nothing_selected(path: &Path, dump: &Dump) -> anyhow::Error {
+    match skipped(dump).first() {
+        Some(first) => anyhow::anyhow!(
+            "{}: no readable tensor matches the selection; {}",
+            path.display(),
+            first.describe()
+        ),
+        None => anyhow::anyhow!("{}: no tensor matches the selection", path.display()),
+    }
+}
+
+/// Prints each failure on standard error, one line each, whatever the
+/// output format and destination (the output lists them too).
+pub fn report(failures: &[Failure]) {
+    for failure in failures {
+        eprintln!("gradrd: error: {}", failure.describe());
+    }
+}
+
+/// Reports the failures on standard error: `Partial` when there were any.
+pub fn finish(failures: &[Failure]) -> Outcome {
+    report(failures);
+    outcome(!failures.is_empty())
 }

@@ -157,16 +157,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
     if selected.is_empty() && dump.skipped().is_empty() {
         anyhow::bail!("{}: no tensor matches the selection", args.dump.display());
     }
-    let mut errors: Vec<Failure> = dump
-        .skipped()
-        .iter()
-        .map(|(file, error)| Failure {
-            file: Some(file.display().to_string()),
-            tensor: None,
-            step: None,
-            error: error.to_string(),
-        })
-        .collect();
+    let mut errors = failure::skipped(&dump);
     let mut results = Vec::new();
     let progress = super::progress::bar(selected.len() as u64, "fitting");
     for meta in selected {
@@ -215,6 +206,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes).context("cannot write the report")?;
+    failure::report(&report.errors);
     Ok(failure::outcome(partial))
 }
 
@@ -354,7 +346,5 @@ fn table(report: &FitReport) -> Vec<u8> {
             opt(row.w2, 3),
         ]);
     }
-    let mut bytes = table.render();
-    bytes.extend(failure::lines(&report.errors));
-    bytes
+    table.render()
 }

@@ -118,7 +118,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     let dump = Dump::open(&args.dump)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
-        bail!("{}: no tensor matches the selection", args.dump.display());
+        return Err(super::failure::nothing_selected(&args.dump, &dump));
     }
     let mut by_name: BTreeMap<&str, Vec<&TensorMeta>> = BTreeMap::new();
     for meta in &selected {
@@ -131,7 +131,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         Pairs::Layers => PairKind::Layers,
     };
     let mut results = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = failure::skipped(&dump);
     let progress = super::progress::bar(names.len() as u64, "testing");
     match pairs {
         PairKind::Temporal | PairKind::Spatial => {
@@ -192,7 +192,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(failure::outcome(!report.errors.is_empty()))
+    Ok(failure::finish(&report.errors))
 }
 
 fn record(
@@ -317,7 +317,5 @@ fn table(report: &IidReport) -> Vec<u8> {
         table.push(row);
     }
     out.push_str(&String::from_utf8_lossy(&table.render()));
-    let mut bytes = out.into_bytes();
-    bytes.extend(failure::lines(&report.errors));
-    bytes
+    out.into_bytes()
 }

@@ -84,16 +84,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
         .map(|meta| (meta, dump.summarize(meta)))
         .collect();
     let mut tensors = Vec::new();
-    let mut errors: Vec<Failure> = dump
-        .skipped()
-        .iter()
-        .map(|(file, error)| Failure {
-            file: Some(file.display().to_string()),
-            tensor: None,
-            step: None,
-            error: error.to_string(),
-        })
-        .collect();
+    let mut errors = failure::skipped(&dump);
     for (meta, summary) in summaries {
         match summary {
             Ok(s) => tensors.push(row(meta, &s)),
@@ -120,7 +111,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes).context("cannot write the report")?;
-    Ok(failure::outcome(!report.errors.is_empty()))
+    Ok(failure::finish(&report.errors))
 }
 
 fn row(meta: &TensorMeta, s: &gradrd::dump::Summary) -> TensorRow {
@@ -173,7 +164,5 @@ fn table(report: &InspectReport) -> Vec<u8> {
             num(t.max),
         ]);
     }
-    let mut bytes = table.render();
-    bytes.extend(failure::lines(&report.errors));
-    bytes
+    table.render()
 }

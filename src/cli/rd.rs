@@ -199,7 +199,7 @@ fn source(args: &RdArgs) -> anyhow::Result<Source> {
     let dump = Dump::open(path)?;
     let selected = dump.select(&args.select.to_selection()?);
     let meta = match selected.as_slice() {
-        [] => bail!("{}: no tensor matches the selection", path.display()),
+        [] => return Err(super::failure::nothing_selected(path, &dump)),
         [one] => *one,
         many => bail!(
             "{}: the selection matches {} tensors; choose one with --tensor and --step",

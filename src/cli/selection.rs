@@ -1,6 +1,5 @@
 //! Tensor and step selection flags shared by the commands that read dumps.
 
-use anyhow::Context;
 use clap::Args;
 use gradrd::dump::{Selection, StepRange};
 
@@ -19,9 +18,9 @@ impl SelectionArgs {
         let tensor = self
             .tensor
             .as_deref()
-            .map(regex::Regex::new)
+            .map(gradrd::dump::tensor_regex)
             .transpose()
-            .context("--tensor is not a valid regular expression")?;
+            .map_err(|e| anyhow::anyhow!("--tensor {e}"))?;
         Ok(Selection {
             tensor,
             steps: self.steps.clone(),

@@ -79,6 +79,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
     }
     let resolved = args.compression.resolve()?;
     let dump = Dump::open(&args.dump)?;
+    let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let present: Vec<bool> = sequence
@@ -185,5 +186,5 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
         }
     };
     args.out.emit(&bytes)?;
-    Ok(Outcome::Complete)
+    Ok(super::failure::finish(&skipped))
 }

@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 pub use elements::{DType, Summary};
 pub use error::DumpError;
 pub use npy::f64_npy_bytes;
-pub use select::{Selection, StepRange, StepRangeError};
+pub use select::{tensor_regex, Selection, StepRange, StepRangeError};
 pub use sequence::{Sequence, SequenceError};
 
 use layout::{Locator, Source};

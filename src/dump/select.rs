@@ -29,6 +29,17 @@ impl Selection {
     }
 }
 
+/// Compiles a tensor-name pattern; the error is one line quoting the
+/// pattern (regex's own message spans several lines with a caret).
+pub fn tensor_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(pattern).map_err(|e| {
+        let text = e.to_string();
+        let reason = text.lines().last().unwrap_or_default();
+        let reason = reason.strip_prefix("error: ").unwrap_or(reason);
+        format!("`{pattern}` is not a valid regular expression: {reason}")
+    })
+}
+
 /// A range of training steps; both bounds are inclusive (as the CLI's
 /// `--steps` help says), and `..=` is accepted as a synonym of `..`:
 ///
@@ -155,5 +166,22 @@ mod tests {
             let r = StepRange { start, last };
             proptest::prop_assert_eq!(r.to_string().parse::<StepRange>().unwrap(), r);
         }
+    }
+}
+
+#[cfg(test)]
+mod regex_tests {
+    use super::tensor_regex;
+
+    #[test]
+    fn a_bad_pattern_is_one_line_quoting_it() {
+        let message = tensor_regex("fc(").unwrap_err();
+        assert_eq!(
+            message,
+            "`fc(` is not a valid regular expression: unclosed group"
+        );
+        assert!(tensor_regex("^fc[12]\\.weight$")
+            .unwrap()
+            .is_match("fc2.weight"));
     }
 }

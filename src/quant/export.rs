@@ -185,21 +185,30 @@ fn bits_of(levels: usize) -> Option<u32> {
     levels.is_power_of_two().then(|| levels.trailing_zeros())
 }
 
+/// Deserializes `text`, naming the field where it fails (`centers[3]: …`).
+fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, DocumentError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let cause = e.into_inner();
+        DocumentError::Json(if field == "." {
+            cause.to_string()
+        } else {
+            format!("{field}: {cause}")
+        })
+    })
+}
+
 /// Reads a codebook document or a manifest, validating every codebook.
 pub fn parse_codebooks(text: &str) -> Result<Vec<(CodebookDocument, Codebook)>, DocumentError> {
     #[derive(Deserialize)]
     struct Tag {
         schema: String,
     }
-    let tag: Tag = serde_json::from_str(text).map_err(|e| DocumentError::Json(e.to_string()))?;
+    let tag: Tag = from_json(text)?;
     let documents = match tag.schema.as_str() {
-        CODEBOOK_SCHEMA => vec![serde_json::from_str::<CodebookDocument>(text)
-            .map_err(|e| DocumentError::Json(e.to_string()))?],
-        MANIFEST_SCHEMA => {
-            serde_json::from_str::<CodebookManifest>(text)
-                .map_err(|e| DocumentError::Json(e.to_string()))?
-                .codebooks
-        }
+        CODEBOOK_SCHEMA => vec![from_json::<CodebookDocument>(text)?],
+        MANIFEST_SCHEMA => from_json::<CodebookManifest>(text)?.codebooks,
         _ => return Err(DocumentError::Schema { found: tag.schema }),
     };
     if documents.is_empty() {

@@ -80,6 +80,7 @@ pub fn render(
     let total = spec.analyses.len();
     let mut dumps: Vec<(PathBuf, Dump)> = Vec::new();
     let mut sections = Vec::with_capacity(total);
+    let mut unreadable: Vec<String> = Vec::new();
     for (index, analysis) in spec.analyses.iter().enumerate() {
         let source = &analysis.source;
         let label = source.dump.item.display().to_string();
@@ -88,6 +89,8 @@ pub fn render(
             None => {
                 let dump = Dump::open(&source.dump.item)
                     .map_err(|e| at(Some(source.dump.line), format!("dump: {e}")))?;
+                // A reader's error names its file.
+                unreadable.extend(dump.skipped().iter().map(|(_, error)| error.to_string()));
                 dumps.push((source.dump.item.clone(), dump));
                 dumps.len() - 1
             }
@@ -155,7 +158,10 @@ pub fn render(
     Ok(Rendered {
         folder,
         files,
-        failures: sections.into_iter().flat_map(|s| s.failures).collect(),
+        failures: unreadable
+            .into_iter()
+            .chain(sections.into_iter().flat_map(|s| s.failures))
+            .collect(),
     })
 }
 

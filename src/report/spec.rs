@@ -152,12 +152,8 @@ impl Spec {
             };
             let tensor = match keys.tensor {
                 Some(t) => {
-                    regex::Regex::new(t.get_ref()).map_err(|e| {
-                        error(
-                            Some(t.span()),
-                            format!("tensor: not a valid regular expression: {e}"),
-                        )
-                    })?;
+                    crate::dump::tensor_regex(t.get_ref())
+                        .map_err(|e| error(Some(t.span()), format!("tensor: {e}")))?;
                     Some(Located {
                         line: located(t.span()),
                         item: t.get_ref().clone(),

@@ -42,3 +42,26 @@ pub fn fails_with_2(args: &[&str]) -> String {
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
 }
+
+/// A version 1.0 .npy file: `header` (the dict literal) padded as numpy
+/// pads it, then `data`.
+pub fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = header.to_string();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    bytes
+}
+
+/// A safetensors file: the header's length, the header, then `data`.
+pub fn safetensors_bytes(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    bytes
+}

@@ -132,7 +132,7 @@ pub fn run(args: DesignArgs) -> anyhow::Result<Outcome> {
             errors: &errors,
         })?,
         Format::Csv => csv_bytes(&rows(&manifest.codebooks))?,
-        Format::Table => table(&manifest.codebooks, &errors),
+        Format::Table => table(&manifest.codebooks),
     };
     match &args.output {
         Some(path) => output::write_atomically(path, &bytes)?,
@@ -142,7 +142,7 @@ pub fn run(args: DesignArgs) -> anyhow::Result<Outcome> {
         }
         .emit(&bytes)?,
     }
-    Ok(failure::outcome(!errors.is_empty()))
+    Ok(failure::finish(&errors))
 }
 
 /// Designs on the model given by `--family` and `--param`.
@@ -189,10 +189,10 @@ fn design_dump(
     let dump = Dump::open(path)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
-        bail!("{}: no tensor matches the selection", path.display());
+        return Err(super::super::failure::nothing_selected(path, &dump));
     }
     let mut documents = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = failure::skipped(&dump);
     let progress = super::super::progress::bar(selected.len() as u64, "designing");
     for meta in selected {
         progress.set_message(meta.name.clone());
@@ -333,7 +333,7 @@ fn rows(documents: &[CodebookDocument]) -> Vec<Row<'_>> {
         .collect()
 }
 
-fn table(documents: &[CodebookDocument], errors: &[Failure]) -> Vec<u8> {
+fn table(documents: &[CodebookDocument]) -> Vec<u8> {
     let mut table = Table::new([
         "tensor",
         "step",
@@ -360,7 +360,5 @@ fn table(documents: &[CodebookDocument], errors: &[Failure]) -> Vec<u8> {
             r.iterations.map_or("-".to_string(), |i| i.to_string()),
         ]);
     }
-    let mut bytes = table.render();
-    bytes.extend(failure::lines(errors));
-    bytes
+    table.render()
 }

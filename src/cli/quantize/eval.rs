@@ -82,10 +82,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
     let dump = Dump::open(&args.dump)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
-        bail!("{}: no tensor matches the selection", args.dump.display());
+        return Err(super::super::failure::nothing_selected(&args.dump, &dump));
     }
     let mut results = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = failure::skipped(&dump);
     for meta in selected {
         match evaluate_tensor(&args, &dump, meta, &codebooks) {
             Ok(mut rows) => results.append(&mut rows),
@@ -113,7 +113,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(failure::outcome(!report.errors.is_empty()))
+    Ok(failure::finish(&report.errors))
 }
 
 /// The codebooks for `meta`: the only one, or the manifest's entries for
@@ -215,7 +215,5 @@ fn table(report: &EvalReport) -> Vec<u8> {
             sig(r.coded_bits, 4),
         ]);
     }
-    let mut bytes = table.render();
-    bytes.extend(failure::lines(&report.errors));
-    bytes
+    table.render()
 }
