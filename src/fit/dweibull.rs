@@ -63,6 +63,11 @@ impl ShapeFamily for DWeibullProfile {
         }
         sums.ln_mean_power - (c - 1.0) * sums.mean_log
     }
+
+    /// `ln c − ln 2 − 1`.
+    fn shape_term(c: f64) -> f64 {
+        c.ln() - std::f64::consts::LN_2 - 1.0
+    }
 }
 
 /// The closed-form scale for fixed `c` and `μ`: `α = (mean|r|^c)^{1/c}`.

@@ -54,6 +54,11 @@ impl ShapeFamily for GenNormProfile {
     fn location_cost(y: &[f64], mu: f64, beta: f64) -> f64 {
         LocationSums::new(y, mu, beta).ln_mean_power / beta
     }
+
+    /// `ln β − ln 2 − ln Γ(1/β) − ln β/β − 1/β`.
+    fn shape_term(beta: f64) -> f64 {
+        beta.ln() - std::f64::consts::LN_2 - ln_gamma(1.0 / beta) - (beta.ln() + 1.0) / beta
+    }
 }
 
 /// The closed-form scale for fixed `β` and `μ`: `α = (β · mean|r|^β)^{1/β}`.

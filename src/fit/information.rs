@@ -9,6 +9,16 @@
 //! symmetric families the expected cross information between the location
 //! and the other parameters is 0, so the matrix is block diagonal and the
 //! blocks are inverted separately. Formulas are in each family's module.
+//!
+//! That location information is finite only above a shape threshold
+//! (gennorm `β > 1/2`, dweibull `c > 2`); at the threshold the location
+//! estimate converges faster than `1/√n` but its distribution is far from
+//! normal, and just above it `n · I_μμ` explodes (`Γ(1 − 2/c)` for dweibull)
+//! while the estimate does not settle any faster: 10^5 dweibull(c = 2)
+//! values gave a location 6 "standard errors" from the truth. So the
+//! location's standard error is reported only when the shape is clearly
+//! above the threshold, more than two of its own standard errors
+//! ([`location_standard_error`]).
 
 use nalgebra::DMatrix;
 
@@ -37,6 +47,20 @@ pub(super) fn standard_errors(information: &[&[f64]]) -> Vec<Option<f64>> {
 pub(super) fn scalar_standard_error(info: Option<f64>) -> Option<f64> {
     info.filter(|i| i.is_finite() && *i > 0.0)
         .map(|i| 1.0 / i.sqrt())
+}
+
+/// The location's standard error from its total information `info`, or
+/// `None` when the fitted shape is within two of its standard errors of
+/// `threshold`, where the location information stops being finite (see the
+/// module documentation).
+pub(super) fn location_standard_error(
+    info: Option<f64>,
+    shape: f64,
+    shape_se: Option<f64>,
+    threshold: f64,
+) -> Option<f64> {
+    let clearly_regular = shape_se.is_some_and(|se| shape - 2.0 * se > threshold);
+    scalar_standard_error(info).filter(|_| clearly_regular)
 }
 
 #[cfg(test)]

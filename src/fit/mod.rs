@@ -35,7 +35,7 @@ mod profile;
 mod sums;
 
 use crate::dist::{FamilyKind, Model, ParamError};
-use information::{scalar_standard_error, standard_errors};
+use information::{location_standard_error, scalar_standard_error, standard_errors};
 use profile::{fit_shape_family, LocationY, LogAbs, SHAPE_BOUNDS};
 
 /// How the location parameter is treated.
@@ -398,10 +398,8 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
     } else {
         let se = standard_errors(&[&[info[0][0], info[0][2]], &[info[2][0], info[2][2]]]);
         let loc_info = gennorm::expected_location_information(beta, alpha).map(|i| n * i);
-        (
-            vec![se[0], scalar_standard_error(loc_info), se[1]],
-            "observed+expected(loc)",
-        )
+        let loc_se = location_standard_error(loc_info, beta, se[0], 0.5);
+        (vec![se[0], loc_se, se[1]], "observed+expected(loc)")
     };
     StandardizedFit {
         shape: Some(beta),
@@ -437,7 +435,8 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
     let n = y.len() as f64;
     let (loc_se, se_method) = if data.is_free() {
         let loc_info = dweibull::expected_location_information(c, alpha).map(|i| n * i);
-        (scalar_standard_error(loc_info), "observed+expected(loc)")
+        let loc_se = location_standard_error(loc_info, c, se[0], 2.0);
+        (loc_se, "observed+expected(loc)")
     } else {
         (None, "observed")
     };

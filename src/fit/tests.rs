@@ -194,6 +194,29 @@ fn module_logliks_match_the_direct_sums() {
 }
 
 #[test]
+fn profile_logliks_are_the_direct_sums_at_the_closed_form_scale() {
+    let y = sample(0.7, 400, 11);
+    let n = y.len() as f64;
+    for (shape, mu) in [(0.4, 0.03), (1.0, -0.2), (2.5, 0.1)] {
+        let logs = LogAbs::new(&y, mu);
+        let alpha = gennorm::profile_scale(&logs, shape);
+        assert_close(
+            n * gennorm::GenNormProfile::profile_loglik(&y, mu, shape),
+            gennorm_loglik_direct(&y, shape, mu, alpha),
+            1e-12,
+            0.0,
+        );
+        let alpha = dweibull::profile_scale(&logs, shape);
+        assert_close(
+            n * dweibull::DWeibullProfile::profile_loglik(&y, mu, shape),
+            dweibull_loglik_direct(&y, shape, mu, alpha),
+            1e-12,
+            0.0,
+        );
+    }
+}
+
+#[test]
 fn expected_location_information_matches_quadrature() {
     // 2*integrate.quad(lambda z: (b*np.sign(z)*abs(z)**(b-1))**2*stats.gennorm.pdf(z,b),
     //                  0, np.inf, epsabs=1e-14, epsrel=1e-13)[0] with b = 1.5
