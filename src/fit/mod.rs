@@ -218,20 +218,28 @@ struct Standardized {
 }
 
 impl Standardized {
-    /// `data` is non-empty, finite and not constant.
+    /// `data` is non-empty, finite and not constant. One buffer of `n`
+    /// values serves the median, the absolute deviations and then `y`, so
+    /// a fit holds at most two copies of the data besides its own.
     fn new(data: &[f64], loc: LocMode) -> Standardized {
+        let mut y = data.to_vec();
         let (center, location) = match loc {
-            LocMode::Free => (sums::median(data), LocationY::Free),
+            LocMode::Free => (sums::median_in_place(&mut y), LocationY::Free),
             LocMode::Fixed(loc) => (loc, LocationY::Fixed(0.0)),
         };
-        let deviations: Vec<f64> = data.iter().map(|&x| (x - center).abs()).collect();
-        let mad = sums::median(&deviations);
+        let deviation = |x: f64| (x - center).abs();
+        for (d, &x) in y.iter_mut().zip(data) {
+            *d = deviation(x);
+        }
+        let mad = sums::median_in_place(&mut y);
         let spread = if mad > 0.0 {
             mad
         } else {
-            sums::sum_by(&deviations, |d| d) / data.len() as f64
+            sums::sum_by(data, deviation) / data.len() as f64
         };
-        let y = data.iter().map(|&x| (x - center) / spread).collect();
+        for (v, &x) in y.iter_mut().zip(data) {
+            *v = (x - center) / spread;
+        }
         Standardized {
             y,
             center,

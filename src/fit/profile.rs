@@ -46,13 +46,22 @@ pub(super) struct PowerMoments {
 }
 
 impl LogAbs {
-    /// One pass over `y`: `ln|y_i − μ|` for every `y_i ≠ μ`.
+    /// `ln|y_i − μ|` for every `y_i ≠ μ`, in order, into a vector of
+    /// exactly that length (a parallel filter-collect would hold two).
     pub fn new(y: &[f64], mu: f64) -> LogAbs {
-        let logs: Vec<f64> = y
-            .par_iter()
-            .filter(|&&v| v != mu)
-            .map(|&v| (v - mu).abs().ln())
-            .collect();
+        let log_abs = |v: f64| (v - mu).abs().ln();
+        let at_loc = y.par_iter().filter(|&&v| v == mu).count();
+        let logs: Vec<f64> = if at_loc == 0 {
+            let mut logs = vec![0.0; y.len()];
+            logs.par_iter_mut()
+                .zip(y.par_iter())
+                .for_each(|(l, &v)| *l = log_abs(v));
+            logs
+        } else {
+            let mut logs = Vec::with_capacity(y.len() - at_loc);
+            logs.extend(y.iter().filter(|&&v| v != mu).map(|&v| log_abs(v)));
+            logs
+        };
         let [sum] = chunked_sums::<1, _>(&logs, |c| [c.iter().sum()]);
         let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         LogAbs {

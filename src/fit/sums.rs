@@ -40,11 +40,16 @@ where
 /// The sample median; for even `n` the midpoint of the two central order
 /// statistics (as `numpy.median`). `data` must be non-empty and finite.
 pub(super) fn median(data: &[f64]) -> f64 {
-    let mut sorted = data.to_vec();
-    let upper = sorted.len() / 2;
-    let (below, upper_value, _) = sorted.select_nth_unstable_by(upper, f64::total_cmp);
+    median_in_place(&mut data.to_vec())
+}
+
+/// [`median`] without a copy: `data` is left partially reordered.
+pub(super) fn median_in_place(data: &mut [f64]) -> f64 {
+    let n = data.len();
+    let upper = n / 2;
+    let (below, upper_value, _) = data.select_nth_unstable_by(upper, f64::total_cmp);
     let upper_value = *upper_value;
-    if data.len() % 2 == 1 {
+    if n % 2 == 1 {
         upper_value
     } else {
         let lower_value = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);

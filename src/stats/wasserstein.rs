@@ -101,32 +101,37 @@ pub fn wasserstein_to_dist(
 ) -> Result<Wasserstein, StatsError> {
     check_non_empty("sample", sample)?;
     check_finite("sample", sample)?;
-    let mut sorted = sample.to_vec();
-    sort_finite(&mut sorted);
+    // A sorted sample (as `gradrd fit` passes) is used in place; only an
+    // unsorted one is copied. Nothing else of size n is allocated.
+    let sorted: std::borrow::Cow<[f64]> = if sample.is_sorted() {
+        std::borrow::Cow::Borrowed(sample)
+    } else {
+        let mut copy = sample.to_vec();
+        sort_finite(&mut copy);
+        std::borrow::Cow::Owned(copy)
+    };
     let n = sorted.len();
     let loc = dist.loc();
-    let quantiles: Vec<f64> = (0..=n)
-        .into_par_iter()
-        .map(|i| match i {
-            0 => f64::NEG_INFINITY,
-            i if i == n => f64::INFINITY,
-            i => dist.quantile(i as f64 / n as f64),
-        })
-        .collect();
+    let quantile = |i: usize| match i {
+        0 => f64::NEG_INFINITY,
+        i if i == n => f64::INFINITY,
+        i => dist.quantile(i as f64 / n as f64),
+    };
     // Fixed-size chunks, each summed in order, then the chunk sums in
     // order: the result does not depend on how rayon splits the work.
     let chunk_sums: Vec<(f64, f64)> = sorted
         .par_chunks(SUM_CHUNK)
         .enumerate()
         .map(|(chunk, values)| {
+            let first = chunk * SUM_CHUNK;
+            let bounds: Vec<f64> = (first..=first + values.len()).map(quantile).collect();
             let mut w1 = CompensatedSum::default();
             let mut w2 = CompensatedSum::default();
             for (offset, &x) in values.iter().enumerate() {
-                let i = chunk * SUM_CHUNK + offset;
                 let cell = Cell {
                     dist,
-                    lower: quantiles[i],
-                    upper: quantiles[i + 1],
+                    lower: bounds[offset],
+                    upper: bounds[offset + 1],
                 };
                 w1.add(cell.abs_cost(x));
                 w2.add(cell.square_cost(x - loc));
