@@ -57,6 +57,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::compress::cwmp_costs::{tensor_costs, CostMap, CostsError};
 use crate::compress::sparsify::check_costs;
 use crate::compress::{
     cwmp_indices, fraction_to_count, rand_k_indices, threshold_indices, top_k_indices,
@@ -66,6 +67,7 @@ use crate::dist::FamilyKind;
 use crate::fit::{fit, FitError, FitOptions, LocMode};
 use crate::quant::baseline::{self, BaselineError, BaselineKind, BaselineOptions};
 use crate::quant::coding::{self, CodingError};
+use crate::quant::export::CodebookDocument;
 use crate::quant::lloyd::design_for_density;
 use crate::quant::{Codebook, CodebookError, DesignSpec, LloydOptions, QuantError};
 
@@ -178,6 +180,13 @@ pub enum UplinkError {
     Costs(CompressError),
     #[error("{count} codebook(s) for {layers} layer(s)")]
     Codebooks { count: usize, layers: usize },
+    #[error("no codebook for layer '{layer}' (the file has {available}; one codebook applies to every layer, several are matched to the layers by their tensor names)")]
+    NoCodebook {
+        layer: &'static str,
+        available: String,
+    },
+    #[error("{count} codebooks for layer '{layer}' (keep one per layer, e.g. one M of a sweep)")]
+    SeveralCodebooks { layer: &'static str, count: usize },
     #[error("the codebook of layer '{0}' has no design model or samples to rescale from (its family is neither a known one with parameters nor 'empirical')")]
     NoDesignRms(&'static str),
     // Causes in the message, not `#[source]` (a `{:#}` chain would repeat them).
@@ -411,6 +420,65 @@ impl Uplink {
         // coded_bits is per entry over the values: back to the exact total
         let bits = (evaluation.result.coded_bits * values.len() as f64).round() as u64;
         Ok((evaluation.decoded, bits))
+    }
+}
+
+/// The per-parameter costs of `map` (a costs file, `compress::cwmp_costs`)
+/// over the model's `layers`, in parameter order.
+pub fn layer_costs(map: &CostMap, layers: &Layers) -> Result<Vec<f64>, CostsError> {
+    let mut costs = Vec::new();
+    for (name, range) in layers {
+        costs.extend(tensor_costs(map, name, range.len())?);
+    }
+    Ok(costs)
+}
+
+/// One codebook per layer from the documents of a codebook file: a single
+/// codebook applies to every layer; several are matched to the layers by
+/// their `tensor` names (a layer without one, or with several, is an error).
+pub fn layer_codebooks(
+    documents: &[(CodebookDocument, Codebook)],
+    layers: &Layers,
+) -> Result<Vec<FixedCodebook>, UplinkError> {
+    let fixed = |(doc, codebook): &(CodebookDocument, Codebook)| FixedCodebook {
+        codebook: codebook.clone(),
+        design_rms: doc.design_rms(),
+    };
+    if let [only] = documents {
+        return Ok(vec![fixed(only); layers.len()]);
+    }
+    layers
+        .iter()
+        .map(|(layer, _)| {
+            let mut matching = documents
+                .iter()
+                .filter(|(doc, _)| doc.tensor.as_deref() == Some(*layer));
+            match (matching.next(), matching.count()) {
+                (Some(found), 0) => Ok(fixed(found)),
+                (Some(_), more) => Err(UplinkError::SeveralCodebooks {
+                    layer,
+                    count: more + 1,
+                }),
+                (None, _) => Err(UplinkError::NoCodebook {
+                    layer,
+                    available: available_tensors(documents),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// `tensors 'a', 'b'` (or how many codebooks have no tensor name).
+fn available_tensors(documents: &[(CodebookDocument, Codebook)]) -> String {
+    let names: Vec<String> = documents
+        .iter()
+        .filter_map(|(doc, _)| doc.tensor.as_ref().map(|t| format!("'{t}'")))
+        .collect();
+    let unnamed = documents.len() - names.len();
+    match (names.is_empty(), unnamed) {
+        (false, 0) => format!("tensors {}", names.join(", ")),
+        (false, u) => format!("tensors {} and {u} unnamed", names.join(", ")),
+        (true, u) => format!("{u} codebooks without tensor names"),
     }
 }
 
@@ -680,5 +748,275 @@ mod tests {
         for up in bad {
             assert!(up.validate().is_err(), "{up:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod across_layers {
+    use super::*;
+    use crate::quant::lloyd::design_for_density;
+
+    fn layers() -> [(&'static str, Range<usize>); 2] {
+        [("a", 0..150), ("b", 150..200)]
+    }
+
+    /// Layer a in [0.01, 0.5], layer b in [1, 2], no ties.
+    fn update() -> Vec<f64> {
+        (0..200)
+            .map(|i| {
+                let x = ((i * 53) % 200) as f64 / 200.0;
+                let sign = if i % 3 == 0 { -1.0 } else { 1.0 };
+                sign * if i < 150 { 0.01 + 0.49 * x } else { 1.0 + x }
+            })
+            .collect()
+    }
+
+    fn cwmp(fraction: f64, costs: Vec<f64>) -> Uplink {
+        Uplink {
+            keep: Keep::Cwmp { fraction, costs },
+            quantizer: Quantizer::None,
+        }
+    }
+
+    fn sent(msg: &Message) -> Vec<usize> {
+        (0..msg.decoded.len())
+            .filter(|&i| msg.decoded[i] != 0.0)
+            .collect()
+    }
+
+    fn position_bits(n: usize, kept: &[usize]) -> u64 {
+        if kept.len() == n {
+            0
+        } else {
+            coding::encode_positions(n, kept).unwrap().total_bits()
+        }
+    }
+
+    #[test]
+    fn with_equal_costs_cwmp_is_top_k_of_the_concatenated_update() {
+        let u = update();
+        for fraction in [0.01, 0.1, 0.37, 1.0] {
+            let up = cwmp(fraction, vec![1.5; 200]);
+            up.check_layers(&layers()).unwrap();
+            let msg = up.compress(&u, &layers(), |_| 0).unwrap();
+            // budget f · 200 · 1.5 buys ⌊f · 200⌋ entries
+            let k = (fraction * 200.0).floor() as usize;
+            let expected = top_k_indices(&u, k);
+            assert_eq!(sent(&msg), expected, "f = {fraction}");
+            assert!(expected.iter().all(|&i| msg.decoded[i] == u[i]));
+            // values at 32 bits, positions coded per layer
+            let (in_a, in_b): (Vec<usize>, Vec<usize>) = expected.iter().partition(|&&i| i < 150);
+            let in_b: Vec<usize> = in_b.iter().map(|i| i - 150).collect();
+            assert_eq!(
+                msg.bits,
+                32 * k as u64 + position_bits(150, &in_a) + position_bits(50, &in_b),
+                "f = {fraction}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_expensive_layer_gives_way_to_a_cheap_one() {
+        let u = update();
+        // top-k by magnitude would send layer b first ...
+        assert!(top_k_indices(&u, 20).iter().all(|&i| i >= 150));
+        // ... but at 1000 per entry its best ratio 2/1000 is below layer a's
+        // worst 0.01: the budget 0.003 · (150 + 50 000) = 150.45 buys all of a
+        let costs = [vec![1.0; 150], vec![1000.0; 50]].concat();
+        let msg = cwmp(0.003, costs).compress(&u, &layers(), |_| 0).unwrap();
+        assert_eq!(&msg.decoded[..150], &u[..150]);
+        assert!(msg.decoded[150..].iter().all(|&v| v == 0.0));
+        assert_eq!(msg.bits, 32 * 150 + position_bits(50, &[]));
+    }
+
+    #[test]
+    fn costs_must_cover_every_parameter() {
+        let err = cwmp(0.5, vec![1.0; 199])
+            .check_layers(&layers())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("199 cost(s) for 200 entries"),
+            "{err}"
+        );
+        let mut costs = vec![1.0; 200];
+        costs[7] = 0.0;
+        assert!(matches!(
+            cwmp(0.5, costs).check_layers(&layers()),
+            Err(UplinkError::Costs(CompressError::Cost { index: 7, .. }))
+        ));
+        assert!(matches!(
+            cwmp(0.0, vec![1.0; 200]).validate(),
+            Err(UplinkError::Fraction(_))
+        ));
+    }
+
+    /// The 2-bit minimum-MSE codebook of a standard Laplace (scale 1).
+    fn laplace_book() -> FixedCodebook {
+        let source = crate::dist::Laplace::new(0.0, 1.0).unwrap();
+        let spec = DesignSpec::from_bits(2, 0.0, false).unwrap();
+        let design = design_for_density(&source, &spec, &LloydOptions::default()).unwrap();
+        FixedCodebook {
+            codebook: design.codebook,
+            // E[X²] = 2 b² for Laplace(0, b)
+            design_rms: Some(2f64.sqrt()),
+        }
+    }
+
+    fn with_codebook(rescale: Rescale, fraction: f64) -> Uplink {
+        Uplink {
+            keep: Keep::TopK { fraction },
+            quantizer: Quantizer::Codebook {
+                codebooks: vec![laplace_book(), laplace_book()],
+                rescale,
+            },
+        }
+    }
+
+    #[test]
+    fn a_fixed_codebook_codes_the_kept_values_with_its_own_scale() {
+        let u = update();
+        let up = with_codebook(Rescale::None, 0.2);
+        up.check_layers(&layers()).unwrap();
+        let msg = up.compress(&u, &layers(), |_| 0).unwrap();
+        let book = laplace_book().codebook;
+        let mut expected_bits = 0;
+        for (_, range) in layers() {
+            let part = &u[range.clone()];
+            let kept = top_k_indices(part, fraction_to_count(0.2, part.len()));
+            let values: Vec<f64> = kept.iter().map(|&i| part[i]).collect();
+            let symbols: Vec<u32> = values.iter().map(|&v| book.encode(v) as u32).collect();
+            for (&i, &v) in kept.iter().zip(&values) {
+                assert_eq!(msg.decoded[range.start + i], book.quantize(v));
+            }
+            // indices ANS-coded, positions, and no codebook
+            expected_bits +=
+                coding::coded_bits(&symbols, 4).unwrap() + position_bits(part.len(), &kept);
+        }
+        assert_eq!(msg.bits, expected_bits);
+        let levels: std::collections::BTreeSet<u64> = msg
+            .decoded
+            .iter()
+            .filter(|v| **v != 0.0)
+            .map(|v| v.to_bits())
+            .collect();
+        assert!(levels.len() <= 4, "{levels:?}");
+    }
+
+    #[test]
+    fn rms_rescaling_follows_the_magnitude_of_the_update() {
+        let u = update();
+        let tiny: Vec<f64> = u.iter().map(|v| v * 1e-4).collect();
+        let plain = with_codebook(Rescale::None, 1.0);
+        let rescaled = with_codebook(Rescale::Rms, 1.0);
+        let at = |up: &Uplink, u: &[f64]| up.compress(u, &layers(), |_| 0).unwrap();
+        // the fixed scale puts every tiny value into the two inner cells
+        let inner = laplace_book().codebook.quantize(1e-12);
+        assert!(at(&plain, &tiny)
+            .decoded
+            .iter()
+            .all(|v| v.abs() == inner.abs()));
+        // rescaled, the message is the same up to the factor (and f32 scales)
+        let (big, small) = (at(&rescaled, &u), at(&rescaled, &tiny));
+        for (b, s) in big.decoded.iter().zip(&small.decoded) {
+            crate::testutil::assert_close(*s, b * 1e-4, 1e-6, 0.0);
+        }
+        assert_eq!(big.bits, small.bits);
+        // the scale travels: 32 bits per layer more than the same cells unscaled
+        let symbols = |range: Range<usize>, scale: f64| -> Vec<u32> {
+            let book = laplace_book().codebook.with_scale(scale).unwrap();
+            u[range].iter().map(|&v| book.encode(v) as u32).collect()
+        };
+        let mut expected = 0;
+        for (_, range) in layers() {
+            let part = &u[range.clone()];
+            let rms = (part.iter().map(|v| v * v).sum::<f64>() / part.len() as f64).sqrt();
+            let scale = f64::from((rms / 2f64.sqrt()) as f32);
+            expected += coding::coded_bits(&symbols(range, scale), 4).unwrap() + RESCALE_BITS;
+        }
+        assert_eq!(big.bits, expected);
+    }
+
+    fn document(tensor: Option<&str>) -> (CodebookDocument, Codebook) {
+        let design = design_for_density(
+            &crate::dist::Laplace::new(0.0, 1.0).unwrap(),
+            &DesignSpec::from_bits(2, 0.0, false).unwrap(),
+            &LloydOptions::default(),
+        )
+        .unwrap();
+        let params = [("loc", 0.0), ("scale", 1.0)].map(|(k, v)| (k.to_string(), v));
+        let mut doc =
+            CodebookDocument::from_design(&design, "laplace".into(), params.into(), "density");
+        doc.tensor = tensor.map(str::to_string);
+        (doc, design.codebook)
+    }
+
+    #[test]
+    fn one_codebook_serves_every_layer_and_several_are_matched_by_name() {
+        let only = layer_codebooks(&[document(Some("elsewhere"))], &layers()).unwrap();
+        assert_eq!(only, vec![laplace_book(), laplace_book()]);
+        let mut b = document(Some("b"));
+        b.1 = b.1.with_scale(3.0).unwrap();
+        let books = layer_codebooks(&[b.clone(), document(Some("a"))], &layers()).unwrap();
+        assert_eq!(books[0].codebook.scale(), 1.0);
+        assert_eq!(books[1].codebook.scale(), 3.0);
+        assert_eq!(
+            layer_codebooks(&[b.clone(), document(None)], &layers()),
+            Err(UplinkError::NoCodebook {
+                layer: "a",
+                available: "tensors 'b' and 1 unnamed".into()
+            })
+        );
+        assert_eq!(
+            layer_codebooks(&[b.clone(), document(Some("a")), b], &layers()),
+            Err(UplinkError::SeveralCodebooks {
+                layer: "b",
+                count: 2
+            })
+        );
+    }
+
+    #[test]
+    fn a_costs_file_becomes_one_cost_per_parameter_in_layer_order() {
+        let map = crate::compress::cwmp_costs::parse_cost_map(&format!(
+            r#"{{"b": [{}], "a": 2.0, "unused": 1.0}}"#,
+            (0..50)
+                .map(|i| i.to_string() + ".5")
+                .collect::<Vec<_>>()
+                .join(",")
+        ))
+        .unwrap();
+        let costs = layer_costs(&map, &layers()).unwrap();
+        assert_eq!(&costs[..150], &[2.0; 150][..]);
+        assert_eq!(costs[150], 0.5);
+        assert_eq!(costs[199], 49.5);
+        let map = crate::compress::cwmp_costs::parse_cost_map(r#"{"b": 1.0}"#).unwrap();
+        assert!(matches!(
+            layer_costs(&map, &layers()),
+            Err(CostsError::Missing { tensor }) if tensor == "a"
+        ));
+    }
+
+    #[test]
+    fn codebooks_must_match_the_layers() {
+        let mut up = with_codebook(Rescale::Rms, 1.0);
+        up.check_layers(&layers()).unwrap();
+        if let Quantizer::Codebook { codebooks, .. } = &mut up.quantizer {
+            codebooks[1].design_rms = None;
+        }
+        assert_eq!(
+            up.check_layers(&layers()),
+            Err(UplinkError::NoDesignRms("b"))
+        );
+        if let Quantizer::Codebook { codebooks, rescale } = &mut up.quantizer {
+            *rescale = Rescale::None;
+            codebooks.pop();
+        }
+        assert_eq!(
+            up.check_layers(&layers()),
+            Err(UplinkError::Codebooks {
+                count: 1,
+                layers: 2
+            })
+        );
     }
 }
