@@ -313,21 +313,32 @@ impl Uplink {
         layers: &Layers,
         seed: impl Fn(usize) -> u64,
     ) -> Result<Message, LayerError> {
+        // cwmp selects across the layers, once for the whole update
         let across = match &self.keep {
-            Keep::Cwmp { fraction, costs } => Some(cwmp_indices(u, costs, *fraction)),
-            _ => None,
+            Keep::Cwmp { fraction, costs } => cwmp_indices(u, costs, *fraction),
+            _ => Vec::new(),
         };
         let mut decoded = vec![0.0; u.len()];
         let mut bits = 0;
         for (layer, (name, range)) in layers.iter().enumerate() {
             let part = &u[range.clone()];
-            let kept = match &across {
-                Some(all) => {
-                    let first = all.partition_point(|&i| i < range.start);
-                    let last = all.partition_point(|&i| i < range.end);
-                    all[first..last].iter().map(|i| i - range.start).collect()
+            let n = part.len();
+            let kept = match &self.keep {
+                Keep::TopK { fraction } => top_k_indices(part, fraction_to_count(*fraction, n)),
+                Keep::RandK { fraction } => rand_k_indices(
+                    n,
+                    fraction_to_count(*fraction, n),
+                    &mut SplitMix64::new(seed(layer)),
+                ),
+                Keep::Threshold { lambda } => threshold_indices(part, *lambda),
+                Keep::Cwmp { .. } => {
+                    let first = across.partition_point(|&i| i < range.start);
+                    let last = across.partition_point(|&i| i < range.end);
+                    across[first..last]
+                        .iter()
+                        .map(|i| i - range.start)
+                        .collect()
                 }
-                None => self.keep_in_layer(part, seed(layer)),
             };
             let message = self
                 .send(part, &kept, layer)
@@ -336,22 +347,6 @@ impl Uplink {
             bits += message.bits;
         }
         Ok(Message { decoded, bits })
-    }
-
-    /// The kept entries of one layer's update, ascending (not for cwmp,
-    /// which selects across layers).
-    fn keep_in_layer(&self, u: &[f64], seed: u64) -> Vec<usize> {
-        let n = u.len();
-        match &self.keep {
-            Keep::TopK { fraction } => top_k_indices(u, fraction_to_count(*fraction, n)),
-            Keep::RandK { fraction } => rand_k_indices(
-                n,
-                fraction_to_count(*fraction, n),
-                &mut SplitMix64::new(seed),
-            ),
-            Keep::Threshold { lambda } => threshold_indices(u, *lambda),
-            Keep::Cwmp { .. } => unreachable!("cwmp selects across layers"),
-        }
     }
 
     /// The message of one layer's update `u` with its `kept` entries.
