@@ -490,6 +490,29 @@ fn corrupt_codebook_files_exit_2_naming_the_file() {
             "{stderr}"
         );
     }
+    // a codebook of no known model cannot be rescaled to the RMS
+    let histogram = write(
+        &dir,
+        "histogram.json",
+        r#"{"schema": "gradrd.codebook/1", "family": "histogram", "m": 0, "levels": 2,
+            "scale": 0.01, "thresholds": [0.0], "centers": [-1, 1],
+            "zero_level": false, "distortion": 0, "mse": 0, "entropy_bits": 1}"#,
+    );
+    total_bits(&["--codebook", &histogram]);
+    let stderr = fails_with_2(&[
+        "simulate",
+        "fl",
+        "--rounds",
+        "2",
+        "--codebook",
+        &histogram,
+        "--codebook-rescale",
+        "rms",
+    ]);
+    assert!(
+        stderr.contains(&histogram) && stderr.contains("layer 'fc1' has no design model"),
+        "{stderr}"
+    );
     // a fixed codebook replaces --quantizer
     let stderr = fails_with_2(&[
         "simulate",

@@ -2,7 +2,9 @@
 //! the teacher/student task) with a compressed uplink and error feedback
 //! (`sim::fl`); per round the cumulative uplink bits, the training loss and
 //! the test accuracy, and beside them the centrally trained model of the same
-//! size and number of SGD steps.
+//! size and number of SGD steps. The costs file of `--cwmp` and the codebook
+//! file of `--codebook` are read before the task is built and resolved
+//! against its layers (`sim::uplink::layer_costs`, `layer_codebooks`).
 
 use std::path::PathBuf;
 
@@ -399,8 +401,16 @@ fn report<T: Task>(
     model: ModelOut,
     (loss_is, accuracy_is): (&'static str, &'static str),
 ) -> anyhow::Result<Outcome> {
-    let config = args.config(files, &task.layers())?;
+    let layers = task.layers();
+    let config = args.config(files, &layers)?;
     config.validate()?;
+    if let Some(path) = &args.codebook {
+        // a codebook to rescale needs its design's RMS
+        config
+            .uplink
+            .check_layers(&layers)
+            .with_context(|| format!("codebook {}", path.display()))?;
+    }
     let progress = super::progress::bar(config.rounds as u64, "training");
     progress.set_message("rounds");
     let run = simulate(&config, task, |_| progress.inc(1))?;
