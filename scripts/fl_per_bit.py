@@ -5,6 +5,10 @@ Markdown table: final test accuracy (mean over seeds), total uplink bits, wall t
 
 (REGEX: only the settings whose name matches it.)
 
+Flags may name the files of FILES (written to a temporary folder first): CWMP costs
+files and fixed codebooks designed by `gradrd quantize design` on the shipped dump
+data/digits-mlp (tensor fc2.weight at step 200, its GenNorm fit, 2 bits).
+
 Every row is `gradrd simulate fl <flags> --seed S --format json` with the defaults
 (digits, 10 clients, label skew with 2 classes per client, 200 rounds, E = 5 local steps,
 batch 32, lr 0.1, 32 hidden units, full participation).
@@ -12,8 +16,10 @@ batch 32, lr 0.1, 32 hidden units, full participation).
 
 import json
 import re
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 SEEDS = [0, 1, 2]
@@ -50,12 +56,44 @@ ROWS = [
     ("no EF: fp4-e2m1", "--feedback none --quantizer fp4-e2m1"),
     ("no EF: m22 1 bit", "--feedback none --quantizer m22 --bits 1"),
     ("no EF: uniform-minmax 1 bit", "--feedback none --quantizer uniform-minmax --bits 1"),
+    ("cwmp 1 %, equal costs", "--cwmp 0.01 --costs EQUAL_COSTS"),
+    ("cwmp 1 %, fc2 entries cost 10", "--cwmp 0.01 --costs FC2_COSTS_10"),
+    ("fixed codebook 2 bits (M = 0)", "--codebook CODEBOOK_M0"),
+    ("fixed codebook 2 bits (M = 0), rescaled", "--codebook CODEBOOK_M0 --codebook-rescale rms"),
+    ("fixed codebook 2 bits (M = 2)", "--codebook CODEBOOK_M2"),
+    ("top-1 % + fixed codebook 2 bits (M = 0)", "--topk 0.01 --codebook CODEBOOK_M0"),
 ]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write_files(binary: str, folder: str) -> dict:
+    """The costs files and codebooks the flags name, by placeholder."""
+    files = {}
+    for name, text in [
+        ("EQUAL_COSTS", '{"fc1": 1.0, "fc2": 1.0}'),
+        ("FC2_COSTS_10", '{"fc1": 1.0, "fc2": 10.0}'),
+    ]:
+        files[name] = os.path.join(folder, name.lower() + ".json")
+        with open(files[name], "w") as f:
+            f.write(text)
+    for m in [0, 2]:
+        name = f"CODEBOOK_M{m}"
+        files[name] = os.path.join(folder, name.lower() + ".json")
+        subprocess.run(
+            [binary, "quantize", "design", "--from",
+             os.path.join(ROOT, "data/digits-mlp/step_000200.safetensors"),
+             "--tensor", "fc2.weight", "--bits", "2", "--m", str(m), "-o", files[name]],
+            check=True, capture_output=True,
+        )
+    return files
 
 
 def main() -> None:
     binary = sys.argv[1]
     pattern = re.compile(sys.argv[2] if len(sys.argv) > 2 else "")
+    folder = tempfile.mkdtemp()
+    files = write_files(binary, folder)
     print("| setting | flags | final accuracy (seeds 0, 1, 2) | mean | uplink Mbit (seed 0) | central model | s/run |")
     print("|---|---|---|---|---|---|---|")
     for name, flags in ROWS:
@@ -65,7 +103,8 @@ def main() -> None:
         for seed in SEEDS:
             start = time.perf_counter()
             out = subprocess.run(
-                [binary, "simulate", "fl", *flags.split(), "--seed", str(seed), "--format", "json"],
+                [binary, "simulate", "fl", *[files.get(a, a) for a in flags.split()],
+                 "--seed", str(seed), "--format", "json"],
                 check=True, capture_output=True, text=True,
             ).stdout
             seconds.append(time.perf_counter() - start)

@@ -307,3 +307,222 @@ fn rand_k_and_hard_threshold_uplinks_run() {
         );
     }
 }
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn total_bits(args: &[&str]) -> u64 {
+    let base = ["simulate", "fl", "--rounds", "3", "--format", "json"];
+    let report: Value = serde_json::from_slice(&succeeds(&[&base[..], args].concat())).unwrap();
+    report["total_uplink_bits"].as_u64().unwrap()
+}
+
+/// Cost-weighted magnitude pruning across the layers of the update.
+#[test]
+fn cwmp_uplink_runs_with_a_costs_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let equal = write(&dir, "equal.json", r#"{"fc1": 1.0, "fc2": 1.0}"#);
+    let out = succeeds(&[
+        "simulate", "fl", "--rounds", "3", "--format", "json", "--cwmp", "0.05", "--costs", &equal,
+    ]);
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["settings"]["uplink"]["keep"]["kind"], "cwmp");
+    assert_eq!(report["settings"]["uplink"]["keep"]["fraction"], 0.05);
+    assert_eq!(report["costs"], equal.as_str());
+    let sparse = report["total_uplink_bits"].as_u64().unwrap();
+    assert!(sparse < total_bits(&[]) / 10, "{sparse}");
+    // per-entry costs of one layer as a list are accepted as well
+    let listed = write(
+        &dir,
+        "listed.json",
+        &format!(r#"{{"fc1": 2.0, "fc2": [{}1.0]}}"#, "1.0, ".repeat(329)),
+    );
+    total_bits(&["--cwmp", "0.05", "--costs", &listed]);
+}
+
+#[test]
+fn cwmp_bad_costs_files_exit_2_naming_the_file_and_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "missing.json",
+            r#"{"fc1": 1.0}"#,
+            "no cost for tensor 'fc2'",
+        ),
+        (
+            "length.json",
+            r#"{"fc1": 1.0, "fc2": [1, 2]}"#,
+            "tensor 'fc2' has 2 costs for 330 entries",
+        ),
+        (
+            "negative.json",
+            r#"{"fc1": -1.0, "fc2": 1.0}"#,
+            "tensor 'fc1' cost[0] = -1",
+        ),
+        ("garbage.json", "[1, 2", "expected a JSON object"),
+    ];
+    for (name, text, needle) in cases {
+        let path = write(&dir, name, text);
+        let stderr = fails_with_2(&[
+            "simulate", "fl", "--rounds", "2", "--cwmp", "0.1", "--costs", &path,
+        ]);
+        assert!(
+            stderr.contains(&path) && stderr.contains(needle),
+            "{name}: {stderr}"
+        );
+    }
+    let stderr = fails_with_2(&["simulate", "fl", "--rounds", "2", "--cwmp", "0.1"]);
+    assert!(stderr.contains("--costs"), "{stderr}");
+    let equal = write(&dir, "equal.json", r#"{"fc1": 1.0, "fc2": 1.0}"#);
+    for extra in [
+        &["--cwmp", "0", "--costs", &equal][..],
+        &["--cwmp", "0.1", "--costs", &equal, "--topk", "0.5"],
+    ] {
+        fails_with_2(&[&["simulate", "fl", "--rounds", "2"][..], extra].concat());
+    }
+}
+
+/// A codebook exported by `quantize design` from a fitted layer of a real
+/// dump: one for every layer, or a manifest matched to the layers by name.
+#[test]
+fn fixed_codebook_from_quantize_design_runs_in_the_uplink() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/digits-mlp/step_000200.safetensors"
+    );
+    let single = dir.path().join("single.json").display().to_string();
+    succeeds(&[
+        "quantize",
+        "design",
+        "--from",
+        dump,
+        "--tensor",
+        "fc2.weight",
+        "--bits",
+        "2",
+        "-o",
+        &single,
+    ]);
+    let none = total_bits(&[]);
+    let out = succeeds(&[
+        "simulate",
+        "fl",
+        "--rounds",
+        "3",
+        "--format",
+        "json",
+        "--codebook",
+        &single,
+    ]);
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        report["settings"]["uplink"]["quantizer"]["kind"],
+        "codebook"
+    );
+    assert_eq!(report["settings"]["uplink"]["quantizer"]["rescale"], "none");
+    assert_eq!(report["codebook"], single.as_str());
+    let coded = report["total_uplink_bits"].as_u64().unwrap();
+    // 2-bit indices, ANS-coded, against 32-bit floats
+    assert!(coded < none / 10, "{coded} vs {none}");
+    let rescaled = total_bits(&["--codebook", &single, "--codebook-rescale", "rms"]);
+    // the same indices plus one 32-bit scale per layer and message
+    assert!(rescaled > 0 && rescaled < none / 10, "{rescaled}");
+
+    // a manifest of two layers, renamed to the simulator's layer names
+    let manifest_out = succeeds(&[
+        "quantize",
+        "design",
+        "--from",
+        dump,
+        "--tensor",
+        "fc[12].weight",
+        "--bits",
+        "2",
+    ]);
+    let mut manifest: Value = serde_json::from_slice(&manifest_out).unwrap();
+    assert_eq!(manifest["schema"], "gradrd.codebooks/1");
+    let named = |manifest: &Value| write(&dir, "manifest.json", &manifest.to_string());
+    let path = named(&manifest);
+    let stderr = fails_with_2(&["simulate", "fl", "--rounds", "2", "--codebook", &path]);
+    assert!(
+        stderr.contains(&path)
+            && stderr.contains("no codebook for layer 'fc1'")
+            && stderr.contains("'fc1.weight'"),
+        "{stderr}"
+    );
+    for book in manifest["codebooks"].as_array_mut().unwrap() {
+        let tensor = book["tensor"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(".weight")
+            .to_string();
+        book["tensor"] = Value::from(tensor);
+    }
+    let path = named(&manifest);
+    let per_layer = total_bits(&["--codebook", &path]);
+    assert!(per_layer < none / 10, "{per_layer}");
+}
+
+#[test]
+fn corrupt_codebook_files_exit_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let unsorted = write(
+        &dir,
+        "unsorted.json",
+        r#"{"schema": "gradrd.codebook/1", "family": "empirical", "m": 0, "levels": 3,
+            "scale": 1.0, "thresholds": [1.0, -1.0], "centers": [-2, 0, 2],
+            "zero_level": false, "distortion": 0, "mse": 0, "entropy_bits": 1}"#,
+    );
+    let garbage = write(&dir, "garbage.json", "{\"schema\": ");
+    let missing = dir.path().join("absent.json").display().to_string();
+    for (path, needle) in [
+        (&unsorted, "strictly increasing"),
+        (&garbage, "not JSON"),
+        (&missing, "cannot read"),
+    ] {
+        let stderr = fails_with_2(&["simulate", "fl", "--rounds", "2", "--codebook", path]);
+        assert!(
+            stderr.contains(path.as_str()) && stderr.contains(needle),
+            "{stderr}"
+        );
+    }
+    // a codebook of no known model cannot be rescaled to the RMS
+    let histogram = write(
+        &dir,
+        "histogram.json",
+        r#"{"schema": "gradrd.codebook/1", "family": "histogram", "m": 0, "levels": 2,
+            "scale": 0.01, "thresholds": [0.0], "centers": [-1, 1],
+            "zero_level": false, "distortion": 0, "mse": 0, "entropy_bits": 1}"#,
+    );
+    total_bits(&["--codebook", &histogram]);
+    let stderr = fails_with_2(&[
+        "simulate",
+        "fl",
+        "--rounds",
+        "2",
+        "--codebook",
+        &histogram,
+        "--codebook-rescale",
+        "rms",
+    ]);
+    assert!(
+        stderr.contains(&histogram) && stderr.contains("layer 'fc1' has no design model"),
+        "{stderr}"
+    );
+    // a fixed codebook replaces --quantizer
+    let stderr = fails_with_2(&[
+        "simulate",
+        "fl",
+        "--rounds",
+        "2",
+        "--codebook",
+        &unsorted,
+        "--quantizer",
+        "m22",
+    ]);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

@@ -3,17 +3,17 @@
 //! and in total, entries and bits sent, the compression error ‖p − C(p)‖²
 //! and the residual norm ‖e‖.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
 use gradrd::compress::bits::FLOAT_BITS;
 use gradrd::compress::cost::fedavg_bits;
+use gradrd::compress::cwmp_costs::{parse_cost_map, tensor_costs, CostMap};
 use gradrd::compress::{BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope};
 use gradrd::dump::{Dump, Sequence};
 use gradrd::quant::Codebook;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
@@ -106,14 +106,6 @@ enum PositionsArg {
     Entropy,
 }
 
-/// A costs file: one cost per tensor or one per entry.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum CostEntry {
-    Tensor(f64),
-    Entries(Vec<f64>),
-}
-
 /// What the CLI flags resolve to, before the dump is known.
 pub struct Resolved {
     pub kind: CompressorArg,
@@ -123,7 +115,7 @@ pub struct Resolved {
     pub seed: u64,
     codebook: Option<Codebook>,
     float: MiniFloat,
-    costs: Option<(PathBuf, BTreeMap<String, CostEntry>)>,
+    costs: Option<(PathBuf, CostMap)>,
     pub parameters: Parameters,
 }
 
@@ -251,10 +243,11 @@ fn read_codebook(path: &Path) -> anyhow::Result<Codebook> {
         .with_context(|| format!("codebook {} is not a valid codebook", path.display()))
 }
 
-fn read_costs(path: &Path) -> anyhow::Result<BTreeMap<String, CostEntry>> {
+/// Reads a costs file (`compress::cwmp_costs`).
+pub fn read_costs(path: &Path) -> anyhow::Result<CostMap> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read costs {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
+    parse_cost_map(&text).with_context(|| {
         format!(
             "costs {}: expected a JSON object {{tensor: cost}} or {{tensor: [cost per entry]}}",
             path.display()
@@ -277,32 +270,7 @@ impl Resolved {
             .iter()
             .zip(sizes)
             .map(|(name, &n)| {
-                let entry = map.get(name).ok_or_else(|| {
-                    anyhow!(
-                        "costs {}: no cost for tensor '{name}' (the file must cover every selected tensor)",
-                        path.display()
-                    )
-                })?;
-                let costs = match entry {
-                    CostEntry::Tensor(c) => vec![*c; n],
-                    CostEntry::Entries(v) if v.len() == n => v.clone(),
-                    CostEntry::Entries(v) => bail!(
-                        "costs {}: tensor '{name}' has {} costs for {n} entries",
-                        path.display(),
-                        v.len()
-                    ),
-                };
-                if let Some((i, c)) = costs
-                    .iter()
-                    .enumerate()
-                    .find(|(_, c)| !(c.is_finite() && **c > 0.0))
-                {
-                    bail!(
-                        "costs {}: tensor '{name}' cost[{i}] = {c} is not a finite positive number",
-                        path.display()
-                    );
-                }
-                Ok(costs)
+                tensor_costs(map, name, n).with_context(|| format!("costs {}", path.display()))
             })
             .collect()
     }

@@ -2,21 +2,29 @@
 //! the teacher/student task) with a compressed uplink and error feedback
 //! (`sim::fl`); per round the cumulative uplink bits, the training loss and
 //! the test accuracy, and beside them the centrally trained model of the same
-//! size and number of SGD steps.
+//! size and number of SGD steps. The costs file of `--cwmp` and the codebook
+//! file of `--codebook` are read before the task is built and resolved
+//! against its layers (`sim::uplink::layer_costs`, `layer_codebooks`).
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use gradrd::compress::cwmp_costs::CostMap;
 use gradrd::compress::Feedback;
 use gradrd::dist::FamilyKind;
 use gradrd::quant::baseline::BaselineKind;
+use gradrd::quant::export::{parse_codebooks, CodebookDocument};
+use gradrd::quant::Codebook;
 use gradrd::sim::digits::digits;
 use gradrd::sim::fl::{central_baseline, simulate, FlConfig, Memory, RoundResult};
 use gradrd::sim::split::Split;
 use gradrd::sim::task::{DigitsTask, Task, TeacherStudentTask};
-use gradrd::sim::uplink::{Keep, Quantizer, Uplink};
+use gradrd::sim::uplink::{layer_codebooks, layer_costs, Keep, Layers, Quantizer, Rescale, Uplink};
 use gradrd::sim::Activation;
 use serde::Serialize;
 
+use super::ef::read_costs;
 use super::generate::NetworkArgs;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::Outcome;
@@ -86,10 +94,30 @@ pub struct FlArgs {
     /// Keep every entry with |u| ≥ λ instead (hard threshold; the count varies per message).
     #[arg(long, value_name = "LAMBDA", allow_hyphen_values = true)]
     threshold: Option<f64>,
+    /// Keep instead, across all layers of the update, the entries of largest
+    /// |u|/cost whose total cost stays within this fraction of the whole
+    /// update's cost (cost-weighted magnitude pruning; needs --costs).
+    #[arg(long, value_name = "FRACTION", allow_hyphen_values = true, requires = "costs", conflicts_with_all = ["topk", "randk", "threshold"])]
+    cwmp: Option<f64>,
+    /// Costs of --cwmp: a JSON object {layer: cost} or {layer: [cost per
+    /// entry]} covering every layer (mlp: fc1, fc2; teacher-student: w1, v).
+    #[arg(long, value_name = "FILE", requires = "cwmp")]
+    costs: Option<PathBuf>,
     /// Quantizer of the kept values: none, m22, or a baseline (uniform-minmax,
     /// uniform-opt, int8, fp8-e4m3, fp8-e5m2, fp4-e2m1, tinyscript).
     #[arg(long, default_value = "none", value_parser = parse_quantizer)]
     quantizer: QuantizerArg,
+    /// Quantize the kept values with this fixed codebook instead (a document
+    /// or manifest of `gradrd quantize design`; one codebook applies to every
+    /// layer, several are matched to the layers by tensor name). Both sides
+    /// hold it: only the ANS-coded indices are sent.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["quantizer", "bits", "m", "family"])]
+    codebook: Option<PathBuf>,
+    /// Scale of --codebook: `none` uses the codebook's own; `rms` stretches it
+    /// by the kept values' RMS over the RMS of what the codebook was designed
+    /// for, and sends that scale (32 bits per layer).
+    #[arg(long, value_enum, default_value_t = RescaleArg::None, requires = "codebook")]
+    codebook_rescale: RescaleArg,
     /// Bit width of m22, uniform-* and tinyscript (2^bits levels).
     #[arg(long, default_value_t = 4)]
     bits: u32,
@@ -140,6 +168,12 @@ enum FamilyArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum RescaleArg {
+    None,
+    Rms,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum FeedbackArg {
     None,
     Full,
@@ -165,8 +199,36 @@ fn parse_quantizer(text: &str) -> Result<QuantizerArg, String> {
     }
 }
 
+/// The files of the uplink, read before any training.
+#[derive(Debug, Default)]
+struct UplinkFiles {
+    costs: Option<CostMap>,
+    codebooks: Option<Vec<(CodebookDocument, Codebook)>>,
+}
+
+impl UplinkFiles {
+    fn read(args: &FlArgs) -> anyhow::Result<Self> {
+        let codebooks = match &args.codebook {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read codebook {}", path.display()))?;
+                Some(
+                    parse_codebooks(&text)
+                        .with_context(|| format!("codebook {}", path.display()))?,
+                )
+            }
+        };
+        Ok(Self {
+            costs: args.costs.as_deref().map(read_costs).transpose()?,
+            codebooks,
+        })
+    }
+}
+
 impl FlArgs {
-    fn config(&self) -> FlConfig {
+    /// The run's settings for a model with `layers`.
+    fn config(&self, files: &UplinkFiles, layers: &Layers) -> anyhow::Result<FlConfig> {
         let default = match self.model {
             ModelArg::Mlp => SplitArg::LabelSkew,
             ModelArg::TeacherStudent => SplitArg::Iid,
@@ -178,9 +240,21 @@ impl FlArgs {
             },
             SplitArg::Dirichlet => Split::Dirichlet { alpha: self.alpha },
         };
-        let quantizer = match self.quantizer {
-            QuantizerArg::None => Quantizer::None,
-            QuantizerArg::M22 => Quantizer::M22 {
+        let file = |path: &Option<PathBuf>| {
+            path.as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        };
+        let quantizer = match (&files.codebooks, self.quantizer) {
+            (Some(documents), _) => Quantizer::Codebook {
+                codebooks: layer_codebooks(documents, layers)
+                    .with_context(|| format!("codebook {}", file(&self.codebook)))?,
+                rescale: match self.codebook_rescale {
+                    RescaleArg::None => Rescale::None,
+                    RescaleArg::Rms => Rescale::Rms,
+                },
+            },
+            (None, QuantizerArg::None) => Quantizer::None,
+            (None, QuantizerArg::M22) => Quantizer::M22 {
                 family: match self.family {
                     FamilyArg::Gennorm => FamilyKind::GenNorm,
                     FamilyArg::Dweibull => FamilyKind::DWeibull,
@@ -188,7 +262,7 @@ impl FlArgs {
                 m: self.m,
                 bits: self.bits,
             },
-            QuantizerArg::Baseline(scheme) => Quantizer::Baseline {
+            (None, QuantizerArg::Baseline(scheme)) => Quantizer::Baseline {
                 scheme,
                 bits: self.bits,
             },
@@ -207,7 +281,7 @@ impl FlArgs {
                 alpha: self.sapef_alpha,
             },
         };
-        FlConfig {
+        Ok(FlConfig {
             clients: self.clients,
             split,
             participation: self.participation,
@@ -216,10 +290,15 @@ impl FlArgs {
             lr: self.lr,
             rounds: self.rounds,
             uplink: Uplink {
-                keep: match (self.randk, self.threshold) {
-                    (Some(fraction), _) => Keep::RandK { fraction },
-                    (None, Some(lambda)) => Keep::Threshold { lambda },
-                    (None, None) => Keep::TopK {
+                keep: match (self.randk, self.threshold, self.cwmp, &files.costs) {
+                    (Some(fraction), ..) => Keep::RandK { fraction },
+                    (None, Some(lambda), ..) => Keep::Threshold { lambda },
+                    (None, None, Some(fraction), Some(costs)) => Keep::Cwmp {
+                        fraction,
+                        costs: layer_costs(costs, layers)
+                            .with_context(|| format!("costs {}", file(&self.costs)))?,
+                    },
+                    (None, None, ..) => Keep::TopK {
                         fraction: self.topk,
                     },
                 },
@@ -227,7 +306,7 @@ impl FlArgs {
             },
             memory,
             seed: self.seed,
-        }
+        })
     }
 }
 
@@ -257,6 +336,12 @@ struct SimulateReport {
     rounds: Vec<RoundResult>,
     final_accuracy: f64,
     total_uplink_bits: u64,
+    /// The costs file of `--cwmp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    costs: Option<String>,
+    /// The codebook file of `--codebook`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    codebook: Option<String>,
     /// The same model trained centrally for rounds × local steps SGD steps.
     central_accuracy: f64,
     central_loss: f64,
@@ -273,8 +358,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Outcome> {
 
 fn fl(args: FlArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
-    let config = args.config();
-    config.validate()?;
+    let files = UplinkFiles::read(&args)?;
     match args.model {
         ModelArg::Mlp => {
             let (train, test) = match args.dataset {
@@ -289,7 +373,7 @@ fn fl(args: FlArgs) -> anyhow::Result<Outcome> {
                 "cross-entropy of the global model on the training set",
                 "test-set accuracy of the global model",
             );
-            report(&args, config, &task, model, meaning)
+            report(&args, &files, &task, model, meaning)
         }
         ModelArg::TeacherStudent => {
             let ts = args.network.config(args.lr, args.seed);
@@ -305,18 +389,28 @@ fn fl(args: FlArgs) -> anyhow::Result<Outcome> {
                 "generalisation error ½E(φ − y)² of the global student",
                 "none (null): a regression task",
             );
-            report(&args, config, &task, model, meaning)
+            report(&args, &files, &task, model, meaning)
         }
     }
 }
 
 fn report<T: Task>(
     args: &FlArgs,
-    config: FlConfig,
+    files: &UplinkFiles,
     task: &T,
     model: ModelOut,
     (loss_is, accuracy_is): (&'static str, &'static str),
 ) -> anyhow::Result<Outcome> {
+    let layers = task.layers();
+    let config = args.config(files, &layers)?;
+    config.validate()?;
+    if let Some(path) = &args.codebook {
+        // a codebook to rescale needs its design's RMS
+        config
+            .uplink
+            .check_layers(&layers)
+            .with_context(|| format!("codebook {}", path.display()))?;
+    }
     let progress = super::progress::bar(config.rounds as u64, "training");
     progress.set_message("rounds");
     let run = simulate(&config, task, |_| progress.inc(1))?;
@@ -335,6 +429,8 @@ fn report<T: Task>(
         loss_is,
         accuracy_is,
         settings: config,
+        costs: args.costs.as_ref().map(|p| p.display().to_string()),
+        codebook: args.codebook.as_ref().map(|p| p.display().to_string()),
     };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,

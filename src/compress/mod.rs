@@ -2,7 +2,8 @@
 //! sequences: sparsifiers, codebooks and small floats ([`sparsify`],
 //! [`minifloat`]), the error-feedback memory ([`feedback`]) and the replay of
 //! a whole dump ([`run`]), the bit accounting of a message ([`bits`]), the
-//! total-error budgets and bit allocation ([`budget`]), and the studies:
+//! total-error budgets and bit allocation ([`budget`]), the costs files of
+//! cost-weighted pruning ([`cwmp_costs`]), and the studies:
 //! DP noise against compression ([`privacy`]), clients that disappear
 //! ([`stale`]) and communication cost models ([`cost`]).
 //!
@@ -26,6 +27,7 @@
 pub mod bits;
 pub mod budget;
 pub mod cost;
+pub mod cwmp_costs;
 pub mod feedback;
 pub mod minifloat;
 pub mod privacy;
@@ -40,7 +42,7 @@ pub use minifloat::MiniFloat;
 pub use rng::SplitMix64;
 pub use run::{replay_totals, Run, RunError, RunStep, RunTotals, Scope};
 pub use sparsify::{
-    fraction_to_count, rand_k_indices, threshold_indices, top_k_indices, Compressor,
+    cwmp_indices, fraction_to_count, rand_k_indices, threshold_indices, top_k_indices, Compressor,
 };
 
 /// Why a compression replay cannot run.

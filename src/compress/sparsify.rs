@@ -71,6 +71,24 @@ pub fn fraction_to_count(fraction: f64, n: usize) -> usize {
     ((fraction * n as f64).ceil() as usize).min(n)
 }
 
+/// Checks that `costs` has one finite positive cost for each of `n` entries.
+pub fn check_costs(costs: &[f64], n: usize) -> Result<(), CompressError> {
+    if costs.len() != n {
+        return Err(CompressError::CostsLength {
+            count: costs.len(),
+            expected: n,
+        });
+    }
+    match costs
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !(c.is_finite() && **c > 0.0))
+    {
+        Some((index, &value)) => Err(CompressError::Cost { index, value }),
+        None => Ok(()),
+    }
+}
+
 fn check_fraction(field: &'static str, value: f64) -> Result<(), CompressError> {
     if value > 0.0 && value <= 1.0 {
         Ok(())
@@ -96,20 +114,7 @@ impl Compressor {
             }
             Compressor::Cwmp { fraction, costs } => {
                 check_fraction("k", *fraction)?;
-                if costs.len() != n {
-                    return Err(CompressError::CostsLength {
-                        count: costs.len(),
-                        expected: n,
-                    });
-                }
-                match costs
-                    .iter()
-                    .enumerate()
-                    .find(|(_, c)| !(c.is_finite() && **c > 0.0))
-                {
-                    Some((index, &value)) => Err(CompressError::Cost { index, value }),
-                    None => Ok(()),
-                }
+                check_costs(costs, n)
             }
             Compressor::Codebook(_) => Ok(()),
         }
@@ -274,6 +279,42 @@ pub fn threshold_indices(p: &[f64], lambda: f64) -> Vec<usize> {
     (0..p.len()).filter(|&i| p[i].abs() >= lambda).collect()
 }
 
+/// Calls `keep(i)` for the entries cost-weighted magnitude pruning keeps, in
+/// decreasing order of `|p_i| / c_i`: the longest prefix of that order (a
+/// stable sort, so equal ratios go to the lower index) whose cost stays
+/// within `fraction · Σ c_i`. `order` is scratch space; `costs` has one
+/// positive cost per entry.
+fn for_cwmp(
+    p: &[f64],
+    costs: &[f64],
+    fraction: f64,
+    order: &mut Vec<usize>,
+    mut keep: impl FnMut(usize),
+) {
+    let budget = fraction * costs.iter().sum::<f64>();
+    order.clear();
+    order.extend(0..p.len());
+    order.sort_by(|&a, &b| (p[b].abs() / costs[b]).total_cmp(&(p[a].abs() / costs[a])));
+    let mut spent = 0.0;
+    for &i in order.iter() {
+        if spent + costs[i] > budget {
+            break;
+        }
+        spent += costs[i];
+        keep(i);
+    }
+}
+
+/// The indices cost-weighted magnitude pruning keeps (see the module docs),
+/// ascending. `costs` has one finite positive cost per entry of `p`
+/// (checked by [`Compressor::validate`]).
+pub fn cwmp_indices(p: &[f64], costs: &[f64], fraction: f64) -> Vec<usize> {
+    let mut kept = Vec::new();
+    for_cwmp(p, costs, fraction, &mut Vec::new(), |i| kept.push(i));
+    kept.sort_unstable();
+    kept
+}
+
 /// `out = C(p)`; `out` and `p` have the same length. The compressor must
 /// have been validated for `p.len()`.
 pub(crate) fn compress(
@@ -331,21 +372,10 @@ pub(crate) fn compress(
             value_bits = entries as f64 * FLOAT_BITS;
         }
         Compressor::Cwmp { fraction, costs } => {
-            let budget = fraction * costs.iter().sum::<f64>();
-            work.order.clear();
-            work.order.extend(0..n);
-            // stable: equal ratios keep index order
-            work.order
-                .sort_by(|&a, &b| (p[b].abs() / costs[b]).total_cmp(&(p[a].abs() / costs[a])));
-            let mut spent = 0.0;
-            for &i in &work.order {
-                if spent + costs[i] > budget {
-                    break;
-                }
-                spent += costs[i];
+            for_cwmp(p, costs, *fraction, &mut work.order, |i| {
                 out[i] = p[i];
                 entries += 1;
-            }
+            });
             value_bits = entries as f64 * FLOAT_BITS;
         }
         Compressor::Codebook(codebook) => {

@@ -181,6 +181,28 @@ impl Codebook {
     pub fn quantize(&self, x: f64) -> f64 {
         self.centers[self.encode(x)] * self.scale
     }
+
+    /// The cell indices of `samples` and their reconstructions.
+    pub fn encode_all(&self, samples: &[f64]) -> (Vec<u32>, Vec<f64>) {
+        samples
+            .iter()
+            .map(|&x| {
+                let index = self.encode(x);
+                (index as u32, self.centers[index] * self.scale)
+            })
+            .unzip()
+    }
+
+    /// The same thresholds and centers at another `scale`.
+    pub fn with_scale(&self, scale: f64) -> Result<Codebook, CodebookError> {
+        Codebook::new(
+            self.thresholds.clone(),
+            self.centers.clone(),
+            scale,
+            self.m,
+            self.zero_level,
+        )
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Codebook, CodebookError, Design, StopReason};
+use crate::dist::{ContinuousDist, FamilyKind, Model};
 
 /// Schema tag of one codebook.
 pub const CODEBOOK_SCHEMA: &str = "gradrd.codebook/1";
@@ -170,6 +171,22 @@ impl CodebookDocument {
         .map_err(|cause| DocumentError::Codebook { context, cause })
     }
 
+    /// The root mean square `sqrt(E[X²])` of what the codebook was designed
+    /// for, in the tensor's units: the samples' RMS for an empirical design
+    /// (its `scale`, see [`crate::quant::empirical::design_from_samples`]),
+    /// `sqrt(variance + loc²)` of the model built from `family` and `params`
+    /// for a density design; `None` when neither applies.
+    pub fn design_rms(&self) -> Option<f64> {
+        if self.family == "empirical" {
+            return Some(self.scale);
+        }
+        let kind: FamilyKind = self.family.parse().ok()?;
+        let params: Vec<(&str, f64)> = self.params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let model = Model::from_params(kind, &params).ok()?;
+        let rms = (model.variance() + model.loc().powi(2)).sqrt();
+        (rms.is_finite() && rms > 0.0).then_some(rms)
+    }
+
     /// `tensor 'name' (step N): ` for error messages, or nothing.
     fn context(&self) -> String {
         match (&self.tensor, self.step) {
@@ -244,6 +261,28 @@ mod tests {
         assert_eq!(parsed.len(), 1);
         assert_eq!(parsed[0].0, doc);
         assert_eq!(parsed[0].1.centers(), doc.centers.as_slice());
+    }
+
+    #[test]
+    fn design_rms_is_the_models_or_the_samples_root_mean_square() {
+        // Laplace(0, b): E[X²] = 2 b², so b = 2 gives sqrt(8)
+        crate::testutil::assert_close(document().design_rms().unwrap(), 8f64.sqrt(), 1e-12, 0.0);
+        // GenNorm(β = 2, scale s): E[X²] = s² Γ(3/β) / Γ(1/β) = s² / 2
+        // python3 -c "from scipy.stats import gennorm; print(gennorm(2, 0, 3).std())" -> 2.121320343559643
+        let mut doc = document();
+        doc.family = "gennorm".into();
+        doc.params = BTreeMap::from([
+            ("beta".to_string(), 2.0),
+            ("loc".to_string(), 0.0),
+            ("scale".to_string(), 3.0),
+        ]);
+        crate::testutil::assert_close(doc.design_rms().unwrap(), 2.121320343559643, 1e-12, 0.0);
+        doc.family = "empirical".into();
+        doc.params.clear();
+        doc.scale = 0.25;
+        assert_eq!(doc.design_rms(), Some(0.25));
+        doc.family = "histogram".into();
+        assert_eq!(doc.design_rms(), None);
     }
 
     #[test]

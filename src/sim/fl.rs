@@ -244,6 +244,7 @@ pub fn simulate<T: Task>(
     let mut server_rng = server_rng(config.seed);
     let mut params = task.init(&mut server_rng);
     let layers = task.layers();
+    config.uplink.check_layers(&layers)?;
     let (alpha, beta, gamma) = config.memory.factors();
     let mut uplink_bits = 0u64;
     let mut rounds = Vec::with_capacity(config.rounds);
@@ -271,39 +272,30 @@ pub fn simulate<T: Task>(
                     config.batch_size,
                     config.lr,
                 );
-                let mut sent = vec![0.0; local.len()];
-                let mut bits = 0;
-                for (layer, (name, range)) in layers.iter().enumerate() {
-                    let range = range.clone();
-                    let u: Vec<f64> = local[range.clone()]
-                        .iter()
-                        .zip(&global[range.clone()])
-                        .zip(&client.memory[range.clone()])
-                        .map(|((end, x), e)| (end - x) + beta * e)
-                        .collect();
-                    let message = config
-                        .uplink
-                        .compress(&u, message_seed(config.seed, round, c, layer))
-                        .map_err(|error| SimError::Round {
-                            round,
-                            client: c,
-                            layer: name,
-                            error,
-                        })?;
-                    for ((e, s), (ui, di)) in client.memory[range.clone()]
-                        .iter_mut()
-                        .zip(&mut sent[range])
-                        .zip(u.iter().zip(&message.decoded))
-                    {
-                        *e = gamma * (ui - di);
-                        *s = *di;
-                    }
-                    bits += message.bits;
+                let u: Vec<f64> = local
+                    .iter()
+                    .zip(global)
+                    .zip(&client.memory)
+                    .map(|((end, x), e)| (end - x) + beta * e)
+                    .collect();
+                let message = config
+                    .uplink
+                    .compress(&u, &layers, |layer| {
+                        message_seed(config.seed, round, c, layer)
+                    })
+                    .map_err(|e| SimError::Round {
+                        round,
+                        client: c,
+                        layer: e.layer,
+                        error: e.error,
+                    })?;
+                for (e, (ui, di)) in client.memory.iter_mut().zip(u.iter().zip(&message.decoded)) {
+                    *e = gamma * (ui - di);
                 }
                 Ok(ClientUpdate {
                     samples: client.samples,
-                    sent,
-                    bits,
+                    sent: message.decoded,
+                    bits: message.bits,
                 })
             })
             .collect();
@@ -454,14 +446,14 @@ mod tests {
             quantizer: Quantizer::None,
         };
         let full = run(&FlConfig {
-            uplink,
+            uplink: uplink.clone(),
             memory: Memory::Feedback {
                 feedback: Feedback::Full,
             },
             ..config()
         });
         let sapef = run(&FlConfig {
-            uplink,
+            uplink: uplink.clone(),
             memory: Memory::SaPef { alpha: 0.0 },
             ..config()
         });

@@ -23,25 +23,12 @@ use crate::fit::{fit, FitOptions};
 use crate::quant::lloyd::design_for_density;
 use crate::quant::{Codebook, DesignSpec, LloydOptions};
 
-/// Cells and reconstruction of `samples` by `codebook`.
-fn apply(codebook: &Codebook, samples: &[f64]) -> (Vec<u32>, Vec<f64>) {
-    let mut symbols = Vec::with_capacity(samples.len());
-    let mut decoded = Vec::with_capacity(samples.len());
-    for &x in samples {
-        let index = codebook.encode(x);
-        symbols.push(index as u32);
-        // encode returns an index below L, so decode is Some
-        decoded.push(codebook.decode(index).unwrap_or(f64::NAN));
-    }
-    (symbols, decoded)
-}
-
 pub(crate) fn tinyscript(samples: &[f64], bits: u32) -> Result<Coded, BaselineError> {
     let non_zero: Vec<f64> = samples.iter().copied().filter(|x| *x != 0.0).collect();
     let fitted = fit(FamilyKind::DWeibull, &non_zero, &FitOptions::default())?;
     let spec = DesignSpec::from_bits(bits, 0.0, false)?;
     let design = design_for_density(&fitted.model, &spec, &LloydOptions::default())?;
-    let (symbols, decoded) = apply(&design.codebook, samples);
+    let (symbols, decoded) = design.codebook.encode_all(samples);
     Coded::dense(
         decoded,
         &symbols,
@@ -52,7 +39,7 @@ pub(crate) fn tinyscript(samples: &[f64], bits: u32) -> Result<Coded, BaselineEr
 }
 
 pub(crate) fn with_codebook(samples: &[f64], codebook: &Codebook) -> Result<Coded, BaselineError> {
-    let (symbols, decoded) = apply(codebook, samples);
+    let (symbols, decoded) = codebook.encode_all(samples);
     let levels = codebook.levels();
     Coded::dense(
         decoded,

@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 use super::{sig, Input, Progress, Section};
+use crate::compress::cwmp_costs::CostMap;
 use crate::compress::Feedback;
 use crate::dist::FamilyKind;
 use crate::quant::baseline::BaselineKind;
@@ -15,8 +16,8 @@ use crate::report::table::ReportTable;
 use crate::sim::digits::digits;
 use crate::sim::fl::{central_baseline, simulate, FlConfig, Memory};
 use crate::sim::split::Split;
-use crate::sim::task::DigitsTask;
-use crate::sim::uplink::{Keep, Quantizer, Uplink};
+use crate::sim::task::{DigitsTask, Task};
+use crate::sim::uplink::{layer_costs, Keep, Layers, Quantizer, Uplink};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +71,11 @@ pub struct RunOptions {
     pub sapef_alpha: f64,
     /// Local steps of this run (default: the analysis's).
     pub local_steps: Option<usize>,
+    /// Cost-weighted magnitude pruning across the layers at this fraction of
+    /// the update's total cost, instead of top-k (with `costs`).
+    pub cwmp: Option<f64>,
+    /// The costs of `cwmp`, as in a costs file: `{ fc1 = 1.0, fc2 = [...] }`.
+    pub costs: Option<CostMap>,
 }
 
 fn default_clients() -> usize {
@@ -113,6 +119,23 @@ fn default_m() -> f64 {
 }
 
 impl RunOptions {
+    fn keep(&self, layers: &Layers) -> Result<Keep, String> {
+        match (self.cwmp, &self.costs) {
+            (None, None) => Ok(Keep::TopK {
+                fraction: self.topk,
+            }),
+            (Some(fraction), Some(costs)) if self.topk == 1.0 => Ok(Keep::Cwmp {
+                fraction,
+                costs: layer_costs(costs, layers)
+                    .map_err(|e| format!("runs.costs ({}): {e}", self.label))?,
+            }),
+            _ => Err(format!(
+                "runs ({}): cwmp needs costs (and replaces topk), costs needs cwmp",
+                self.label
+            )),
+        }
+    }
+
     fn quantizer(&self) -> Result<Quantizer, String> {
         let bits = self.bits;
         match self.quantizer.as_str() {
@@ -149,7 +172,7 @@ impl RunOptions {
 }
 
 impl SimulateOptions {
-    fn config(&self, run: &RunOptions) -> Result<FlConfig, String> {
+    fn config(&self, run: &RunOptions, layers: &Layers) -> Result<FlConfig, String> {
         let config = FlConfig {
             clients: self.clients,
             split: Split::LabelSkew {
@@ -161,7 +184,7 @@ impl SimulateOptions {
             lr: self.lr,
             rounds: self.rounds,
             uplink: Uplink {
-                keep: Keep::TopK { fraction: run.topk },
+                keep: run.keep(layers)?,
                 quantizer: run.quantizer()?,
             },
             memory: run.memory()?,
@@ -187,15 +210,21 @@ impl SimulateOptions {
         if !(1..=10_000).contains(&self.rounds) {
             return Err(format!("rounds: must be 1..=10000, got {}", self.rounds));
         }
+        let layers = self.task()?.layers();
         for run in &self.runs {
-            self.config(run)?;
+            self.config(run, &layers)?;
         }
         Ok(())
     }
 
-    pub fn run(&self, _input: &Input, progress: Progress) -> Result<Section, String> {
+    fn task(&self) -> Result<DigitsTask, String> {
         let (train, test) = digits().map_err(|e| e.to_string())?.split(0.2, self.seed);
-        let task = DigitsTask::new(self.hidden, train, test).map_err(|e| e.to_string())?;
+        DigitsTask::new(self.hidden, train, test).map_err(|e| e.to_string())
+    }
+
+    pub fn run(&self, _input: &Input, progress: Progress) -> Result<Section, String> {
+        let task = self.task()?;
+        let layers = task.layers();
         let mut section = Section {
             title: "Federated training with compression in the loop".to_string(),
             ..Section::default()
@@ -208,7 +237,7 @@ impl SimulateOptions {
         let (mut per_bit, mut per_round) = (Vec::new(), Vec::new());
         for (color, run) in self.runs.iter().enumerate() {
             progress(&run.label);
-            let config = self.config(run)?;
+            let config = self.config(run, &layers)?;
             let result = match simulate(&config, &task, |_| {}) {
                 Ok(result) => result,
                 Err(error) => {
@@ -250,7 +279,7 @@ impl SimulateOptions {
         if per_bit.is_empty() {
             return Err(section.failures.join("; "));
         }
-        let first = self.config(&self.runs[0])?;
+        let first = self.config(&self.runs[0], &layers)?;
         let (_, central_accuracy) = central_baseline(&first, &task);
         section.text.push(format!(
             "{} clients with label skew ({} classes each), participation {}, {} local SGD steps of batch {} at lr {}, {} rounds, an MLP 64 → {} → 10 on scikit-learn's digits (seed {}). Uplink bits are the real coded sizes (positions, ANS-coded symbols, side information). The same model trained centrally for rounds × local steps reaches {}% test accuracy.",
@@ -284,5 +313,44 @@ impl SimulateOptions {
         });
         section.tables.push(table);
         Ok(section)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(run: &str) -> SimulateOptions {
+        toml::from_str(&format!("rounds = 2\n[[runs]]\nlabel = \"r\"\n{run}")).unwrap()
+    }
+
+    #[test]
+    fn a_cwmp_run_takes_its_costs_inline_and_checks_them_against_the_layers() {
+        let good = options("cwmp = 0.01\ncosts = { fc1 = 1, fc2 = 2.5 }");
+        good.validate().unwrap();
+        let layers = good.task().unwrap().layers();
+        let keep = good.runs[0].keep(&layers).unwrap();
+        let Keep::Cwmp { fraction, costs } = keep else {
+            panic!("{keep:?}")
+        };
+        assert_eq!(fraction, 0.01);
+        assert_eq!(costs.len(), layers[1].1.end);
+        assert_eq!((costs[0], costs[layers[1].1.start]), (1.0, 2.5));
+        for (run, needle) in [
+            ("cwmp = 0.01", "cwmp needs costs"),
+            ("costs = { fc1 = 1.0, fc2 = 1.0 }", "costs needs cwmp"),
+            (
+                "cwmp = 0.01\ntopk = 0.5\ncosts = { fc1 = 1, fc2 = 1 }",
+                "replaces topk",
+            ),
+            (
+                "cwmp = 0.01\ncosts = { fc1 = 1 }",
+                "no cost for tensor 'fc2'",
+            ),
+            ("cwmp = 0\ncosts = { fc1 = 1, fc2 = 1 }", "fraction"),
+        ] {
+            let err = options(run).validate().unwrap_err();
+            assert!(err.contains(needle), "{run}: {err}");
+        }
     }
 }
