@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::prepare::{prepare, NanPolicy, PrepareError, Prepared, ZeroPolicy};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
-use crate::fit::{fit, FitOptions, LocMode};
+use crate::fit::{fit_standardized, FitOptions, LocMode, StandardizedSample};
 use crate::stats;
 
 /// What `fit_tensor` does with a tensor.
@@ -119,22 +119,32 @@ impl TensorFit {
 }
 
 /// Prepares `values` and fits every family in `settings`.
+///
+/// Memory: the values are sorted and standardized in place (one transient
+/// copy while the median and spread are found), and every family is fitted
+/// and judged on them, so a tensor of n values costs about 2n floats at peak.
 pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit, PrepareError> {
     let mut prepared = prepare(values, settings.zeros, settings.nan)?;
     prepared.values.par_sort_unstable_by(f64::total_cmp);
-    let sorted = &prepared.values;
-    let moments = stats::moments(sorted).map_err(|e| PrepareError::Statistics(e.to_string()))?;
+    let moments =
+        stats::moments(&prepared.values).map_err(|e| PrepareError::Statistics(e.to_string()))?;
+    let n_fit = prepared.values.len();
+    let values = std::mem::take(&mut prepared.values);
     let options = FitOptions {
         loc: settings.loc,
         ..FitOptions::default()
     };
+    // Standardizing is increasing, so the standardized values stay sorted.
+    let sample = StandardizedSample::new(values, settings.loc).map_err(|e| e.to_string());
     let fits = settings
         .families
         .iter()
         .map(|&family| {
-            let assessed = fit(family, sorted, &options)
-                .map_err(|e| e.to_string())
-                .and_then(|result| assess(result, sorted, &prepared, settings));
+            let assessed = sample.as_ref().map_err(Clone::clone).and_then(|sample| {
+                fit_standardized(family, sample, &options)
+                    .map_err(|e| e.to_string())
+                    .and_then(|result| assess(result, sample, &prepared, settings))
+            });
             match assessed {
                 Ok(fitted) => FamilyOutcome::Fitted(Box::new(fitted)),
                 Err(error) => FamilyOutcome::Failed { family, error },
@@ -143,7 +153,7 @@ pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit,
         .collect();
     Ok(TensorFit {
         n: prepared.total,
-        n_fit: sorted.len(),
+        n_fit,
         zeros: prepared.zeros,
         zero_fraction: prepared.zero_fraction(),
         nonfinite: prepared.nonfinite,
@@ -164,29 +174,33 @@ struct GoodnessOfFit {
     w2: f64,
 }
 
-fn goodness_of_fit(sorted: &[f64], model: &Model) -> Result<GoodnessOfFit, String> {
-    let ks = stats::ks_one_sample(sorted, |x| model.cdf(x)).map_err(|e| e.to_string())?;
-    let w = stats::wasserstein_to_dist(sorted, model).map_err(|e| e.to_string())?;
+/// KS, W1 and W2 of `model` against the sample, computed in the sample's
+/// standardized coordinates (KS is invariant; W1 and W2 scale by the spread).
+fn goodness_of_fit(sample: &StandardizedSample, model: &Model) -> Result<GoodnessOfFit, String> {
+    let standard = sample.standardize(model).map_err(|e| e.to_string())?;
+    let sorted = sample.values();
+    let ks = stats::ks_one_sample(sorted, |x| standard.cdf(x)).map_err(|e| e.to_string())?;
+    let w = stats::wasserstein_to_dist(sorted, &standard).map_err(|e| e.to_string())?;
     Ok(GoodnessOfFit {
         ks: ks.statistic,
         ks_p: ks.p_value,
-        w1: w.w1,
-        w2: w.w2,
+        w1: w.w1 * sample.spread(),
+        w2: w.w2 * sample.spread(),
     })
 }
 
 fn assess(
     result: crate::fit::Fit,
-    sorted: &[f64],
+    sample: &StandardizedSample,
     prepared: &Prepared,
     settings: &FitSettings,
 ) -> Result<FamilyFit, String> {
     let model = result.model;
-    let n = sorted.len() as f64;
+    let n = sample.values().len() as f64;
     let free = result.std_errors.len() - usize::from(matches!(settings.loc, LocMode::Fixed(_)));
     let k = free as f64;
     let gof = if settings.goodness_of_fit {
-        Some(goodness_of_fit(sorted, &model)?)
+        Some(goodness_of_fit(sample, &model)?)
     } else {
         None
     };

@@ -34,7 +34,7 @@ mod normal;
 mod profile;
 mod sums;
 
-use crate::dist::{FamilyKind, Model, ParamError};
+use crate::dist::{ContinuousDist, FamilyKind, Model, ParamError};
 use information::{location_standard_error, scalar_standard_error, standard_errors};
 use profile::{fit_shape_family, LocationY, LogAbs, SHAPE_BOUNDS};
 
@@ -136,18 +136,97 @@ pub enum FitError {
 /// fixed one), constant data, invalid options, and dweibull values equal to
 /// a fixed location.
 pub fn fit(kind: FamilyKind, data: &[f64], opts: &FitOptions) -> Result<Fit, FitError> {
-    validate(kind, data, opts)?;
-    let standardized = Standardized::new(data, opts.loc);
-    let fitted = match kind {
-        FamilyKind::Laplace => fit_laplace(&standardized, opts),
-        FamilyKind::Normal => fit_normal(&standardized, opts),
-        FamilyKind::GenNorm => fit_gennorm(&standardized, opts),
-        FamilyKind::DWeibull => fit_dweibull(&standardized, opts)?,
-    };
-    fitted.into_fit(kind, &standardized)
+    validate_options(opts)?;
+    validate_data(kind, data, opts.loc)?;
+    fit_standardized_data(kind, &Standardized::new(data, opts.loc), opts)
 }
 
-fn validate(kind: FamilyKind, data: &[f64], opts: &FitOptions) -> Result<(), FitError> {
+/// A sample standardized once, in place, so that several families can be
+/// fitted to it ([`fit_standardized`]) with no copy of the data per fit: a
+/// fit then holds the standardized values and one transient array of `ln|y − μ|`.
+pub struct StandardizedSample {
+    data: Standardized,
+    loc: LocMode,
+}
+
+impl StandardizedSample {
+    /// Standardizes `data` in place, `y = (x − center)/spread`, exactly as
+    /// [`fit`] does on its copy (center: the median, or the fixed `loc`;
+    /// spread: the median absolute deviation). Errors as [`fit`] does on
+    /// data that no family can be fitted to.
+    pub fn new(data: Vec<f64>, loc: LocMode) -> Result<StandardizedSample, FitError> {
+        validate_options(&FitOptions {
+            loc,
+            ..FitOptions::default()
+        })?;
+        validate_data(FamilyKind::Normal, &data, loc)?;
+        Ok(StandardizedSample {
+            data: Standardized::from_vec(data, loc),
+            loc,
+        })
+    }
+
+    /// The standardized values, in the order given.
+    pub fn values(&self) -> &[f64] {
+        &self.data.y
+    }
+
+    /// The unit of the standardized values in the data's units.
+    pub fn spread(&self) -> f64 {
+        self.data.spread
+    }
+
+    /// `model` (data units) in standardized coordinates: the law of
+    /// `(X − center)/spread`.
+    pub fn standardize(&self, model: &Model) -> Result<Model, ParamError> {
+        let params: Vec<(&str, f64)> = model
+            .params()
+            .into_iter()
+            .map(|(name, value)| match name {
+                "loc" => (name, (value - self.data.center) / self.data.spread),
+                "scale" => (name, value / self.data.spread),
+                _ => (name, value),
+            })
+            .collect();
+        Model::from_params(model.kind(), &params)
+    }
+}
+
+/// [`fit`] on a [`StandardizedSample`] (its location mode replaces
+/// `opts.loc`); the same result as `fit` on the original data.
+pub fn fit_standardized(
+    kind: FamilyKind,
+    sample: &StandardizedSample,
+    opts: &FitOptions,
+) -> Result<Fit, FitError> {
+    let opts = FitOptions {
+        loc: sample.loc,
+        ..*opts
+    };
+    validate_options(&opts)?;
+    let loc_y = match sample.loc {
+        LocMode::Free => LocMode::Free,
+        LocMode::Fixed(_) => LocMode::Fixed(0.0),
+    };
+    validate_data(kind, sample.values(), loc_y)?;
+    fit_standardized_data(kind, &sample.data, &opts)
+}
+
+fn fit_standardized_data(
+    kind: FamilyKind,
+    standardized: &Standardized,
+    opts: &FitOptions,
+) -> Result<Fit, FitError> {
+    let fitted = match kind {
+        FamilyKind::Laplace => fit_laplace(standardized, opts),
+        FamilyKind::Normal => fit_normal(standardized, opts),
+        FamilyKind::GenNorm => fit_gennorm(standardized, opts),
+        FamilyKind::DWeibull => fit_dweibull(standardized, opts)?,
+    };
+    fitted.into_fit(kind, standardized)
+}
+
+fn validate_options(opts: &FitOptions) -> Result<(), FitError> {
     if !(opts.tol.is_finite() && opts.tol > 0.0) {
         return Err(FitError::InvalidOption {
             name: "tol",
@@ -171,8 +250,13 @@ fn validate(kind: FamilyKind, data: &[f64], opts: &FitOptions) -> Result<(), Fit
             });
         }
     }
+    Ok(())
+}
+
+/// The checks of `data` for fitting `kind` with location mode `loc`.
+fn validate_data(kind: FamilyKind, data: &[f64], loc: LocMode) -> Result<(), FitError> {
     let n = data.len();
-    let needed = match (kind, opts.loc) {
+    let needed = match (kind, loc) {
         (FamilyKind::GenNorm | FamilyKind::DWeibull, LocMode::Free) => 3,
         _ => 2,
     };
@@ -195,7 +279,7 @@ fn validate(kind: FamilyKind, data: &[f64], opts: &FitOptions) -> Result<(), Fit
     if data.iter().all(|&v| v == first) {
         return Err(FitError::ConstantData { n, value: first });
     }
-    if let (FamilyKind::DWeibull, LocMode::Fixed(loc)) = (kind, opts.loc) {
+    if let (FamilyKind::DWeibull, LocMode::Fixed(loc)) = (kind, loc) {
         let count = data.iter().filter(|&&v| v == loc).count();
         if count > 0 {
             return Err(FitError::ValuesAtFixedLoc {
@@ -218,30 +302,33 @@ struct Standardized {
 }
 
 impl Standardized {
-    /// `data` is non-empty, finite and not constant. One buffer of `n`
-    /// values serves the median, the absolute deviations and then `y`, so
-    /// a fit holds at most two copies of the data besides its own.
+    /// A standardized copy of `data` (non-empty, finite, not constant):
+    /// the copy also serves the median and the deviations, so nothing
+    /// else of size n is allocated.
     fn new(data: &[f64], loc: LocMode) -> Standardized {
         let mut y = data.to_vec();
-        let (center, location) = match loc {
-            LocMode::Free => (sums::median_in_place(&mut y), LocationY::Free),
-            LocMode::Fixed(loc) => (loc, LocationY::Fixed(0.0)),
-        };
-        let deviation = |x: f64| (x - center).abs();
-        for (d, &x) in y.iter_mut().zip(data) {
-            *d = deviation(x);
-        }
-        let mad = sums::median_in_place(&mut y);
-        let spread = if mad > 0.0 {
-            mad
-        } else {
-            sums::sum_by(data, deviation) / data.len() as f64
-        };
+        let (center, spread, location) = center_and_spread(data, loc, &mut y);
         for (v, &x) in y.iter_mut().zip(data) {
             *v = (x - center) / spread;
         }
         Standardized {
             y,
+            center,
+            spread,
+            location,
+        }
+    }
+
+    /// [`Standardized::new`] in place: one transient array of size n.
+    fn from_vec(mut data: Vec<f64>, loc: LocMode) -> Standardized {
+        let mut scratch = data.clone();
+        let (center, spread, location) = center_and_spread(&data, loc, &mut scratch);
+        drop(scratch);
+        for x in &mut data {
+            *x = (*x - center) / spread;
+        }
+        Standardized {
+            y: data,
             center,
             spread,
             location,
@@ -255,6 +342,27 @@ impl Standardized {
     fn is_free(&self) -> bool {
         matches!(self.location, LocationY::Free)
     }
+}
+
+/// The center (median, or the fixed `loc`) and spread (median absolute
+/// deviation; the mean absolute deviation if that is 0) of `data`, using
+/// `scratch` (a copy of `data`, overwritten) for the selections.
+fn center_and_spread(data: &[f64], loc: LocMode, scratch: &mut [f64]) -> (f64, f64, LocationY) {
+    let (center, location) = match loc {
+        LocMode::Free => (sums::median_in_place(scratch), LocationY::Free),
+        LocMode::Fixed(loc) => (loc, LocationY::Fixed(0.0)),
+    };
+    let deviation = |x: f64| (x - center).abs();
+    for (d, &x) in scratch.iter_mut().zip(data) {
+        *d = deviation(x);
+    }
+    let mad = sums::median_in_place(scratch);
+    let spread = if mad > 0.0 {
+        mad
+    } else {
+        sums::sum_by(data, deviation) / data.len() as f64
+    };
+    (center, spread, location)
 }
 
 /// A fit in standardized coordinates: `(shape?, μ_y, scale_y)`, standard

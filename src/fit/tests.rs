@@ -246,3 +246,29 @@ fn expected_location_information_matches_quadrature() {
     assert!(gennorm::expected_location_information(0.5, 1.0).is_none());
     assert!(dweibull::expected_location_information(1.5, 1.0).is_none());
 }
+
+#[test]
+fn a_standardized_sample_gives_the_same_fits_as_the_data() {
+    use super::{fit, fit_standardized, FitOptions, LocMode, StandardizedSample};
+    use crate::dist::FamilyKind;
+    let data: Vec<f64> = sample(0.8, 3000, 21)
+        .iter()
+        .map(|v| 2e-5 * v + 1e-6)
+        .collect();
+    for loc in [LocMode::Free, LocMode::Fixed(0.0)] {
+        let opts = FitOptions {
+            loc,
+            ..FitOptions::default()
+        };
+        let standardized = StandardizedSample::new(data.clone(), loc).unwrap();
+        for kind in FamilyKind::ALL {
+            let direct = fit(kind, &data, &opts).unwrap();
+            let in_place = fit_standardized(kind, &standardized, &FitOptions::default()).unwrap();
+            assert_eq!(direct, in_place, "{kind:?} {loc:?}");
+            // The model in standardized coordinates is the law of (X − c)/s.
+            let standard = standardized.standardize(&direct.model).unwrap();
+            let (x, y) = (data[17], standardized.values()[17]);
+            assert_close(standard.cdf(y), direct.model.cdf(x), 1e-12, 1e-15);
+        }
+    }
+}
