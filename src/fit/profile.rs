@@ -311,8 +311,11 @@ const NEGLIGIBLE_GAIN: f64 = 1e-12;
 /// lies elsewhere (seen with 20 dweibull(c = 5) values: c = 0.65 at 112.2
 /// nats against c = 3.9 at 124.4). So when the first level ends below
 /// shape 1 with a free location, it is run a second time from the sample
-/// mean with the shape held at ≥ 1 until a last free shape solve, and the
-/// start with the higher profile likelihood goes on.
+/// mean with the shape held at ≥ 1 until a last free shape solve; and a
+/// sample of at most [`GRID_START_MAX_VALUES`] values, whose location
+/// likelihood has a cusp or pole at every value (a local search stays in
+/// its gap), is also started from the best gap of a scan ([`grid_start`]).
+/// The start with the highest profile likelihood goes on.
 pub(super) fn fit_shape_family<F: ShapeFamily>(
     y: &[f64],
     location: LocationY,
@@ -353,13 +356,21 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
             ..settings
         };
         let mut result = fit_level::<F>(sample, current, &settings);
-        if level == 0 && matches!(location, LocationY::Free) && result.shape < 1.0 {
-            let regular = second_start::<F>(sample, current, &settings);
-            fitted.iterations += regular.iterations;
-            if F::profile_loglik(sample, regular.mu, regular.shape)
-                > F::profile_loglik(sample, result.mu, result.shape)
-            {
-                result = regular;
+        if level == 0 && matches!(location, LocationY::Free) {
+            let mut alternatives = Vec::new();
+            if result.shape < 1.0 {
+                alternatives.push(second_start::<F>(sample, current, &settings));
+            }
+            if sample.len() <= GRID_START_MAX_VALUES {
+                alternatives.extend(grid_start::<F>(sample, &settings));
+            }
+            for alternative in alternatives {
+                fitted.iterations += alternative.iterations;
+                if F::profile_loglik(sample, alternative.mu, alternative.shape)
+                    > F::profile_loglik(sample, result.mu, result.shape)
+                {
+                    result = alternative;
+                }
             }
         }
         fitted.shape = result.shape;
@@ -396,6 +407,48 @@ struct LevelSettings {
     min_shape: f64,
     /// Whether the level holds every value (fine search and polish).
     last_level: bool,
+}
+
+/// Samples up to this size also get a start from a scan of the location
+/// over the gaps between the central values ([`grid_start`]).
+const GRID_START_MAX_VALUES: usize = 512;
+
+/// The first level's scan start (see [`fit_shape_family`]): the profile
+/// likelihood (shape solved) at the midpoint of every gap between
+/// consecutive distinct values of the central half of the sample; the best
+/// midpoint is searched within its gap and then refined as any level.
+fn grid_start<F: ShapeFamily>(sample: &[f64], settings: &LevelSettings) -> Option<ShapeFit> {
+    let mut sorted = sample.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.dedup();
+    let n = sorted.len();
+    let central = &sorted[n / 4..(3 * n / 4 + 1).min(n)];
+    let mut iterations = 0;
+    let mut best: Option<(f64, f64, f64, f64)> = None;
+    for gap in central.windows(2) {
+        let mu = 0.5 * (gap[0] + gap[1]);
+        let logs = LogAbs::new(sample, mu);
+        let solved = newton_bracketed(
+            |s| F::profile_derivatives(&logs, s),
+            F::INITIAL_SHAPE,
+            settings.tol,
+            settings.max_iter,
+        );
+        iterations += solved.iterations;
+        let loglik = F::profile_loglik(sample, mu, solved.value);
+        if best.is_none_or(|b| loglik > b.0) {
+            best = Some((loglik, mu, solved.value, 0.5 * (gap[1] - gap[0])));
+        }
+    }
+    let (_, mu, shape, half_gap) = best?;
+    let start = LevelStart {
+        mu,
+        shape,
+        half_width: half_gap,
+    };
+    let mut fit = fit_level::<F>(sample, start, settings);
+    fit.iterations += iterations;
+    Some(fit)
 }
 
 /// The first level's second start (see [`fit_shape_family`]): from the
