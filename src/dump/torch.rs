@@ -17,17 +17,19 @@ use std::io::Read;
 use std::path::Path;
 
 use super::elements::Encoding;
+use super::input::{Archive, Input};
 use super::layout::{self, Layout, Locator, Source};
 use super::pickle::{self, Value};
-use super::{zipped, DType, DumpError, Found, InnerStep};
+use super::{DType, DumpError, Found, InnerStep};
 
 /// Largest `data.pkl` read (a state dict of 10^5 tensors is a few MB).
 const MAX_PICKLE_BYTES: u64 = 256 << 20;
 
 /// Headers of all tensors of a PyTorch zip file.
-pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
-    reject_legacy(path)?;
-    let mut archive = zipped::open_archive(path)?;
+pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
+    let path = input.path;
+    reject_legacy(input)?;
+    let mut archive = input.archive()?;
     let names: Vec<String> = archive
         .file_names()
         .map(|n| n.map(|n| n.into_owned()))
@@ -85,21 +87,26 @@ pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
 }
 
 /// A non-zip file starting with a pickle PROTO opcode is a legacy torch file.
-fn reject_legacy(path: &Path) -> Result<(), DumpError> {
-    let mut head = [0u8; 2];
-    let mut file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
-    let read = file.read(&mut head).map_err(|e| DumpError::io(path, e))?;
-    if read == 2 && head[0] == 0x80 && head[1] <= 5 {
-        return Err(DumpError::LegacyTorch {
-            file: path.to_path_buf(),
-        });
+fn reject_legacy(input: Input) -> Result<(), DumpError> {
+    let mut head = Vec::with_capacity(2);
+    input
+        .reader()?
+        .take(2)
+        .read_to_end(&mut head)
+        .map_err(|e| DumpError::io(input.path, e))?;
+    if let [0x80, protocol] = head[..] {
+        if protocol <= 5 {
+            return Err(DumpError::LegacyTorch {
+                file: input.path.to_path_buf(),
+            });
+        }
     }
     Ok(())
 }
 
 /// Contents of a small metadata entry (at most 64 bytes), if present.
 fn read_small_entry(
-    archive: &mut zip::ZipArchive<std::fs::File>,
+    archive: &mut Archive,
     path: &Path,
     name: &str,
 ) -> Result<Option<Vec<u8>>, DumpError> {
@@ -230,7 +237,7 @@ impl TensorSpec {
 
     fn into_found(
         self,
-        archive: &mut zip::ZipArchive<std::fs::File>,
+        archive: &mut Archive,
         path: &Path,
         prefix: &str,
         name: String,
