@@ -64,7 +64,9 @@ fn empty_bytes_and_unknown_extensions_are_errors() {
     assert_eq!(empty.to_string(), "g.npz: empty file");
     let unknown = Dump::from_bytes("g.txt", vec![1u8]).unwrap_err();
     assert!(
-        unknown.to_string().starts_with("g.txt: unsupported file type"),
+        unknown
+            .to_string()
+            .starts_with("g.txt: unsupported file type"),
         "{unknown}"
     );
 }

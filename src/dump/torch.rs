@@ -69,7 +69,16 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    collect(&root, &stem, true, &mut tensors);
+    let mut budget = WALK_BUDGET_PER_BYTE.saturating_mul(program.len() as u64);
+    collect(&root, &stem, true, &mut tensors, &mut budget).map_err(|()| {
+        DumpError::malformed(
+            path,
+            format!(
+                "`{pickle_entry}`: the pickled object reuses its dicts far more often than its {} bytes can describe (a \"billion laughs\" structure)",
+                program.len()
+            ),
+        )
+    })?;
     if tensors.is_empty() {
         return Err(DumpError::malformed(
             path,
@@ -121,9 +130,26 @@ fn read_small_entry(
     Ok(Some(bytes))
 }
 
+/// Walk budget per byte of `data.pkl`: values visited plus name bytes built.
+/// A pickled tree costs at least one byte per value, and torch state dicts
+/// have flat dotted keys, so real files stay far below it.
+const WALK_BUDGET_PER_BYTE: u64 = 16;
+
 /// Walks the pickled object: a tensor is recorded under `name`; a dict's
 /// entries are walked with `name.key` (the root dict adds no prefix).
-fn collect<'v>(value: &'v Value, name: &str, is_root: bool, out: &mut Vec<(String, &'v Value)>) {
+///
+/// `BINGET` shares containers, so a dict reached along many paths is walked
+/// once per path: `d_k = {a: d_{k−1}, b: d_{k−1}}` is 2^k paths from O(k)
+/// bytes. Each visit and each name byte is paid from `budget`; `Err` when it
+/// runs out.
+fn collect<'v>(
+    value: &'v Value,
+    name: &str,
+    is_root: bool,
+    out: &mut Vec<(String, &'v Value)>,
+    budget: &mut u64,
+) -> Result<(), ()> {
+    *budget = budget.checked_sub(1 + name.len() as u64).ok_or(())?;
     match value {
         Value::Call(_) if tensor_call(value).is_some() => out.push((name.to_string(), value)),
         Value::Dict(dict) => {
@@ -138,11 +164,12 @@ fn collect<'v>(value: &'v Value, name: &str, is_root: bool, out: &mut Vec<(Strin
                 } else {
                     format!("{name}.{key}")
                 };
-                collect(item, &child, false, out);
+                collect(item, &child, false, out, budget)?;
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// The `_rebuild_tensor*` call behind `value` (unwrapping `nn.Parameter`).
