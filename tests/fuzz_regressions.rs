@@ -53,3 +53,23 @@ fn pickle_sharing_one_dict_along_2_to_the_64_paths_is_rejected() {
         "{message}"
     );
 }
+
+/// Bytes of a minimized (or found) crash input under tests/fixtures/fuzz/.
+fn crash_input(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    std::fs::read(path.join(name)).unwrap()
+}
+
+#[test]
+fn parquet_with_a_corrupt_thrift_bool_field_is_a_table_error() {
+    // fuzz target `parquet`, 2026-11-27: polars-parquet 0.55.2 panicked at
+    // file_metadata_thrift.rs:388 `expect("thrift bool field")` (SortingColumn).
+    let message = first_error(
+        "g.parquet",
+        crash_input("parquet_thrift_bool_field.parquet"),
+    );
+    assert_eq!(
+        message,
+        "g.parquet: cannot read table: corrupt file (the polars reader panicked: thrift bool field)"
+    );
+}

@@ -20,3 +20,22 @@ pub fn read_every_tensor(name: &str, bytes: &[u8]) {
         let _ = dump.summarize(tensor);
     }
 }
+
+/// For the table targets: `gradrd::dump` catches the panics polars raises on
+/// some corrupt files and reports them as errors, but libfuzzer-sys's panic
+/// hook aborts on every panic, caught or not. This hook (installed after
+/// libfuzzer-sys's, from the target's `init`) lets panics raised inside a
+/// polars crate unwind to the library's `catch_unwind`; every other panic
+/// still aborts. A polars panic the library does not catch reaches
+/// libfuzzer-sys's own `catch_unwind`, which aborts too.
+pub fn let_the_library_catch_polars_panics() {
+    let abort_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_polars = info
+            .location()
+            .is_some_and(|at| at.file().contains("/polars-"));
+        if !in_polars {
+            abort_hook(info);
+        }
+    }));
+}

@@ -29,9 +29,9 @@ pub(crate) fn scan(input: Input, kind: FileKind) -> Result<Vec<Found>, DumpError
         Handle::File(file) => read_frame(file, kind),
         Handle::Memory(cursor) => read_frame(cursor, kind),
     }
-    .map_err(|e| DumpError::Table {
+    .map_err(|what| DumpError::Table {
         file: path.to_path_buf(),
-        what: e.to_string(),
+        what,
     })?;
     if frame.column("tensor").is_ok() {
         long_form(path, &frame)
@@ -41,13 +41,31 @@ pub(crate) fn scan(input: Input, kind: FileKind) -> Result<Vec<Found>, DumpError
 }
 
 /// The table in `reader` (Parquet, or CSV with a header row).
-fn read_frame<R: MmapBytesReader>(reader: R, kind: FileKind) -> PolarsResult<DataFrame> {
-    match kind {
+///
+/// polars 0.55 panics on some corrupt files instead of returning an error
+/// (its Parquet thrift decoder `expect`s well-formed fields; found by
+/// `fuzz/` target `parquet`): the panic is caught here and becomes the
+/// error message. The panic hook still runs (the default hook prints it).
+fn read_frame<R: MmapBytesReader>(reader: R, kind: FileKind) -> Result<DataFrame, String> {
+    let read = move || match kind {
         FileKind::Parquet => ParquetReader::new(reader).finish(),
         _ => CsvReadOptions::default()
             .with_has_header(true)
             .into_reader_with_file_handle(reader)
             .finish(),
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(frame) => frame.map_err(|e| e.to_string()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("no message");
+            Err(format!(
+                "corrupt file (the polars reader panicked: {message})"
+            ))
+        }
     }
 }
 
