@@ -61,15 +61,28 @@ fn crash_input(name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn parquet_with_a_corrupt_thrift_bool_field_is_a_table_error() {
+fn parquet_with_a_corrupt_thrift_bool_field_is_rejected() {
     // fuzz target `parquet`, 2026-11-27: polars-parquet 0.55.2 panicked at
     // file_metadata_thrift.rs:388 `expect("thrift bool field")` (SortingColumn).
+    // The footer check now rejects the field's type (13) before polars runs.
     let message = first_error(
         "g.parquet",
         crash_input("parquet_thrift_bool_field.parquet"),
     );
     assert_eq!(
         message,
-        "g.parquet: cannot read table: corrupt file (the polars reader panicked: thrift bool field)"
+        "g.parquet: Parquet: corrupt footer at byte 619: unknown compact type 13"
+    );
+}
+
+#[test]
+fn parquet_footer_list_declaring_gigabytes_is_rejected_before_polars() {
+    // fuzz target `parquet`, 2026-11-27: polars-parquet 0.55.2 read_list
+    // reserved Vec::with_capacity(2^31 − 1 row groups) (malloc of 2 GiB,
+    // over the fuzzer's -malloc_limit_mb=512) from a 603-byte file.
+    let message = first_error("g.parquet", crash_input("parquet_footer_list_2gb.parquet"));
+    assert!(
+        message.starts_with("g.parquet: Parquet: corrupt footer at byte "),
+        "{message}"
     );
 }

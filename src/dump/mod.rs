@@ -14,7 +14,7 @@
 //! | NumPy `.npy` 1.0/2.0/3.0 | `npy.rs` | memory-mapped; `<`/`>` byte order, C or Fortran order |
 //! | NumPy `.npz` | `npz.rs` | zip (stored or deflated, zip64) of `.npy` entries |
 //! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | `torch.rs` | `data.pkl` run by a bounded pickle VM (`pickle.rs`) |
-//! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories |
+//! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories; Parquet footers bounds-checked first (`parquet_footer.rs`) |
 //!
 //! Formats follow `design/formats.md`; the .npy layout is NEP 1
 //! (<https://numpy.org/neps/nep-0001-npy-format.html>), safetensors is
@@ -31,6 +31,7 @@ mod layout;
 mod mapped;
 mod npy;
 mod npz;
+mod parquet_footer;
 mod pickle;
 mod safetensors;
 mod select;

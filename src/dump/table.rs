@@ -20,11 +20,15 @@ use super::discover::FileKind;
 use super::elements::Encoding;
 use super::input::{Handle, Input};
 use super::layout::{Layout, Locator, Source};
-use super::{DType, DumpError, Found, InnerStep};
+use super::{parquet_footer, DType, DumpError, Found, InnerStep};
 
 /// All tensors of a Parquet or CSV table.
 pub(crate) fn scan(input: Input, kind: FileKind) -> Result<Vec<Found>, DumpError> {
     let path = input.path;
+    if kind == FileKind::Parquet {
+        parquet_footer::check(&input.contents()?)
+            .map_err(|what| DumpError::malformed(path, format!("Parquet: {what}")))?;
+    }
     let frame = match input.open()? {
         Handle::File(file) => read_frame(file, kind),
         Handle::Memory(cursor) => read_frame(cursor, kind),
