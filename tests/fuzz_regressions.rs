@@ -86,3 +86,19 @@ fn parquet_footer_list_declaring_gigabytes_is_rejected_before_polars() {
         "{message}"
     );
 }
+
+#[test]
+fn a_panic_inside_polars_is_a_table_error() {
+    // fuzz target `parquet`, 2026-11-27: a footer that passes the bounds
+    // check but holds a non-bool SortingColumn.descending; polars-parquet
+    // 0.55.2 panics at file_metadata_thrift.rs:388 `expect("thrift bool field")`.
+    // (A 300 s run hit 19 distinct panic sites in polars, all caught.)
+    let message = first_error(
+        "g.parquet",
+        crash_input("parquet_polars_panics_thrift_bool_field.parquet"),
+    );
+    assert_eq!(
+        message,
+        "g.parquet: cannot read table: corrupt file (the polars reader panicked: thrift bool field)"
+    );
+}

@@ -106,7 +106,7 @@ impl Compact<'_> {
     /// One value of compact type `kind` (as a list element for booleans).
     fn skip_value(&mut self, kind: u8, depth: u32) -> Result<(), String> {
         match kind {
-            1 | 2 | 3 => self.skip(1),          // bool (in a container), byte
+            1..=3 => self.skip(1),              // bool (in a container), byte
             4..=6 => self.varint().map(|_| ()), // i16, i32, i64
             7 => self.skip(8),                  // double
             8 => {
