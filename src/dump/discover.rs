@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::input::Input;
 use super::{npy, npz, safetensors, table, torch, DumpError, Found, InnerStep, TensorMeta};
 
 /// The file formats gradrd reads, by extension.
@@ -59,16 +60,16 @@ fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
-    let kind = FileKind::of(path).ok_or_else(|| DumpError::UnsupportedFile {
-        file: path.to_path_buf(),
+fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
+    let kind = FileKind::of(input.path).ok_or_else(|| DumpError::UnsupportedFile {
+        file: input.path.to_path_buf(),
     })?;
     match kind {
-        FileKind::Safetensors => safetensors::scan(path),
-        FileKind::Npy => npy::scan(path).map(|found| vec![found]),
-        FileKind::Npz => npz::scan(path),
-        FileKind::Torch => torch::scan(path),
-        FileKind::Parquet | FileKind::Csv => table::scan(path, kind),
+        FileKind::Safetensors => safetensors::scan(input),
+        FileKind::Npy => npy::scan(input).map(|found| vec![found]),
+        FileKind::Npz => npz::scan(input),
+        FileKind::Torch => torch::scan(input),
+        FileKind::Parquet | FileKind::Csv => table::scan(input, kind),
     }
 }
 
@@ -80,7 +81,7 @@ struct PathInfo {
     tensor: Option<String>,
 }
 
-fn assign_steps(path: &Path, info: PathInfo, found: Vec<Found>) -> Vec<TensorMeta> {
+fn assign_steps(input: Input, info: PathInfo, found: Vec<Found>) -> Vec<TensorMeta> {
     let path_step = info.step;
     let single_value_column = found.len() == 1 && found[0].name == "value";
     found
@@ -97,20 +98,22 @@ fn assign_steps(path: &Path, info: PathInfo, found: Vec<Found>) -> Vec<TensorMet
             },
             dtype: f.dtype,
             shape: f.shape,
-            file: path.to_path_buf(),
+            file: input.path.to_path_buf(),
+            memory: input.memory.cloned(),
             locator: f.locator,
         })
         .collect()
 }
 
-/// The tensors of a single file; its step comes from the file stem.
-pub(crate) fn open_file(path: &Path) -> Result<Vec<TensorMeta>, DumpError> {
-    let found = scan(path)?;
+/// The tensors of a single file (on disk or in memory); its step comes from
+/// the file stem.
+pub(crate) fn open_file(input: Input) -> Result<Vec<TensorMeta>, DumpError> {
+    let found = scan(input)?;
     let info = PathInfo {
-        step: last_number(&stem(path)),
+        step: last_number(&stem(input.path)),
         tensor: None,
     };
-    Ok(assign_steps(path, info, found))
+    Ok(assign_steps(input, info, found))
 }
 
 /// Files of a directory dump that failed to open, with the reason.
@@ -126,8 +129,9 @@ pub(crate) fn open_directory(root: &Path) -> Result<(Vec<TensorMeta>, SkippedFil
     let mut skipped = Vec::new();
     for file in files {
         let info = path_info(root, &file);
-        match scan(&file) {
-            Ok(found) => tensors.extend(assign_steps(&file, info, found)),
+        let input = Input::file(&file);
+        match scan(input) {
+            Ok(found) => tensors.extend(assign_steps(input, info, found)),
             Err(error) => skipped.push((file, error)),
         }
     }

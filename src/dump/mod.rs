@@ -1,7 +1,8 @@
 //! Gradient dumps: the [`Dump`] model (tensors keyed by name and step, with
 //! dtype and shape) and its readers.
 //!
-//! A dump is one file (one step) or a directory of files (a time series). The
+//! A dump is one file (one step) or a directory of files (a time series), or
+//! one file's bytes held in memory ([`Dump::from_bytes`], same readers). The
 //! readers take headers only when a dump is opened; values are read on demand
 //! and returned in C (row-major) order as `f64`. Steps come from a table column,
 //! hive `step=N` directories, the file stem, the nearest numbered parent
@@ -13,7 +14,7 @@
 //! | NumPy `.npy` 1.0/2.0/3.0 | `npy.rs` | memory-mapped; `<`/`>` byte order, C or Fortran order |
 //! | NumPy `.npz` | `npz.rs` | zip (stored or deflated, zip64) of `.npy` entries |
 //! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | `torch.rs` | `data.pkl` run by a bounded pickle VM (`pickle.rs`) |
-//! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories |
+//! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories; Parquet footers bounds-checked first (`parquet_footer.rs`) |
 //!
 //! Formats follow `design/formats.md`; the .npy layout is NEP 1
 //! (<https://numpy.org/neps/nep-0001-npy-format.html>), safetensors is
@@ -25,10 +26,12 @@
 mod discover;
 mod elements;
 mod error;
+mod input;
 mod layout;
 mod mapped;
 mod npy;
 mod npz;
+mod parquet_footer;
 mod pickle;
 mod safetensors;
 mod select;
@@ -38,6 +41,7 @@ mod torch;
 mod zipped;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use elements::{DType, Summary};
 pub use error::DumpError;
@@ -45,6 +49,7 @@ pub use npy::f64_npy_bytes;
 pub use select::{tensor_regex, Selection, StepRange, StepRangeError};
 pub use sequence::{Sequence, SequenceError};
 
+use input::Input;
 use layout::{Locator, Source};
 
 /// One tensor of a dump: where it is and what it holds.
@@ -58,8 +63,10 @@ pub struct TensorMeta {
     pub dtype: DType,
     /// Shape in C order (`[]` for a scalar).
     pub shape: Vec<u64>,
-    /// The file the tensor lives in.
+    /// The file the tensor lives in (for [`Dump::from_bytes`], the name given).
     pub file: PathBuf,
+    /// The file's bytes, for a dump read from memory.
+    memory: Option<Arc<[u8]>>,
     locator: Locator,
 }
 
@@ -72,6 +79,13 @@ impl TensorMeta {
     /// Whether the tensor has no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn input(&self) -> Input<'_> {
+        Input {
+            path: &self.file,
+            memory: self.memory.as_ref(),
+        }
     }
 }
 
@@ -113,13 +127,32 @@ impl Dump {
     pub fn open(path: impl AsRef<Path>) -> Result<Dump, DumpError> {
         let path = path.as_ref();
         let metadata = std::fs::metadata(path).map_err(|e| DumpError::io(path, e))?;
-        let (mut tensors, skipped) = if metadata.is_dir() {
+        let (tensors, skipped) = if metadata.is_dir() {
             discover::open_directory(path)?
         } else {
-            (discover::open_file(path)?, Vec::new())
+            (discover::open_file(Input::file(path))?, Vec::new())
         };
+        Ok(Dump::sorted(tensors, skipped))
+    }
+
+    /// Reads a dump file held in memory, through the same readers as
+    /// [`Dump::open`]: `name` is the file name, whose extension picks the
+    /// format and whose stem may give the step, and names the file in errors.
+    pub fn from_bytes(
+        name: impl AsRef<Path>,
+        bytes: impl Into<Arc<[u8]>>,
+    ) -> Result<Dump, DumpError> {
+        let bytes = bytes.into();
+        let input = Input {
+            path: name.as_ref(),
+            memory: Some(&bytes),
+        };
+        Ok(Dump::sorted(discover::open_file(input)?, Vec::new()))
+    }
+
+    fn sorted(mut tensors: Vec<TensorMeta>, skipped: Vec<(PathBuf, DumpError)>) -> Dump {
         tensors.sort_by(|a, b| (a.step, &a.name).cmp(&(b.step, &b.name)));
-        Ok(Dump { tensors, skipped })
+        Dump { tensors, skipped }
     }
 
     /// All tensors, sorted by `(step, name)` (tensors without a step first).
@@ -144,8 +177,8 @@ impl Dump {
         let data = match &loc.source {
             Source::Memory(values) => return Ok(values.to_vec()),
             Source::Mapped => {
-                let map = mapped::map_file(&t.file)?;
-                loc.encoding.decode(mapped_bytes(&map, t)?)
+                let contents = t.input().contents()?;
+                loc.encoding.decode(mapped_bytes(&contents, t)?)
             }
             Source::ZipEntry(entry) => loc.encoding.decode(&zipped::read_entry(t, entry)?),
         };
@@ -169,8 +202,8 @@ impl Dump {
         match &loc.source {
             Source::Memory(values) => Ok(Summary::of_values(values)),
             Source::Mapped if order_free => {
-                let map = mapped::map_file(&t.file)?;
-                Ok(Summary::of_bytes(mapped_bytes(&map, t)?, loc.encoding))
+                let contents = t.input().contents()?;
+                Ok(Summary::of_bytes(mapped_bytes(&contents, t)?, loc.encoding))
             }
             Source::ZipEntry(entry) if order_free => Ok(Summary::of_bytes(
                 &zipped::read_entry(t, entry)?,

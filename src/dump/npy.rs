@@ -13,11 +13,11 @@
 //! dtypes are rejected. The declared size is checked against the file before
 //! anything is allocated.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
 use super::elements::Encoding;
+use super::input::Input;
 use super::layout::{self, Layout, Locator, Source};
 use super::{DType, DumpError, Found, InnerStep};
 
@@ -84,20 +84,15 @@ impl NpyHeader {
 }
 
 /// The header of the single tensor in an `.npy` file (named by the file stem).
-pub(crate) fn scan(path: &Path) -> Result<Found, DumpError> {
+pub(crate) fn scan(input: Input) -> Result<Found, DumpError> {
+    let path = input.path;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut file = File::open(path).map_err(|e| DumpError::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| DumpError::io(path, e))?.len();
-    if file_len == 0 {
-        return Err(DumpError::EmptyFile {
-            file: path.to_path_buf(),
-        });
-    }
-    let header = read_header(&mut file, path, &name)?;
-    header.into_found(path, &name, Source::Mapped, file_len)
+    let contents = input.contents()?;
+    let header = read_header(&mut &contents[..], path, &name)?;
+    header.into_found(path, &name, Source::Mapped, contents.len() as u64)
 }
 
 /// Reads and parses the preamble and header from `reader`, which is left at

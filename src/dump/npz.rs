@@ -2,14 +2,14 @@
 //! `name.npy` entries; the tensor name is the entry name without `.npy`.
 //! Only each entry's `.npy` header is read at open time.
 
-use std::path::Path;
-
+use super::input::Input;
 use super::layout::Source;
-use super::{npy, zipped, DumpError, Found};
+use super::{npy, DumpError, Found};
 
 /// Headers of all `.npy` entries of an `.npz` file (other entries are ignored).
-pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
-    let mut archive = zipped::open_archive(path)?;
+pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
+    let path = input.path;
+    let mut archive = input.archive()?;
     let mut found = Vec::new();
     for index in 0..archive.len() {
         let mut entry = archive

@@ -5,17 +5,17 @@
 //! header = { "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
 //!            "__metadata__": {"step": "100", ...} }        (offsets relative to the data)
 //! ```
-//! Only the header is read at open time; data is memory-mapped on demand.
+//! Only the header is parsed at open time (from a memory map); data is
+//! decoded on demand.
 //! Accepted dtypes: F16, BF16, F32, F64 (anything else is an error naming the
 //! tensor and its dtype).
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::elements::Encoding;
+use super::input::Input;
 use super::layout::{self, Layout, Locator, Source};
 use super::{DType, DumpError, Found, InnerStep};
 
@@ -23,21 +23,19 @@ use super::{DType, DumpError, Found, InnerStep};
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 
 /// Headers of all tensors in a safetensors file.
-pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
-    let mut file = File::open(path).map_err(|e| DumpError::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| DumpError::io(path, e))?.len();
-    if file_len == 0 {
-        return Err(DumpError::EmptyFile {
-            file: path.to_path_buf(),
-        });
-    }
-    let mut len_bytes = [0u8; 8];
-    file.read_exact(&mut len_bytes).map_err(|_| {
-        DumpError::malformed(
-            path,
-            format!("safetensors: {file_len} bytes, shorter than the 8-byte header length"),
-        )
-    })?;
+pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
+    let path = input.path;
+    let contents = input.contents()?;
+    let file_len = contents.len() as u64;
+    let len_bytes: [u8; 8] = contents
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            DumpError::malformed(
+                path,
+                format!("safetensors: {file_len} bytes, shorter than the 8-byte header length"),
+            )
+        })?;
     let header_len = u64::from_le_bytes(len_bytes);
     if header_len > MAX_HEADER_BYTES || header_len > file_len - 8 {
         return Err(DumpError::malformed(
@@ -45,11 +43,8 @@ pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
             format!("safetensors: header length {header_len} exceeds the file size {file_len} (not a safetensors file, or truncated)"),
         ));
     }
-    let mut header = Vec::new();
-    file.take(header_len)
-        .read_to_end(&mut header)
-        .map_err(|e| DumpError::io(path, e))?;
-    let header: serde_json::Map<String, Value> = serde_json::from_slice(&header).map_err(|e| {
+    let header = &contents[8..8 + header_len as usize];
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(header).map_err(|e| {
         DumpError::malformed(
             path,
             format!("safetensors: header is not a JSON object: {e}"),

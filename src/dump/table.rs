@@ -13,43 +13,63 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use polars::io::mmap::MmapBytesReader;
 use polars::prelude::*;
 
 use super::discover::FileKind;
 use super::elements::Encoding;
+use super::input::{Handle, Input};
 use super::layout::{Layout, Locator, Source};
-use super::{DType, DumpError, Found, InnerStep};
+use super::{parquet_footer, DType, DumpError, Found, InnerStep};
 
 /// All tensors of a Parquet or CSV table.
-pub(crate) fn scan(path: &Path, kind: FileKind) -> Result<Vec<Found>, DumpError> {
-    if std::fs::metadata(path)
-        .map_err(|e| DumpError::io(path, e))?
-        .len()
-        == 0
-    {
-        return Err(DumpError::EmptyFile {
-            file: path.to_path_buf(),
-        });
+pub(crate) fn scan(input: Input, kind: FileKind) -> Result<Vec<Found>, DumpError> {
+    let path = input.path;
+    if kind == FileKind::Parquet {
+        parquet_footer::check(&input.contents()?)
+            .map_err(|what| DumpError::malformed(path, format!("Parquet: {what}")))?;
     }
-    let table_error = |e: PolarsError| DumpError::Table {
+    let frame = match input.open()? {
+        Handle::File(file) => read_frame(file, kind),
+        Handle::Memory(cursor) => read_frame(cursor, kind),
+    }
+    .map_err(|what| DumpError::Table {
         file: path.to_path_buf(),
-        what: e.to_string(),
-    };
-    let frame = match kind {
-        FileKind::Parquet => {
-            let file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
-            ParquetReader::new(file).finish().map_err(table_error)?
-        }
-        _ => CsvReadOptions::default()
-            .with_has_header(true)
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|reader| reader.finish())
-            .map_err(table_error)?,
-    };
+        what,
+    })?;
     if frame.column("tensor").is_ok() {
         long_form(path, &frame)
     } else {
         wide_form(path, &frame)
+    }
+}
+
+/// The table in `reader` (Parquet, or CSV with a header row).
+///
+/// polars 0.55 panics on some corrupt files instead of returning an error
+/// (its Parquet thrift decoder `expect`s well-formed fields; found by
+/// `fuzz/` target `parquet`): the panic is caught here and becomes the
+/// error message. The panic hook still runs (the default hook prints it).
+fn read_frame<R: MmapBytesReader>(reader: R, kind: FileKind) -> Result<DataFrame, String> {
+    let read = move || match kind {
+        FileKind::Parquet => ParquetReader::new(reader).finish(),
+        _ => CsvReadOptions::default()
+            .with_has_header(true)
+            .into_reader_with_file_handle(reader)
+            .finish(),
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(frame) => frame.map_err(|e| e.to_string()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("no message");
+            Err(format!(
+                "corrupt file (the polars reader panicked: {message})"
+            ))
+        }
     }
 }
 

@@ -17,17 +17,19 @@ use std::io::Read;
 use std::path::Path;
 
 use super::elements::Encoding;
+use super::input::{Archive, Input};
 use super::layout::{self, Layout, Locator, Source};
 use super::pickle::{self, Value};
-use super::{zipped, DType, DumpError, Found, InnerStep};
+use super::{DType, DumpError, Found, InnerStep};
 
 /// Largest `data.pkl` read (a state dict of 10^5 tensors is a few MB).
 const MAX_PICKLE_BYTES: u64 = 256 << 20;
 
 /// Headers of all tensors of a PyTorch zip file.
-pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
-    reject_legacy(path)?;
-    let mut archive = zipped::open_archive(path)?;
+pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
+    let path = input.path;
+    reject_legacy(input)?;
+    let mut archive = input.archive()?;
     let names: Vec<String> = archive
         .file_names()
         .map(|n| n.map(|n| n.into_owned()))
@@ -67,7 +69,16 @@ pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    collect(&root, &stem, true, &mut tensors);
+    let mut budget = WALK_BUDGET_PER_BYTE.saturating_mul(program.len() as u64);
+    collect(&root, &stem, true, &mut tensors, &mut budget).map_err(|()| {
+        DumpError::malformed(
+            path,
+            format!(
+                "`{pickle_entry}`: the pickled object reuses its dicts far more often than its {} bytes can describe (a \"billion laughs\" structure)",
+                program.len()
+            ),
+        )
+    })?;
     if tensors.is_empty() {
         return Err(DumpError::malformed(
             path,
@@ -85,21 +96,26 @@ pub(crate) fn scan(path: &Path) -> Result<Vec<Found>, DumpError> {
 }
 
 /// A non-zip file starting with a pickle PROTO opcode is a legacy torch file.
-fn reject_legacy(path: &Path) -> Result<(), DumpError> {
-    let mut head = [0u8; 2];
-    let mut file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
-    let read = file.read(&mut head).map_err(|e| DumpError::io(path, e))?;
-    if read == 2 && head[0] == 0x80 && head[1] <= 5 {
-        return Err(DumpError::LegacyTorch {
-            file: path.to_path_buf(),
-        });
+fn reject_legacy(input: Input) -> Result<(), DumpError> {
+    let mut head = Vec::with_capacity(2);
+    input
+        .reader()?
+        .take(2)
+        .read_to_end(&mut head)
+        .map_err(|e| DumpError::io(input.path, e))?;
+    if let [0x80, protocol] = head[..] {
+        if protocol <= 5 {
+            return Err(DumpError::LegacyTorch {
+                file: input.path.to_path_buf(),
+            });
+        }
     }
     Ok(())
 }
 
 /// Contents of a small metadata entry (at most 64 bytes), if present.
 fn read_small_entry(
-    archive: &mut zip::ZipArchive<std::fs::File>,
+    archive: &mut Archive,
     path: &Path,
     name: &str,
 ) -> Result<Option<Vec<u8>>, DumpError> {
@@ -114,9 +130,26 @@ fn read_small_entry(
     Ok(Some(bytes))
 }
 
+/// Walk budget per byte of `data.pkl`: values visited plus name bytes built.
+/// A pickled tree costs at least one byte per value, and torch state dicts
+/// have flat dotted keys, so real files stay far below it.
+const WALK_BUDGET_PER_BYTE: u64 = 16;
+
 /// Walks the pickled object: a tensor is recorded under `name`; a dict's
 /// entries are walked with `name.key` (the root dict adds no prefix).
-fn collect<'v>(value: &'v Value, name: &str, is_root: bool, out: &mut Vec<(String, &'v Value)>) {
+///
+/// `BINGET` shares containers, so a dict reached along many paths is walked
+/// once per path: `d_k = {a: d_{k−1}, b: d_{k−1}}` is 2^k paths from O(k)
+/// bytes. Each visit and each name byte is paid from `budget`; `Err` when it
+/// runs out.
+fn collect<'v>(
+    value: &'v Value,
+    name: &str,
+    is_root: bool,
+    out: &mut Vec<(String, &'v Value)>,
+    budget: &mut u64,
+) -> Result<(), ()> {
+    *budget = budget.checked_sub(1 + name.len() as u64).ok_or(())?;
     match value {
         Value::Call(_) if tensor_call(value).is_some() => out.push((name.to_string(), value)),
         Value::Dict(dict) => {
@@ -131,11 +164,12 @@ fn collect<'v>(value: &'v Value, name: &str, is_root: bool, out: &mut Vec<(Strin
                 } else {
                     format!("{name}.{key}")
                 };
-                collect(item, &child, false, out);
+                collect(item, &child, false, out, budget)?;
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// The `_rebuild_tensor*` call behind `value` (unwrapping `nn.Parameter`).
@@ -230,7 +264,7 @@ impl TensorSpec {
 
     fn into_found(
         self,
-        archive: &mut zip::ZipArchive<std::fs::File>,
+        archive: &mut Archive,
         path: &Path,
         prefix: &str,
         name: String,

@@ -1,28 +1,14 @@
-//! Zip containers (.npz, .pt): opening the archive and reading a tensor's
-//! bytes out of one entry without trusting the sizes the archive declares.
+//! Zip containers (.npz, .pt): reading a tensor's bytes out of one entry without trusting the sizes the archive declares.
 
-use std::fs::File;
 use std::io::Read;
-use std::path::Path;
 
 use super::{DumpError, TensorMeta};
-
-/// Opens `path` as a zip archive; an empty file or a non-zip is an error.
-pub(crate) fn open_archive(path: &Path) -> Result<zip::ZipArchive<File>, DumpError> {
-    let file = File::open(path).map_err(|e| DumpError::io(path, e))?;
-    if file.metadata().map_err(|e| DumpError::io(path, e))?.len() == 0 {
-        return Err(DumpError::EmptyFile {
-            file: path.to_path_buf(),
-        });
-    }
-    zip::ZipArchive::new(file).map_err(|e| DumpError::zip(path, e))
-}
 
 /// The bytes of `t` (its locator's `extent` elements after `data_start`)
 /// inside zip entry `entry`. Nothing is allocated up front: the buffer grows
 /// only with bytes that actually decompress.
 pub(crate) fn read_entry(t: &TensorMeta, entry: &str) -> Result<Vec<u8>, DumpError> {
-    let mut archive = open_archive(&t.file)?;
+    let mut archive = t.input().archive()?;
     let mut reader = archive
         .by_name(entry)
         .map_err(|e| DumpError::zip(&t.file, e))?;

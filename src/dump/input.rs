@@ -1,0 +1,102 @@
+//! The bytes of one dump file: the file on disk (memory-mapped, or read
+//! through a handle) or a caller's buffer ([`super::Dump::from_bytes`]).
+//!
+//! Every reader takes an [`Input`], so a buffer goes through exactly the code
+//! a file does; only where the bytes come from differs.
+
+use std::fs::File;
+use std::io::{Cursor, Read, Seek};
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{mapped, DumpError};
+
+/// A dump file: its name (for errors and the format) and, for an in-memory
+/// dump, its bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Input<'a> {
+    pub path: &'a Path,
+    pub memory: Option<&'a Arc<[u8]>>,
+}
+
+/// The whole contents of an [`Input`], never empty.
+pub(crate) enum Contents {
+    Mapped(memmap2::Mmap),
+    Memory(Arc<[u8]>),
+}
+
+impl Deref for Contents {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Contents::Mapped(map) => map,
+            Contents::Memory(bytes) => bytes,
+        }
+    }
+}
+
+/// An open [`Input`] (polars wants the concrete reader type).
+pub(crate) enum Handle {
+    File(File),
+    Memory(Cursor<Arc<[u8]>>),
+}
+
+/// A seekable reader over an [`Input`] (a file handle or a buffer cursor).
+pub(crate) trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+/// The zip archive of an .npz or .pt input.
+pub(crate) type Archive = zip::ZipArchive<Box<dyn ReadSeek>>;
+
+impl<'a> Input<'a> {
+    /// A file on disk.
+    pub(crate) fn file(path: &'a Path) -> Self {
+        Input { path, memory: None }
+    }
+
+    fn empty(&self) -> DumpError {
+        DumpError::EmptyFile {
+            file: self.path.to_path_buf(),
+        }
+    }
+
+    /// All bytes (a memory map for a file); an empty input is an error.
+    pub(crate) fn contents(&self) -> Result<Contents, DumpError> {
+        match self.memory {
+            None => mapped::map_file(self.path).map(Contents::Mapped),
+            Some(bytes) if bytes.is_empty() => Err(self.empty()),
+            Some(bytes) => Ok(Contents::Memory(Arc::clone(bytes))),
+        }
+    }
+
+    /// A handle positioned at byte 0; an empty input is an error.
+    pub(crate) fn open(&self) -> Result<Handle, DumpError> {
+        match self.memory {
+            None => {
+                let file = File::open(self.path).map_err(|e| DumpError::io(self.path, e))?;
+                let len = file.metadata().map_err(|e| DumpError::io(self.path, e))?;
+                if len.len() == 0 {
+                    return Err(self.empty());
+                }
+                Ok(Handle::File(file))
+            }
+            Some(bytes) if bytes.is_empty() => Err(self.empty()),
+            Some(bytes) => Ok(Handle::Memory(Cursor::new(Arc::clone(bytes)))),
+        }
+    }
+
+    /// [`Input::open`] as a type-erased reader.
+    pub(crate) fn reader(&self) -> Result<Box<dyn ReadSeek>, DumpError> {
+        Ok(match self.open()? {
+            Handle::File(file) => Box::new(file),
+            Handle::Memory(cursor) => Box::new(cursor),
+        })
+    }
+
+    /// The input opened as a zip archive.
+    pub(crate) fn archive(&self) -> Result<Archive, DumpError> {
+        zip::ZipArchive::new(self.reader()?).map_err(|e| DumpError::zip(self.path, e))
+    }
+}
