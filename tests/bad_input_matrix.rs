@@ -76,6 +76,10 @@ fn with_prefix(name: &str, prefix: &[u8]) -> Vec<u8> {
     bytes
 }
 
+fn fuzz_input(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(&format!("fuzz/{name}"))).unwrap()
+}
+
 fn with_suffix(name: &str, suffix: &[u8]) -> Vec<u8> {
     let mut bytes = std::fs::read(fixture(name)).unwrap();
     let start = bytes.len() - suffix.len();
@@ -168,6 +172,18 @@ fn corrupt_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "int64.safetensors",
             std::fs::read(fixture("st_int64.safetensors")).unwrap(),
             "dtype",
+        ),
+        // Parquet files found by fuzzing: polars panics on the first (caught),
+        // and the second's footer declares a 2 GiB list (rejected before polars).
+        (
+            "polars.parquet",
+            fuzz_input("parquet_polars_panics_thrift_bool_field.parquet"),
+            "corrupt",
+        ),
+        (
+            "footer.parquet",
+            fuzz_input("parquet_footer_list_2gb.parquet"),
+            "footer",
         ),
         // A CSV whose value column is not numeric.
         (

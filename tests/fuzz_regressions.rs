@@ -99,6 +99,6 @@ fn a_panic_inside_polars_is_a_table_error() {
     );
     assert_eq!(
         message,
-        "g.parquet: cannot read table: corrupt file (the polars reader panicked: thrift bool field)"
+        "g.parquet: cannot read table: corrupt file (polars failed on it: thrift bool field)"
     );
 }

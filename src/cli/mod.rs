@@ -78,6 +78,7 @@ pub enum Outcome {
 }
 
 pub fn main() -> ExitCode {
+    quiet_caught_polars_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
@@ -104,6 +105,23 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// polars panics on some corrupt Parquet files instead of returning an
+/// error; the table reader (`gradrd::dump`) catches those panics and reports
+/// a one-line error naming the file. This hook keeps the default panic
+/// message off standard error for panics raised inside the polars crates
+/// only; any other panic is printed as usual.
+fn quiet_caught_polars_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_polars = info
+            .location()
+            .is_some_and(|l| l.file().contains("/polars"));
+        if !in_polars {
+            default(info);
+        }
+    }));
 }
 
 #[cfg(test)]

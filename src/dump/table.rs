@@ -66,9 +66,7 @@ fn read_frame<R: MmapBytesReader>(reader: R, kind: FileKind) -> Result<DataFrame
                 .copied()
                 .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("no message");
-            Err(format!(
-                "corrupt file (the polars reader panicked: {message})"
-            ))
+            Err(format!("corrupt file (polars failed on it: {message})"))
         }
     }
 }
