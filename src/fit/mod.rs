@@ -159,7 +159,15 @@ impl StandardizedSample {
             loc,
             ..FitOptions::default()
         })?;
-        validate_data(FamilyKind::Normal, &data, loc)?;
+        // The fewest values any family needs; each fit checks its own count.
+        if data.len() < 2 {
+            return Err(FitError::TooFewValues {
+                family: "any",
+                n: data.len(),
+                needed: 2,
+            });
+        }
+        validate_values(&data)?;
         Ok(StandardizedSample {
             data: Standardized::from_vec(data, loc),
             loc,
@@ -208,7 +216,9 @@ pub fn fit_standardized(
         LocMode::Free => LocMode::Free,
         LocMode::Fixed(_) => LocMode::Fixed(0.0),
     };
-    validate_data(kind, sample.values(), loc_y)?;
+    // The values were checked when the sample was made.
+    validate_count(kind, sample.values().len(), loc_y)?;
+    validate_fixed_loc(kind, sample.values(), loc_y)?;
     fit_standardized_data(kind, &sample.data, &opts)
 }
 
@@ -255,7 +265,13 @@ fn validate_options(opts: &FitOptions) -> Result<(), FitError> {
 
 /// The checks of `data` for fitting `kind` with location mode `loc`.
 fn validate_data(kind: FamilyKind, data: &[f64], loc: LocMode) -> Result<(), FitError> {
-    let n = data.len();
+    validate_count(kind, data.len(), loc)?;
+    validate_values(data)?;
+    validate_fixed_loc(kind, data, loc)
+}
+
+/// Enough values for `kind` with location mode `loc`.
+fn validate_count(kind: FamilyKind, n: usize, loc: LocMode) -> Result<(), FitError> {
     let needed = match (kind, loc) {
         (FamilyKind::GenNorm | FamilyKind::DWeibull, LocMode::Free) => 3,
         _ => 2,
@@ -267,6 +283,12 @@ fn validate_data(kind: FamilyKind, data: &[f64], loc: LocMode) -> Result<(), Fit
             needed,
         });
     }
+    Ok(())
+}
+
+/// Finite and not constant (`data` is not empty).
+fn validate_values(data: &[f64]) -> Result<(), FitError> {
+    let n = data.len();
     let count = data.iter().filter(|v| !v.is_finite()).count();
     if let Some(first_index) = data.iter().position(|v| !v.is_finite()) {
         return Err(FitError::NonFinite {
@@ -279,13 +301,18 @@ fn validate_data(kind: FamilyKind, data: &[f64], loc: LocMode) -> Result<(), Fit
     if data.iter().all(|&v| v == first) {
         return Err(FitError::ConstantData { n, value: first });
     }
+    Ok(())
+}
+
+/// No dweibull value at a fixed location (its likelihood is unbounded there).
+fn validate_fixed_loc(kind: FamilyKind, data: &[f64], loc: LocMode) -> Result<(), FitError> {
     if let (FamilyKind::DWeibull, LocMode::Fixed(loc)) = (kind, loc) {
         let count = data.iter().filter(|&&v| v == loc).count();
         if count > 0 {
             return Err(FitError::ValuesAtFixedLoc {
                 family: kind.name(),
                 count,
-                n,
+                n: data.len(),
                 loc,
             });
         }
