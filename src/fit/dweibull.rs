@@ -32,6 +32,7 @@
 //!   for every `c < 1` and zero for `c > 1`; the fit returns
 //!   `FitError::ValuesAtFixedLoc` instead of a meaningless number.
 
+use super::kernels;
 use super::profile::{LocationSums, LogAbs, ShapeFamily};
 use super::sums::chunked_sums;
 use crate::dist::special::gamma;
@@ -78,16 +79,13 @@ pub(super) fn profile_scale(logs: &LogAbs, c: f64) -> f64 {
 /// `ln L(c, μ, α)` over `y` (`−∞`/`+∞` if a value equals `μ`).
 pub(super) fn loglik(y: &[f64], c: f64, mu: f64, alpha: f64) -> f64 {
     let n = y.len() as f64;
-    let [sum] = chunked_sums::<1, _>(y, |chunk| {
-        [chunk
-            .iter()
-            .map(|&v| {
-                let l = ((v - mu).abs() / alpha).ln();
-                (c - 1.0) * l - (c * l).exp()
-            })
-            .sum()]
-    });
-    n * (c.ln() - std::f64::consts::LN_2 - alpha.ln()) + sum
+    let [sum_l, sum_w, ..] = weibull_sums(y, c, mu, alpha);
+    n * (c.ln() - std::f64::consts::LN_2 - alpha.ln()) + (c - 1.0) * sum_l - sum_w
+}
+
+/// `[Σ ℓ, Σ w, Σ w ℓ, Σ w ℓ²]` with `ℓ = ln(|r|/α)`, `w = e^{cℓ}`.
+fn weibull_sums(y: &[f64], c: f64, mu: f64, alpha: f64) -> [f64; 4] {
+    chunked_sums::<4, _>(y, |chunk| kernels::weibull_sums(chunk, mu, alpha, c))
 }
 
 /// The observed information `−∇² ln L` of `(c, α)` at fixed `μ`:
@@ -99,17 +97,7 @@ pub(super) fn loglik(y: &[f64], c: f64, mu: f64, alpha: f64) -> f64 {
 /// ```
 pub(super) fn observed_information(y: &[f64], c: f64, mu: f64, alpha: f64) -> [[f64; 2]; 2] {
     let n = y.len() as f64;
-    let [sw, swl, swll] = chunked_sums::<3, _>(y, |chunk| {
-        let mut acc = [0.0; 3];
-        for &v in chunk {
-            let l = ((v - mu).abs() / alpha).ln();
-            let w = (c * l).exp();
-            acc[0] += w;
-            acc[1] += w * l;
-            acc[2] += w * l * l;
-        }
-        acc
-    });
+    let [_, sw, swl, swll] = weibull_sums(y, c, mu, alpha);
     let a2 = alpha * alpha;
     let cc = n / (c * c) + swll;
     let aa = -n * c / a2 + (c + c * c) / a2 * sw;

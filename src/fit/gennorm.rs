@@ -22,6 +22,7 @@
 //! Brent's method rather than Newton (Varanasi & Aazhang, "Parametric
 //! generalized Gaussian density estimation", JASA 86 (1989) 1404–1415).
 
+use super::kernels;
 use super::profile::{LocationSums, LogAbs, ShapeFamily};
 use super::sums::chunked_sums;
 use crate::dist::special::{digamma, ln_gamma, trigamma};
@@ -69,13 +70,16 @@ pub(super) fn profile_scale(logs: &LogAbs, beta: f64) -> f64 {
 /// `ln L(β, μ, α)` over `y`.
 pub(super) fn loglik(y: &[f64], beta: f64, mu: f64, alpha: f64) -> f64 {
     let n = y.len() as f64;
-    let [sum_w] = chunked_sums::<1, _>(y, |chunk| {
-        [chunk
-            .iter()
-            .map(|&v| ((v - mu).abs() / alpha).powf(beta))
-            .sum()]
-    });
+    let [sum_w, ..] = information_sums(y, beta, mu, alpha);
     n * (beta.ln() - std::f64::consts::LN_2 - ln_gamma(1.0 / beta) - alpha.ln()) - sum_w
+}
+
+/// `[Σ w, Σ w ℓ, Σ w ℓ², Σ v, Σ v ℓ, Σ (|r|/α)^{β−2}]` of
+/// [`observed_information`] (values equal to `μ` add nothing).
+fn information_sums(y: &[f64], beta: f64, mu: f64, alpha: f64) -> [f64; 6] {
+    chunked_sums::<6, _>(y, |chunk| {
+        kernels::gennorm_information(chunk, mu, alpha, beta)
+    })
 }
 
 /// The observed information `−∇² ln L` in the order `(β, μ, α)`:
@@ -94,26 +98,7 @@ pub(super) fn loglik(y: &[f64], beta: f64, mu: f64, alpha: f64) -> f64 {
 /// skipped (their terms vanish in the limit for `β > 2`).
 pub(super) fn observed_information(y: &[f64], beta: f64, mu: f64, alpha: f64) -> [[f64; 3]; 3] {
     let n = y.len() as f64;
-    let [sw, swl, swll, sv, svl, sq] = chunked_sums::<6, _>(y, |chunk| {
-        let mut acc = [0.0; 6];
-        for &v in chunk {
-            let r = v - mu;
-            if r == 0.0 {
-                continue;
-            }
-            let l = (r.abs() / alpha).ln();
-            let w = (beta * l).exp();
-            let q = ((beta - 2.0) * l).exp();
-            let signed = r.signum() * ((beta - 1.0) * l).exp();
-            acc[0] += w;
-            acc[1] += w * l;
-            acc[2] += w * l * l;
-            acc[3] += signed;
-            acc[4] += signed * l;
-            acc[5] += q;
-        }
-        acc
-    });
+    let [sw, swl, swll, sv, svl, sq] = information_sums(y, beta, mu, alpha);
     let psi = digamma(1.0 / beta);
     let psi1 = trigamma(1.0 / beta);
     let (b2, a2) = (beta * beta, alpha * alpha);

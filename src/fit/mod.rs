@@ -29,6 +29,7 @@
 mod dweibull;
 mod gennorm;
 mod information;
+mod kernels;
 mod laplace;
 mod normal;
 mod profile;

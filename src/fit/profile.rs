@@ -14,9 +14,11 @@
 //! ```
 //!
 //! computed in one pass over the `L` values as `e^{s (L − L_max)}`-weighted
-//! sums (so `|r|^s` never overflows for any data scale).
+//! sums (so `|r|^s` never overflows for any data scale), by the vectorized
+//! loops of [`super::kernels`].
 
-use super::sums::{chunked_sums, strided_subsample};
+use super::kernels;
+use super::sums::{chunked_sums, strided_subsample, CHUNK};
 use argmin::core::{CostFunction, Error as ArgminError, Executor, State};
 use argmin::solver::brent::BrentOpt;
 use rayon::prelude::*;
@@ -49,23 +51,25 @@ impl LogAbs {
     /// `ln|y_i − μ|` for every `y_i ≠ μ`, in order, into a vector of
     /// exactly that length (a parallel filter-collect would hold two).
     pub fn new(y: &[f64], mu: f64) -> LogAbs {
-        let log_abs = |v: f64| (v - mu).abs().ln();
         let at_loc = y.par_iter().filter(|&&v| v == mu).count();
-        let logs: Vec<f64> = if at_loc == 0 {
-            let mut logs = vec![0.0; y.len()];
-            logs.par_iter_mut()
-                .zip(y.par_iter())
-                .for_each(|(l, &v)| *l = log_abs(v));
-            logs
+        let mut logs: Vec<f64> = if at_loc == 0 {
+            y.to_vec()
         } else {
-            let mut logs = Vec::with_capacity(y.len() - at_loc);
-            logs.extend(y.iter().filter(|&&v| v != mu).map(|&v| log_abs(v)));
-            logs
+            let mut kept = Vec::with_capacity(y.len() - at_loc);
+            kept.extend(y.iter().filter(|&&v| v != mu));
+            kept
         };
-        let [sum] = chunked_sums::<1, _>(&logs, |c| [c.iter().sum()]);
-        let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let partials: Vec<[f64; 2]> = logs
+            .par_chunks_mut(CHUNK)
+            .map(|chunk| kernels::log_abs_in_place(chunk, mu))
+            .collect();
+        let sum = partials.iter().map(|p| p[0]).sum();
+        let max = partials
+            .iter()
+            .map(|p| p[1])
+            .fold(f64::NEG_INFINITY, f64::max);
         LogAbs {
-            at_loc: y.len() - logs.len(),
+            at_loc,
             n: y.len(),
             max,
             sum,
@@ -76,17 +80,8 @@ impl LogAbs {
     /// [`PowerMoments`] at shape `s > 0`, in one pass.
     pub fn moments(&self, s: f64) -> PowerMoments {
         let max = self.max;
-        let [a0, a1, a2] = chunked_sums::<3, _>(&self.logs, |chunk| {
-            let mut acc = [0.0; 3];
-            for &l in chunk {
-                let u = l - max;
-                let w = (s * u).exp();
-                acc[0] += w;
-                acc[1] += w * u;
-                acc[2] += w * u * u;
-            }
-            acc
-        });
+        let [a0, a1, a2] =
+            chunked_sums::<3, _>(&self.logs, |chunk| kernels::power_moments(chunk, s, max));
         let mean_u = a1 / a0;
         PowerMoments {
             ln_mean_power: s * max + (a0 / self.n as f64).ln(),
@@ -271,7 +266,12 @@ const MAX_LOCATION_ROUNDS: usize = 6;
 
 /// Above this many values, data-value location candidates are ranked on a
 /// strided subsample of this size and only the best
-/// [`SCREENED_CANDIDATES`] are evaluated on every value.
+/// [`SCREENED_CANDIDATES`] are evaluated on every value, in a single
+/// round: a point mass is reached in the first round, while walking on to
+/// the neighbouring data values gains about 1e-9 nats per value and step
+/// (measured on 10^6 gennorm(0.7) values: 1e-3 nats in all per step, six
+/// orders below the statistical resolution of the likelihood) at five
+/// passes over the data per step.
 const SCREEN_SIZE: usize = 1 << 16;
 const SCREENED_CANDIDATES: usize = 3;
 
@@ -566,7 +566,12 @@ fn fit_level<F: ShapeFamily>(
             let densest = densest_values(sample);
             let screen =
                 (sample.len() > SCREEN_SIZE).then(|| strided_subsample(sample, SCREEN_SIZE));
-            for _round in 0..MAX_LOCATION_ROUNDS {
+            let rounds = if screen.is_some() {
+                1
+            } else {
+                MAX_LOCATION_ROUNDS
+            };
+            for _round in 0..rounds {
                 let mut candidates = data_value_candidates(sample, mu, half_width);
                 candidates.extend_from_slice(&densest);
                 if let Some(screen) = &screen {
@@ -687,18 +692,8 @@ impl LocationSums {
     pub fn new(y: &[f64], mu: f64, s: f64) -> LocationSums {
         // Per chunk: [max L, Σ e^{s(L − max)}, Σ L, #(y = μ)].
         let partials: Vec<[f64; 4]> = y
-            .par_chunks(super::sums::CHUNK)
-            .map(|chunk| {
-                let logs: Vec<f64> = chunk
-                    .iter()
-                    .filter(|&&v| v != mu)
-                    .map(|&v| (v - mu).abs().ln())
-                    .collect();
-                let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let scaled: f64 = logs.iter().map(|&l| (s * (l - max)).exp()).sum();
-                let sum_log: f64 = logs.iter().sum();
-                [max, scaled, sum_log, (chunk.len() - logs.len()) as f64]
-            })
+            .par_chunks(CHUNK)
+            .map(|chunk| kernels::location_sums(chunk, mu, s))
             .collect();
         let max = partials
             .iter()
