@@ -24,7 +24,7 @@
 //!
 //! The families own their parameters and names; this type owns the numerics.
 
-use super::special::{digamma, inv_reg_upper_gamma, ln_gamma, reg_lower_gamma, reg_upper_gamma};
+use super::special::{digamma, ln_gamma, GammaShape};
 use super::ParamError;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Gamma};
@@ -47,6 +47,11 @@ pub(super) struct RadialGamma {
     scale: f64,
     /// Sampler of `T`; of `Gamma(a + 1)` when `a` < [`SMALL_GAMMA_SHAPE`].
     gamma_sampler: Gamma<f64>,
+    /// The gamma shape `a` of `T` with its constants (cdf, quantile).
+    shape: GammaShape,
+    /// The shapes `a + k/p` of the partial moments of order `k = 1, 2`
+    /// (`None` where not positive).
+    moment_shapes: [Option<GammaShape>; 2],
 }
 
 /// Below this Gamma shape `a` (GenNorm β > 100) a direct draw of `T`
@@ -108,6 +113,8 @@ impl RadialGamma {
             - std::f64::consts::LN_2
             - ln_gamma(gamma_shape)
             - scale.ln();
+        let shape = GammaShape::new(gamma_shape).ok_or_else(out_of_domain)?;
+        let moment_shapes = [1.0, 2.0].map(|k| GammaShape::new(gamma_shape + k / power));
         Ok(Self {
             gamma_shape,
             power,
@@ -117,6 +124,8 @@ impl RadialGamma {
             loc,
             scale,
             gamma_sampler,
+            shape,
+            moment_shapes,
         })
     }
 
@@ -190,10 +199,7 @@ impl RadialGamma {
     /// `P(|Z| ≤ r)/2` and `P(|Z| > r)/2`: the central and tail half-masses.
     fn half_masses(&self, radius: f64) -> (f64, f64) {
         let t = self.gamma_variable(radius);
-        (
-            0.5 * reg_lower_gamma(self.gamma_shape, t),
-            0.5 * reg_upper_gamma(self.gamma_shape, t),
-        )
+        (0.5 * self.shape.lower(t), 0.5 * self.shape.upper(t))
     }
 
     pub(super) fn cdf(&self, x: f64) -> f64 {
@@ -231,7 +237,7 @@ impl RadialGamma {
         }
         let lower = p < 0.5;
         let tail = if lower { p } else { 1.0 - p };
-        let radius = self.radius_of(inv_reg_upper_gamma(self.gamma_shape, 2.0 * tail));
+        let radius = self.radius_of(self.shape.inv_upper(2.0 * tail));
         if lower {
             self.loc - self.scale * radius
         } else {
@@ -245,24 +251,37 @@ impl RadialGamma {
     /// intervals keep their relative accuracy.
     fn half_line_moment(&self, k: f64, r1: f64, r2: f64) -> f64 {
         let shifted_shape = self.gamma_shape + k / self.power;
-        if shifted_shape.is_nan() || shifted_shape <= 0.0 {
+        let Some(shape) = self.moment_shape(k) else {
             return f64::NAN;
-        }
+        };
         let t1 = self.gamma_variable(r1);
         let t2 = self.gamma_variable(r2);
         let mass = if t1 >= shifted_shape {
-            reg_upper_gamma(shifted_shape, t1) - reg_upper_gamma(shifted_shape, t2)
+            shape.upper(t1) - shape.upper(t2)
         } else {
-            reg_lower_gamma(shifted_shape, t2) - reg_lower_gamma(shifted_shape, t1)
+            shape.lower(t2) - shape.lower(t1)
         };
         if mass == 0.0 {
             return 0.0;
         }
-        let ln_factor = ln_gamma(shifted_shape)
-            - ln_gamma(self.gamma_shape)
-            - (k / self.power) * self.rate.ln()
-            + k * self.scale.ln();
+        let ln_factor =
+            shape.ln_gamma() - self.shape.ln_gamma() - (k / self.power) * self.rate.ln()
+                + k * self.scale.ln();
         0.5 * ln_factor.exp() * mass
+    }
+
+    /// The gamma shape `a + k/p` of the partial moment of order `k` (kept
+    /// for `k = 0, 1, 2`), or `None` when it is not positive.
+    fn moment_shape(&self, k: f64) -> Option<GammaShape> {
+        if k == 0.0 {
+            Some(self.shape)
+        } else if k == 1.0 {
+            self.moment_shapes[0]
+        } else if k == 2.0 {
+            self.moment_shapes[1]
+        } else {
+            GammaShape::new(self.gamma_shape + k / self.power)
+        }
     }
 
     /// The two half-line pieces of `[a, b]`, or `None` for NaN bounds.

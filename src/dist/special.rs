@@ -136,7 +136,7 @@ fn tan_pi(x: f64) -> f64 {
 /// P(a, x) = 1/Γ(a) ∫_0^x t^(a−1) e^(−t) dt
 /// ```
 pub fn reg_lower_gamma(a: f64, x: f64) -> f64 {
-    inc_gamma(a, x).map_or(f64::NAN, |g| g.lower)
+    GammaShape::new(a).map_or(f64::NAN, |shape| shape.lower(x))
 }
 
 /// Regularized upper incomplete gamma function `Q(a, x) = 1 − P(a, x)`,
@@ -146,7 +146,78 @@ pub fn reg_lower_gamma(a: f64, x: f64) -> f64 {
 /// Q(a, x) = 1/Γ(a) ∫_x^∞ t^(a−1) e^(−t) dt
 /// ```
 pub fn reg_upper_gamma(a: f64, x: f64) -> f64 {
-    inc_gamma(a, x).map_or(f64::NAN, |g| g.upper)
+    GammaShape::new(a).map_or(f64::NAN, |shape| shape.upper(x))
+}
+
+/// A gamma shape `a > 0` with the constants every `P(a, ·)`, `Q(a, ·)` and
+/// inverse evaluation needs (`Γ(a)`, `ln Γ(a)`, `ln Γ(1 + a)` and, for
+/// `a ≥ 10`, Stirling's remainder) computed once: a distribution evaluates
+/// its cdf or partial moments at millions of points with one or three
+/// fixed shapes, and these constants were most of the cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GammaShape {
+    a: f64,
+    gamma: f64,
+    ln_gamma: f64,
+    ln_gamma_plus_one: f64,
+    /// `S(a)` of [`stirling_remainder`] (0 for `a < 10`, where it is unused).
+    stirling: f64,
+}
+
+impl GammaShape {
+    /// `None` unless `a` is finite and `> 0`.
+    pub fn new(a: f64) -> Option<GammaShape> {
+        (a > 0.0 && a.is_finite()).then(|| GammaShape {
+            a,
+            gamma: gamma(a),
+            ln_gamma: ln_gamma(a),
+            ln_gamma_plus_one: ln_gamma(1.0 + a),
+            stirling: if a >= 10.0 {
+                stirling_remainder(a)
+            } else {
+                0.0
+            },
+        })
+    }
+
+    /// `ln Γ(a)`.
+    pub fn ln_gamma(&self) -> f64 {
+        self.ln_gamma
+    }
+
+    /// `P(a, x)` ([`reg_lower_gamma`]).
+    pub fn lower(&self, x: f64) -> f64 {
+        inc_gamma(self, x).map_or(f64::NAN, |g| g.lower)
+    }
+
+    /// `Q(a, x)` ([`reg_upper_gamma`]).
+    pub fn upper(&self, x: f64) -> f64 {
+        inc_gamma(self, x).map_or(f64::NAN, |g| g.upper)
+    }
+
+    /// The `x` with `Q(a, x) = q` ([`inv_reg_upper_gamma`]).
+    pub fn inv_upper(&self, q: f64) -> f64 {
+        if !(0.0..=1.0).contains(&q) {
+            return f64::NAN;
+        }
+        if q <= 0.5 {
+            solve_upper(self, q)
+        } else {
+            solve_lower(self, 1.0 - q)
+        }
+    }
+
+    /// The `x` with `P(a, x) = p` ([`inv_reg_lower_gamma`]).
+    pub fn inv_lower(&self, p: f64) -> f64 {
+        if !(0.0..=1.0).contains(&p) {
+            return f64::NAN;
+        }
+        if p <= 0.5 {
+            solve_lower(self, p)
+        } else {
+            solve_upper(self, 1.0 - p)
+        }
+    }
 }
 
 /// The pair `P(a, x)`, `Q(a, x)` and their logarithms (which stay finite
@@ -164,8 +235,9 @@ const SERIES_EPS: f64 = 1e-17;
 /// Iteration cap of the series and continued fractions (enough for `a ≲ 1e6`).
 const SERIES_MAX_TERMS: usize = 100_000;
 
-fn inc_gamma(a: f64, x: f64) -> Option<IncGamma> {
-    if !(a > 0.0 && a.is_finite() && x >= 0.0) {
+fn inc_gamma(shape: &GammaShape, x: f64) -> Option<IncGamma> {
+    let a = shape.a;
+    if x.is_nan() || x < 0.0 {
         return None;
     }
     if x == 0.0 {
@@ -184,14 +256,14 @@ fn inc_gamma(a: f64, x: f64) -> Option<IncGamma> {
             ln_upper: f64::NEG_INFINITY,
         });
     }
-    let ln_prefactor = ln_prefactor(a, x);
-    let prefactor = prefactor(a, x, ln_prefactor);
+    let ln_prefactor = ln_prefactor(shape, x);
+    let prefactor = prefactor(shape, x, ln_prefactor);
     let small_a = a < 1.0 && x <= 1.1;
     Some(if small_a || x < a + 1.0 {
         let sum = lower_series_sum(a, x);
         let lower = prefactor * sum;
         let upper = if small_a {
-            upper_small_a(a, x)
+            upper_small_a(shape, x)
         } else {
             1.0 - lower
         };
@@ -227,10 +299,11 @@ fn ln_one_minus_exp(l: f64) -> f64 {
 /// (a few ulps, also for `Q(0.5, 700)` or `P(100, 0.1)`, where `exp` of one
 /// large rounded exponent would lose ~1e-13); for `a > 171` away from `x ≈ a`
 /// the same with Stirling's form of `Γ(a)`; otherwise `exp(ln_prefactor)`.
-fn prefactor(a: f64, x: f64, ln_prefactor: f64) -> f64 {
+fn prefactor(shape: &GammaShape, x: f64, ln_prefactor: f64) -> f64 {
+    let a = shape.a;
     let power = x.powf(a);
     let decay = (-x).exp();
-    let gamma_a = gamma(a);
+    let gamma_a = shape.gamma;
     if power.is_normal() && decay.is_normal() && gamma_a.is_normal() {
         let value = power / gamma_a * decay;
         if value.is_normal() {
@@ -244,7 +317,7 @@ fn prefactor(a: f64, x: f64, ln_prefactor: f64) -> f64 {
         let half_power = ratio.powf(0.5 * a);
         let decay = (a - x).exp();
         let partial = half_power * decay;
-        let value = partial * half_power * (a / (2.0 * PI)).sqrt() * (-stirling_remainder(a)).exp();
+        let value = partial * half_power * (a / (2.0 * PI)).sqrt() * (-shape.stirling).exp();
         if half_power.is_normal() && decay.is_normal() && partial.is_normal() && value.is_normal() {
             return value;
         }
@@ -259,11 +332,12 @@ fn prefactor(a: f64, x: f64, ln_prefactor: f64) -> f64 {
 /// a ≥ 10:  −a·(r − 1 − ln r) + ½ ln(a/2π) − S(a),   r = x/a,
 ///          S(a) = ln Γ(a) − (a − ½) ln a + a − ½ ln 2π   (Stirling series)
 /// ```
-fn ln_prefactor(a: f64, x: f64) -> f64 {
+fn ln_prefactor(shape: &GammaShape, x: f64) -> f64 {
+    let a = shape.a;
     if a < 10.0 {
-        return a * x.ln() - x - ln_gamma(a);
+        return a * x.ln() - x - shape.ln_gamma;
     }
-    -a * ratio_minus_one_minus_ln(x / a) + 0.5 * (a / (2.0 * PI)).ln() - stirling_remainder(a)
+    -a * ratio_minus_one_minus_ln(x / a) + 0.5 * (a / (2.0 * PI)).ln() - shape.stirling
 }
 
 /// `r − 1 − ln r ≥ 0` without cancellation near `r = 1`.
@@ -351,8 +425,9 @@ fn upper_continued_fraction(a: f64, x: f64) -> f64 {
 /// ```text
 /// Q = −expm1(a ln x − ln Γ(1+a)) − x^a/Γ(1+a) · a · Σ_{n≥1} (−x)^n / (n! (a+n))
 /// ```
-fn upper_small_a(a: f64, x: f64) -> f64 {
-    let ln_power_over_gamma = a * x.ln() - ln_gamma(1.0 + a);
+fn upper_small_a(shape: &GammaShape, x: f64) -> f64 {
+    let a = shape.a;
+    let ln_power_over_gamma = a * x.ln() - shape.ln_gamma_plus_one;
     let mut sum = 0.0;
     let mut power_over_factorial = 1.0;
     for n in 1..SERIES_MAX_TERMS {
@@ -370,28 +445,14 @@ fn upper_small_a(a: f64, x: f64) -> f64 {
 /// Inverse of `P(a, ·)`: the `x ≥ 0` with `P(a, x) = p`, for `a > 0`,
 /// `p ∈ [0, 1]` (NaN otherwise); `x(0) = 0`, `x(1) = +∞`.
 pub fn inv_reg_lower_gamma(a: f64, p: f64) -> f64 {
-    if !(a > 0.0 && a.is_finite() && (0.0..=1.0).contains(&p)) {
-        return f64::NAN;
-    }
-    if p <= 0.5 {
-        solve_lower(a, p)
-    } else {
-        solve_upper(a, 1.0 - p)
-    }
+    GammaShape::new(a).map_or(f64::NAN, |shape| shape.inv_lower(p))
 }
 
 /// Inverse of `Q(a, ·)`: the `x ≥ 0` with `Q(a, x) = q`, for `a > 0`,
 /// `q ∈ [0, 1]` (NaN otherwise); `x(1) = 0`, `x(0) = +∞`. Accurate for tail
 /// probabilities down to the smallest doubles.
 pub fn inv_reg_upper_gamma(a: f64, q: f64) -> f64 {
-    if !(a > 0.0 && a.is_finite() && (0.0..=1.0).contains(&q)) {
-        return f64::NAN;
-    }
-    if q <= 0.5 {
-        solve_upper(a, q)
-    } else {
-        solve_lower(a, 1.0 - q)
-    }
+    GammaShape::new(a).map_or(f64::NAN, |shape| shape.inv_upper(q))
 }
 
 /// Newton iterations allowed before the bracket alone decides.
@@ -402,7 +463,8 @@ const NEWTON_TOLERANCE: f64 = 4.0 * f64::EPSILON;
 /// `x` with `P(a, x) = p`, `p ≤ 1/2`, by Newton on `g(u) = ln P(a, e^u) − ln p`
 /// (`g' = x^a e^(−x) / (Γ(a) P)`), which is nearly linear in `u = ln x` where
 /// `P ≈ x^a / Γ(a+1)`; that form also gives the start.
-fn solve_lower(a: f64, p: f64) -> f64 {
+fn solve_lower(shape: &GammaShape, p: f64) -> f64 {
+    let a = shape.a;
     if p == 0.0 {
         return 0.0;
     }
@@ -410,14 +472,17 @@ fn solve_lower(a: f64, p: f64) -> f64 {
         return -(-p).ln_1p();
     }
     let ln_p = p.ln();
-    let start = ((ln_p + ln_gamma(a + 1.0)) / a).exp();
+    let start = ((ln_p + shape.ln_gamma_plus_one) / a).exp();
     if start == 0.0 {
         // x^a/Γ(a+1) = p has no representable root (e.g. a = 0.05, p = 1e-20)
         return 0.0;
     }
     safeguarded_newton(start, Step::Multiplicative, |x| {
-        let g = inc_gamma(a, x)?;
-        Some((g.ln_lower - ln_p, (ln_prefactor(a, x) - g.ln_lower).exp()))
+        let g = inc_gamma(shape, x)?;
+        Some((
+            g.ln_lower - ln_p,
+            (ln_prefactor(shape, x) - g.ln_lower).exp(),
+        ))
     })
 }
 
@@ -425,7 +490,8 @@ fn solve_lower(a: f64, p: f64) -> f64 {
 /// `g(x) = ln q − ln Q(a, x)` (`x g' = x^a e^(−x) / (Γ(a) Q)`), which is nearly
 /// linear in `x` in the upper tail (`ln Q ≈ (a−1) ln x − x − ln Γ(a)`; that
 /// form, iterated, gives the start for small `q`).
-fn solve_upper(a: f64, q: f64) -> f64 {
+fn solve_upper(shape: &GammaShape, q: f64) -> f64 {
+    let a = shape.a;
     if q == 0.0 {
         return f64::INFINITY;
     }
@@ -436,17 +502,20 @@ fn solve_upper(a: f64, q: f64) -> f64 {
     let start = if ln_q < -1.0 {
         let mut x = -ln_q;
         for _ in 0..4 {
-            x = (-ln_q + (a - 1.0) * x.ln() - ln_gamma(a)).max(a);
+            x = (-ln_q + (a - 1.0) * x.ln() - shape.ln_gamma).max(a);
         }
         x
     } else if a > 1.0 {
         a
     } else {
-        (((-q).ln_1p() + ln_gamma(a + 1.0)) / a).exp()
+        (((-q).ln_1p() + shape.ln_gamma_plus_one) / a).exp()
     };
     safeguarded_newton(start, Step::Additive, |x| {
-        let g = inc_gamma(a, x)?;
-        Some((ln_q - g.ln_upper, (ln_prefactor(a, x) - g.ln_upper).exp()))
+        let g = inc_gamma(shape, x)?;
+        Some((
+            ln_q - g.ln_upper,
+            (ln_prefactor(shape, x) - g.ln_upper).exp(),
+        ))
     })
 }
 
