@@ -267,8 +267,32 @@ fn a_standardized_sample_gives_the_same_fits_as_the_data() {
             assert_eq!(direct, in_place, "{kind:?} {loc:?}");
             // The model in standardized coordinates is the law of (X − c)/s.
             let standard = standardized.standardize(&direct.model).unwrap();
-            let (x, y) = (data[17], standardized.values()[17]);
+            let mut sorted = data.clone();
+            sorted.sort_by(f64::total_cmp);
+            let (x, y) = (sorted[17], standardized.values()[17]);
             assert_close(standard.cdf(y), direct.model.cdf(x), 1e-12, 1e-15);
+        }
+    }
+}
+
+#[test]
+fn a_fit_does_not_depend_on_the_order_of_the_values() {
+    use super::{fit, FitOptions};
+    use crate::dist::FamilyKind;
+    use rand::seq::SliceRandom;
+    let data = sample(0.7, 5000, 4);
+    let mut shuffled = data.clone();
+    shuffled.shuffle(&mut rand_pcg::Pcg64::seed_from_u64(9));
+    let mut sorted = data.clone();
+    sorted.sort_by(f64::total_cmp);
+    for kind in FamilyKind::ALL {
+        let reference = fit(kind, &data, &FitOptions::default()).unwrap();
+        for other in [&shuffled, &sorted] {
+            assert_eq!(
+                fit(kind, other, &FitOptions::default()).unwrap(),
+                reference,
+                "{kind:?}"
+            );
         }
     }
 }
