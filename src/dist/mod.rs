@@ -169,6 +169,24 @@ pub trait ContinuousDist {
     /// `∫_a^b sign(x − loc) |x − loc|^k f(x) dx` for `k > −1`.
     fn signed_moment_between(&self, k: f64, a: f64, b: f64) -> f64;
 
+    /// `[m₀, m₁, m₂]` of each cell `[b_j, b_{j+1}]` of the increasing
+    /// `bounds` (which may start at −∞ and end at +∞): `m₀`, `m₂` as
+    /// [`Self::abs_moment_between`] with `k = 0, 2` and `m₁` as
+    /// [`Self::signed_moment_between`] with `k = 1`. The same values as those
+    /// calls; a family may share the work at a bound between its two cells.
+    fn cell_moments(&self, bounds: &[f64]) -> Vec<[f64; 3]> {
+        bounds
+            .windows(2)
+            .map(|cell| {
+                [
+                    self.abs_moment_between(0.0, cell[0], cell[1]),
+                    self.signed_moment_between(1.0, cell[0], cell[1]),
+                    self.abs_moment_between(2.0, cell[0], cell[1]),
+                ]
+            })
+            .collect()
+    }
+
     /// `∫_a^b x^k f(x) dx` for `k ∈ {0, 1, 2}` (raw, not about loc), from the
     /// moments about loc: `x = loc + r`.
     fn raw_moment_between(&self, k: u32, a: f64, b: f64) -> f64 {
@@ -283,6 +301,9 @@ impl ContinuousDist for Model {
     }
     fn signed_moment_between(&self, k: f64, a: f64, b: f64) -> f64 {
         delegate!(self, d => d.signed_moment_between(k, a, b))
+    }
+    fn cell_moments(&self, bounds: &[f64]) -> Vec<[f64; 3]> {
+        delegate!(self, d => d.cell_moments(bounds))
     }
     fn variance(&self) -> f64 {
         delegate!(self, d => d.variance())

@@ -250,24 +250,87 @@ impl RadialGamma {
     /// both ends are past the mean of the gamma variable, so deep-tail
     /// intervals keep their relative accuracy.
     fn half_line_moment(&self, k: f64, r1: f64, r2: f64) -> f64 {
-        let shifted_shape = self.gamma_shape + k / self.power;
         let Some(shape) = self.moment_shape(k) else {
             return f64::NAN;
         };
-        let t1 = self.gamma_variable(r1);
-        let t2 = self.gamma_variable(r2);
-        let mass = if t1 >= shifted_shape {
-            shape.upper(t1) - shape.upper(t2)
-        } else {
-            shape.lower(t2) - shape.lower(t1)
+        let end = |r: f64| {
+            let t = self.gamma_variable(r);
+            (t, shape.lower_upper(t))
         };
+        let mass = half_line_mass(shape.a(), end(r1), end(r2));
         if mass == 0.0 {
             return 0.0;
         }
-        let ln_factor =
-            shape.ln_gamma() - self.shape.ln_gamma() - (k / self.power) * self.rate.ln()
-                + k * self.scale.ln();
-        0.5 * ln_factor.exp() * mass
+        0.5 * self.moment_factor(k, &shape).exp() * mass
+    }
+
+    /// `ln(Γ(a + k/p)/Γ(a) · λ^(−k/p) · scale^k)`, the factor of the partial
+    /// moment of order `k` (`shape` is `a + k/p`).
+    fn moment_factor(&self, k: f64, shape: &GammaShape) -> f64 {
+        shape.ln_gamma() - self.shape.ln_gamma() - (k / self.power) * self.rate.ln()
+            + k * self.scale.ln()
+    }
+
+    /// [`ContinuousDist::cell_moments`](super::ContinuousDist::cell_moments):
+    /// the incomplete gamma functions are evaluated once per bound (for the
+    /// orders 0, 1, 2) and shared by the two cells that meet there, with the
+    /// same choice of `P` or `Q` differences as [`Self::abs_moment_between`],
+    /// so the values are the same.
+    pub(super) fn cell_moments(&self, bounds: &[f64]) -> Vec<[f64; 3]> {
+        let orders = [0.0, 1.0, 2.0];
+        let shapes = orders.map(|k| self.moment_shape(k));
+        let factors = std::array::from_fn::<_, 3, _>(|i| {
+            shapes[i].map(|shape| 0.5 * self.moment_factor(orders[i], &shape).exp())
+        });
+        // Per bound: standardized z, and per order (t, (P, Q)) at radius |z|
+        // and at radius 0 (for a cell that straddles loc).
+        let ends: Vec<(f64, [Option<BoundEnd>; 3])> = bounds
+            .iter()
+            .map(|&b| {
+                let z = self.standardize(b);
+                let t = self.gamma_variable(z.abs());
+                (z, shapes.map(|shape| shape.map(|s| (t, s.lower_upper(t)))))
+            })
+            .collect();
+        let centre: BoundEnd = (0.0, (0.0, 1.0));
+        ends.windows(2)
+            .map(|cell| {
+                let ((za, a_ends), (zb, b_ends)) = (&cell[0], &cell[1]);
+                if za.is_nan() || zb.is_nan() || za > zb {
+                    return [f64::NAN; 3];
+                }
+                std::array::from_fn(|i| {
+                    let (Some(shape), Some(factor), Some(a), Some(b)) =
+                        (shapes[i], factors[i], a_ends[i], b_ends[i])
+                    else {
+                        return f64::NAN;
+                    };
+                    let piece = |near: BoundEnd, far: BoundEnd| {
+                        let mass = half_line_mass(shape.a(), near, far);
+                        if mass == 0.0 {
+                            0.0
+                        } else {
+                            factor * mass
+                        }
+                    };
+                    // Negative side counts with sign −1 for the signed order 1.
+                    let negative_sign = if i == 1 { -1.0 } else { 1.0 };
+                    let negative = if *za < 0.0 {
+                        let near = if *zb < 0.0 { b } else { centre };
+                        negative_sign * piece(near, a)
+                    } else {
+                        0.0
+                    };
+                    let positive = if *zb > 0.0 {
+                        let near = if *za > 0.0 { a } else { centre };
+                        piece(near, b)
+                    } else {
+                        0.0
+                    };
+                    negative + positive
+                })
+            })
+            .collect()
     }
 
     /// The gamma shape `a + k/p` of the partial moment of order `k` (kept
@@ -366,6 +429,22 @@ impl RadialGamma {
     }
 }
 
+/// A bound of a half-line piece: the gamma variable `t` and `(P, Q)` at it.
+type BoundEnd = (f64, (f64, f64));
+
+/// `P(s, t₂) − P(s, t₁)` of a half-line piece from `near` (`t₁`) to `far`
+/// (`t₂ ≥ t₁`), as the difference of `Q` when both ends are past the mean `s`
+/// of the gamma variable, so deep-tail pieces keep their relative accuracy.
+fn half_line_mass(shifted_shape: f64, near: BoundEnd, far: BoundEnd) -> f64 {
+    let (t1, (p1, q1)) = near;
+    let (_, (p2, q2)) = far;
+    if t1 >= shifted_shape {
+        q1 - q2
+    } else {
+        p2 - p1
+    }
+}
+
 /// An interval split at `loc`: standardized radii `(r1, r2)`, `r1 ≤ r2`, of
 /// its part below and of its part above `loc`.
 struct HalfLinePieces {
@@ -403,6 +482,9 @@ macro_rules! forward_to_radial {
         }
         fn signed_moment_between(&self, k: f64, a: f64, b: f64) -> f64 {
             self.$field.signed_moment_between(k, a, b)
+        }
+        fn cell_moments(&self, bounds: &[f64]) -> Vec<[f64; 3]> {
+            self.$field.cell_moments(bounds)
         }
         fn variance(&self) -> f64 {
             self.$field.variance()

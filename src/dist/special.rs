@@ -190,6 +190,16 @@ impl GammaShape {
         inc_gamma(self, x).map_or(f64::NAN, |g| g.lower)
     }
 
+    /// `(P(a, x), Q(a, x))` from one evaluation.
+    pub fn lower_upper(&self, x: f64) -> (f64, f64) {
+        inc_gamma(self, x).map_or((f64::NAN, f64::NAN), |g| (g.lower, g.upper))
+    }
+
+    /// The shape `a`.
+    pub fn a(&self) -> f64 {
+        self.a
+    }
+
     /// `Q(a, x)` ([`reg_upper_gamma`]).
     pub fn upper(&self, x: f64) -> f64 {
         inc_gamma(self, x).map_or(f64::NAN, |g| g.upper)

@@ -475,3 +475,31 @@ fn gennorm_with_a_huge_shape_samples_its_near_uniform_law() {
     let ks = crate::stats::ks_one_sample(&draws, uniform).unwrap();
     assert!(ks.p_value > 1e-3, "KS {} p {}", ks.statistic, ks.p_value);
 }
+
+proptest! {
+    /// The shared-bound cell moments are exactly the per-cell partial
+    /// moments, for cells on either side of loc, straddling it, and
+    /// reaching ±∞.
+    #[test]
+    fn cell_moments_are_the_partial_moments(
+        d in any_family(),
+        mut z in proptest::collection::vec(-30.0f64..30.0, 1..12),
+    ) {
+        z.sort_by(f64::total_cmp);
+        let mut bounds = vec![f64::NEG_INFINITY];
+        bounds.extend(z.iter().map(|z| d.loc() + z * d.scale()));
+        bounds.push(f64::INFINITY);
+        let cells = d.cell_moments(&bounds);
+        prop_assert_eq!(cells.len(), bounds.len() - 1);
+        for (cell, m) in bounds.windows(2).zip(&cells) {
+            let expected = [
+                d.abs_moment_between(0.0, cell[0], cell[1]),
+                d.signed_moment_between(1.0, cell[0], cell[1]),
+                d.abs_moment_between(2.0, cell[0], cell[1]),
+            ];
+            for (got, want) in m.iter().zip(expected) {
+                prop_assert_eq!(got.to_bits(), want.to_bits(), "{:?} {:?}: {} vs {}", d, cell, got, want);
+            }
+        }
+    }
+}
