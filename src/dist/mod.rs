@@ -169,6 +169,13 @@ pub trait ContinuousDist {
     /// `∫_a^b sign(x − loc) |x − loc|^k f(x) dx` for `k > −1`.
     fn signed_moment_between(&self, k: f64, a: f64, b: f64) -> f64;
 
+    /// [`Self::quantile`] of each of `ps`; a family may solve each from the
+    /// ones before it (to the same tolerance), which pays when `ps` are
+    /// close together, as the `i/n` of the exact W1/W2.
+    fn quantiles(&self, ps: &[f64]) -> Vec<f64> {
+        ps.iter().map(|&p| self.quantile(p)).collect()
+    }
+
     /// `[m₀, m₁, m₂]` of each cell `[b_j, b_{j+1}]` of the increasing
     /// `bounds` (which may start at −∞ and end at +∞): `m₀`, `m₂` as
     /// [`Self::abs_moment_between`] with `k = 0, 2` and `m₁` as
@@ -304,6 +311,9 @@ impl ContinuousDist for Model {
     }
     fn cell_moments(&self, bounds: &[f64]) -> Vec<[f64; 3]> {
         delegate!(self, d => d.cell_moments(bounds))
+    }
+    fn quantiles(&self, ps: &[f64]) -> Vec<f64> {
+        delegate!(self, d => d.quantiles(ps))
     }
     fn variance(&self) -> f64 {
         delegate!(self, d => d.variance())

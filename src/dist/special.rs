@@ -207,13 +207,21 @@ impl GammaShape {
 
     /// The `x` with `Q(a, x) = q` ([`inv_reg_upper_gamma`]).
     pub fn inv_upper(&self, q: f64) -> f64 {
+        self.inv_upper_near(q, f64::NAN)
+    }
+
+    /// [`Self::inv_upper`] with the Newton iteration started at `guess`
+    /// (ignored unless finite and `> 0`): for a sequence of nearby targets,
+    /// each solved from a prediction of the last ones.
+    pub fn inv_upper_near(&self, q: f64, guess: f64) -> f64 {
         if !(0.0..=1.0).contains(&q) {
             return f64::NAN;
         }
+        let guess = (guess.is_finite() && guess > 0.0).then_some(guess);
         if q <= 0.5 {
-            solve_upper(self, q)
+            solve_upper(self, q, guess)
         } else {
-            solve_lower(self, 1.0 - q)
+            solve_lower(self, 1.0 - q, guess)
         }
     }
 
@@ -223,9 +231,9 @@ impl GammaShape {
             return f64::NAN;
         }
         if p <= 0.5 {
-            solve_lower(self, p)
+            solve_lower(self, p, None)
         } else {
-            solve_upper(self, 1.0 - p)
+            solve_upper(self, 1.0 - p, None)
         }
     }
 }
@@ -473,7 +481,7 @@ const NEWTON_TOLERANCE: f64 = 4.0 * f64::EPSILON;
 /// `x` with `P(a, x) = p`, `p ≤ 1/2`, by Newton on `g(u) = ln P(a, e^u) − ln p`
 /// (`g' = x^a e^(−x) / (Γ(a) P)`), which is nearly linear in `u = ln x` where
 /// `P ≈ x^a / Γ(a+1)`; that form also gives the start.
-fn solve_lower(shape: &GammaShape, p: f64) -> f64 {
+fn solve_lower(shape: &GammaShape, p: f64, guess: Option<f64>) -> f64 {
     let a = shape.a;
     if p == 0.0 {
         return 0.0;
@@ -482,7 +490,7 @@ fn solve_lower(shape: &GammaShape, p: f64) -> f64 {
         return -(-p).ln_1p();
     }
     let ln_p = p.ln();
-    let start = ((ln_p + shape.ln_gamma_plus_one) / a).exp();
+    let start = guess.unwrap_or_else(|| ((ln_p + shape.ln_gamma_plus_one) / a).exp());
     if start == 0.0 {
         // x^a/Γ(a+1) = p has no representable root (e.g. a = 0.05, p = 1e-20)
         return 0.0;
@@ -500,7 +508,7 @@ fn solve_lower(shape: &GammaShape, p: f64) -> f64 {
 /// `g(x) = ln q − ln Q(a, x)` (`x g' = x^a e^(−x) / (Γ(a) Q)`), which is nearly
 /// linear in `x` in the upper tail (`ln Q ≈ (a−1) ln x − x − ln Γ(a)`; that
 /// form, iterated, gives the start for small `q`).
-fn solve_upper(shape: &GammaShape, q: f64) -> f64 {
+fn solve_upper(shape: &GammaShape, q: f64, guess: Option<f64>) -> f64 {
     let a = shape.a;
     if q == 0.0 {
         return f64::INFINITY;
@@ -509,7 +517,9 @@ fn solve_upper(shape: &GammaShape, q: f64) -> f64 {
         return -q.ln();
     }
     let ln_q = q.ln();
-    let start = if ln_q < -1.0 {
+    let start = if let Some(guess) = guess {
+        guess
+    } else if ln_q < -1.0 {
         let mut x = -ln_q;
         for _ in 0..4 {
             x = (-ln_q + (a - 1.0) * x.ln() - shape.ln_gamma).max(a);

@@ -112,10 +112,18 @@ pub fn wasserstein_to_dist(
     };
     let n = sorted.len();
     let loc = dist.loc();
-    let quantile = |i: usize| match i {
-        0 => f64::NEG_INFINITY,
-        i if i == n => f64::INFINITY,
-        i => dist.quantile(i as f64 / n as f64),
+    // q_i = F⁻¹(i/n) with q_0 = −∞ and q_n = +∞ exactly.
+    let bounds_of = |first: usize, last: usize| {
+        let ps: Vec<f64> = (first..=last).map(|i| i as f64 / n as f64).collect();
+        let mut bounds = dist.quantiles(&ps);
+        for (i, bound) in (first..=last).zip(bounds.iter_mut()) {
+            if i == 0 {
+                *bound = f64::NEG_INFINITY;
+            } else if i == n {
+                *bound = f64::INFINITY;
+            }
+        }
+        bounds
     };
     // Fixed-size chunks, each summed in order, then the chunk sums in
     // order: the result does not depend on how rayon splits the work.
@@ -124,7 +132,7 @@ pub fn wasserstein_to_dist(
         .enumerate()
         .map(|(chunk, values)| {
             let first = chunk * SUM_CHUNK;
-            let bounds: Vec<f64> = (first..=first + values.len()).map(quantile).collect();
+            let bounds = bounds_of(first, first + values.len());
             let moments = dist.cell_moments(&bounds);
             let mut w1 = CompensatedSum::default();
             let mut w2 = CompensatedSum::default();
