@@ -25,6 +25,10 @@
 //!   smaller is the one iterated on, the other is formed exactly as `1 − p`
 //!   only when `p ≥ 1/2` (Sterbenz).
 //!
+//! [`GammaShape`] holds a shape's constants (`Γ(a)`, `ln Γ(a)`, …) so that a
+//! distribution evaluating `P`, `Q` or their inverses at millions of points
+//! computes them once; the free functions build one per call.
+//!
 //! Accuracy (measured against scipy 1.17, see the tests): `P`, `Q` to about
 //! 1e-13 relative for `a ∈ [0.05, 200]` and `x` over many decades, including
 //! deep tails such as `Q(0.5, 700)`.
