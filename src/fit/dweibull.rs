@@ -77,10 +77,33 @@ pub(super) fn profile_scale(logs: &LogAbs, c: f64) -> f64 {
 }
 
 /// `ln L(c, μ, α)` over `y` (`−∞`/`+∞` if a value equals `μ`).
+#[cfg(test)]
 pub(super) fn loglik(y: &[f64], c: f64, mu: f64, alpha: f64) -> f64 {
+    loglik_and_information(y, c, mu, alpha).0
+}
+
+/// `ln L(c, μ, α)` and the observed information from one pass over `y`; the
+/// observed information `−∇² ln L` of `(c, α)` at fixed `μ` is
+///
+/// ```text
+/// −H_cc = n/c² + Σ w ℓ²
+/// −H_αα = −n c/α² + (c + c²)/α² Σ w
+/// −H_cα = n/α − (1/α) Σ w − (c/α) Σ w ℓ
+/// ```
+pub(super) fn loglik_and_information(
+    y: &[f64],
+    c: f64,
+    mu: f64,
+    alpha: f64,
+) -> (f64, [[f64; 2]; 2]) {
     let n = y.len() as f64;
-    let [sum_l, sum_w, ..] = weibull_sums(y, c, mu, alpha);
-    n * (c.ln() - std::f64::consts::LN_2 - alpha.ln()) + (c - 1.0) * sum_l - sum_w
+    let [sum_l, sw, swl, swll] = weibull_sums(y, c, mu, alpha);
+    let loglik = n * (c.ln() - std::f64::consts::LN_2 - alpha.ln()) + (c - 1.0) * sum_l - sw;
+    let a2 = alpha * alpha;
+    let cc = n / (c * c) + swll;
+    let aa = -n * c / a2 + (c + c * c) / a2 * sw;
+    let ca = n / alpha - sw / alpha - c / alpha * swl;
+    (loglik, [[cc, ca], [ca, aa]])
 }
 
 /// `[Σ ℓ, Σ w, Σ w ℓ, Σ w ℓ²]` with `ℓ = ln(|r|/α)`, `w = e^{cℓ}`.
@@ -88,21 +111,11 @@ fn weibull_sums(y: &[f64], c: f64, mu: f64, alpha: f64) -> [f64; 4] {
     chunked_sums::<4, _>(y, |chunk| kernels::weibull_sums(chunk, mu, alpha, c))
 }
 
-/// The observed information `−∇² ln L` of `(c, α)` at fixed `μ`:
-///
-/// ```text
-/// −H_cc = n/c² + Σ w ℓ²
-/// −H_αα = −n c/α² + (c + c²)/α² Σ w
-/// −H_cα = n/α − (1/α) Σ w − (c/α) Σ w ℓ
-/// ```
+/// The observed information of `(c, α)` at fixed `μ` (see
+/// [`loglik_and_information`]).
+#[cfg(test)]
 pub(super) fn observed_information(y: &[f64], c: f64, mu: f64, alpha: f64) -> [[f64; 2]; 2] {
-    let n = y.len() as f64;
-    let [_, sw, swl, swll] = weibull_sums(y, c, mu, alpha);
-    let a2 = alpha * alpha;
-    let cc = n / (c * c) + swll;
-    let aa = -n * c / a2 + (c + c * c) / a2 * sw;
-    let ca = n / alpha - sw / alpha - c / alpha * swl;
-    [[cc, ca], [ca, aa]]
+    loglik_and_information(y, c, mu, alpha).1
 }
 
 /// Expected (Fisher) information of one value about `μ`:

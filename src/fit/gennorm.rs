@@ -68,10 +68,24 @@ pub(super) fn profile_scale(logs: &LogAbs, beta: f64) -> f64 {
 }
 
 /// `ln L(β, μ, α)` over `y`.
+#[cfg(test)]
 pub(super) fn loglik(y: &[f64], beta: f64, mu: f64, alpha: f64) -> f64 {
+    loglik_and_information(y, beta, mu, alpha).0
+}
+
+/// `ln L(β, μ, α)` and the observed information ([`information_from_sums`])
+/// from one pass over `y`.
+pub(super) fn loglik_and_information(
+    y: &[f64],
+    beta: f64,
+    mu: f64,
+    alpha: f64,
+) -> (f64, [[f64; 3]; 3]) {
     let n = y.len() as f64;
-    let [sum_w, ..] = information_sums(y, beta, mu, alpha);
-    n * (beta.ln() - std::f64::consts::LN_2 - ln_gamma(1.0 / beta) - alpha.ln()) - sum_w
+    let sums = information_sums(y, beta, mu, alpha);
+    let loglik =
+        n * (beta.ln() - std::f64::consts::LN_2 - ln_gamma(1.0 / beta) - alpha.ln()) - sums[0];
+    (loglik, information_from_sums(n, sums, beta, alpha))
 }
 
 /// `[Σ w, Σ w ℓ, Σ w ℓ², Σ v, Σ v ℓ, Σ (|r|/α)^{β−2}]` of
@@ -82,7 +96,14 @@ fn information_sums(y: &[f64], beta: f64, mu: f64, alpha: f64) -> [f64; 6] {
     })
 }
 
-/// The observed information `−∇² ln L` in the order `(β, μ, α)`:
+/// The observed information at `(β, μ, α)` (see [`information_from_sums`]).
+#[cfg(test)]
+pub(super) fn observed_information(y: &[f64], beta: f64, mu: f64, alpha: f64) -> [[f64; 3]; 3] {
+    loglik_and_information(y, beta, mu, alpha).1
+}
+
+/// The observed information `−∇² ln L` in the order `(β, μ, α)`, from the
+/// sums of [`information_sums`]:
 ///
 /// ```text
 /// −H_ββ = n/β² + n (2ψ(1/β)/β³ + ψ₁(1/β)/β⁴) + Σ w ℓ²
@@ -96,9 +117,8 @@ fn information_sums(y: &[f64], beta: f64, mu: f64, alpha: f64) -> [f64; 6] {
 /// The `μ` entries exist only for `β > 2` (for `β ≤ 2` the density has a
 /// cusp or an unbounded second derivative at `μ`); values equal to `μ` are
 /// skipped (their terms vanish in the limit for `β > 2`).
-pub(super) fn observed_information(y: &[f64], beta: f64, mu: f64, alpha: f64) -> [[f64; 3]; 3] {
-    let n = y.len() as f64;
-    let [sw, swl, swll, sv, svl, sq] = information_sums(y, beta, mu, alpha);
+fn information_from_sums(n: f64, sums: [f64; 6], beta: f64, alpha: f64) -> [[f64; 3]; 3] {
+    let [sw, swl, swll, sv, svl, sq] = sums;
     let psi = digamma(1.0 / beta);
     let psi1 = trigamma(1.0 / beta);
     let (b2, a2) = (beta * beta, alpha * alpha);

@@ -376,14 +376,17 @@ impl Standardized {
     }
 }
 
-/// Sorts standardized values ascending (in parallel; linear time when they
-/// already are). The fits work on sorted values, so that a fit depends only
-/// on the values and not on their order, and so that the strided
-/// subsamples of the warm-start pyramid are spread evenly over the
-/// quantiles, which brings each level's estimate closer to the next.
+/// Sorts standardized values ascending (in parallel; only a check when they
+/// already are, as `gradrd fit` passes them). The fits work on sorted
+/// values, so that a fit depends only on the values and not on their order,
+/// and so that the strided subsamples of the warm-start pyramid are spread
+/// evenly over the quantiles, which brings each level's estimate closer to
+/// the next.
 fn sort(y: &mut [f64]) {
     use rayon::slice::ParallelSliceMut;
-    y.par_sort_unstable_by(f64::total_cmp);
+    if !y.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+        y.par_sort_unstable_by(f64::total_cmp);
+    }
 }
 
 /// The center (median, or the fixed `loc`) and spread (median absolute
@@ -546,7 +549,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
         fit_shape_family::<gennorm::GenNormProfile>(y, data.location, opts.tol, opts.max_iter);
     let (beta, mu) = (solved.shape, solved.mu);
     let alpha = gennorm::profile_scale(&LogAbs::new(y, mu), beta);
-    let info = gennorm::observed_information(y, beta, mu, alpha);
+    let (loglik, info) = gennorm::loglik_and_information(y, beta, mu, alpha);
     let n = y.len() as f64;
     let (std_errors, se_method) = if !data.is_free() {
         let se = standard_errors(&[&[info[0][0], info[0][2]], &[info[2][0], info[2][2]]]);
@@ -563,7 +566,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
         shape: Some(beta),
         mu,
         scale: alpha,
-        loglik: gennorm::loglik(y, beta, mu, alpha),
+        loglik,
         std_errors,
         se_method,
         converged: solved.converged,
@@ -588,7 +591,7 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
         });
     }
     let alpha = dweibull::profile_scale(&logs, c);
-    let info = dweibull::observed_information(y, c, mu, alpha);
+    let (loglik, info) = dweibull::loglik_and_information(y, c, mu, alpha);
     let se = standard_errors(&[&info[0], &info[1]]);
     let n = y.len() as f64;
     let (loc_se, se_method) = if data.is_free() {
@@ -613,7 +616,7 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
         shape: Some(c),
         mu,
         scale: alpha,
-        loglik: dweibull::loglik(y, c, mu, alpha),
+        loglik,
         std_errors: vec![se[0], loc_se, se[1]],
         se_method,
         converged: solved.converged,
