@@ -65,15 +65,15 @@ impl ShapeFamily for DWeibullProfile {
         sums.ln_mean_power - (c - 1.0) * sums.mean_log
     }
 
+    /// The closed-form scale for fixed `c` and `μ`: `α = (mean|r|^c)^{1/c}`.
+    fn profile_scale(logs: &LogAbs, c: f64) -> f64 {
+        (logs.moments(c).ln_mean_power / c).exp()
+    }
+
     /// `ln c − ln 2 − 1`.
     fn shape_term(c: f64) -> f64 {
         c.ln() - std::f64::consts::LN_2 - 1.0
     }
-}
-
-/// The closed-form scale for fixed `c` and `μ`: `α = (mean|r|^c)^{1/c}`.
-pub(super) fn profile_scale(logs: &LogAbs, c: f64) -> f64 {
-    (logs.moments(c).ln_mean_power / c).exp()
 }
 
 /// `ln L(c, μ, α)` over `y` (`−∞`/`+∞` if a value equals `μ`).

@@ -56,15 +56,15 @@ impl ShapeFamily for GenNormProfile {
         LocationSums::new(y, mu, beta).ln_mean_power / beta
     }
 
+    /// The closed-form scale for fixed `β` and `μ`: `α = (β · mean|r|^β)^{1/β}`.
+    fn profile_scale(logs: &LogAbs, beta: f64) -> f64 {
+        ((beta.ln() + logs.moments(beta).ln_mean_power) / beta).exp()
+    }
+
     /// `ln β − ln 2 − ln Γ(1/β) − ln β/β − 1/β`.
     fn shape_term(beta: f64) -> f64 {
         beta.ln() - std::f64::consts::LN_2 - ln_gamma(1.0 / beta) - (beta.ln() + 1.0) / beta
     }
-}
-
-/// The closed-form scale for fixed `β` and `μ`: `α = (β · mean|r|^β)^{1/β}`.
-pub(super) fn profile_scale(logs: &LogAbs, beta: f64) -> f64 {
-    ((beta.ln() + logs.moments(beta).ln_mean_power) / beta).exp()
 }
 
 /// `ln L(β, μ, α)` over `y`.

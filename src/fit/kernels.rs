@@ -15,6 +15,12 @@
 //! * `ln(x) = e ln 2 + ln(m)`, `x = m 2^e` with `m ∈ [√½, √2)`,
 //!   `ln(1 + f) = f − f²/2 + f³ P(f)/Q(f)`.
 //!
+//! Each kernel writes its loop out (chunks of [`LANES`], then the remainder)
+//! with a nested `#[inline(always)]` function for the body. A shared loop
+//! helper taking a closure was tried: the closure body is not compiled with
+//! the clone's target features, and `location_sums`, `gennorm_information`
+//! and `weibull_sums` became 7–8× slower (3.5 → 23 ns per value).
+//!
 //! Both are within two units in the last place of the correctly rounded
 //! result (tested against `std` below). No fused multiply-add is used and
 //! every accumulator is an explicit array, so each kernel gives the same

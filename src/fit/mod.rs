@@ -39,7 +39,7 @@ mod sums;
 
 use crate::dist::{ContinuousDist, FamilyKind, Model, ParamError};
 use information::{location_standard_error, scalar_standard_error, standard_errors};
-use profile::{fit_shape_family, LocationY, LogAbs, SHAPE_BOUNDS};
+use profile::{fit_shape_family, LocationY, SHAPE_BOUNDS};
 
 /// How the location parameter is treated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -547,8 +547,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
     let y = &data.y;
     let solved =
         fit_shape_family::<gennorm::GenNormProfile>(y, data.location, opts.tol, opts.max_iter);
-    let (beta, mu) = (solved.shape, solved.mu);
-    let alpha = gennorm::profile_scale(&LogAbs::new(y, mu), beta);
+    let (beta, mu, alpha) = (solved.shape, solved.mu, solved.scale);
     let (loglik, info) = gennorm::loglik_and_information(y, beta, mu, alpha);
     let n = y.len() as f64;
     let (std_errors, se_method) = if !data.is_free() {
@@ -579,18 +578,16 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
     let y = &data.y;
     let solved =
         fit_shape_family::<dweibull::DWeibullProfile>(y, data.location, opts.tol, opts.max_iter);
-    let (c, mu) = (solved.shape, solved.mu);
-    let logs = LogAbs::new(y, mu);
-    if logs.at_loc > 0 {
+    let (c, mu, alpha) = (solved.shape, solved.mu, solved.scale);
+    if solved.at_loc > 0 {
         return Err(FitError::Degenerate {
             family: "dweibull",
             reason: format!(
                 "{} values equal the location found; the likelihood is unbounded there",
-                logs.at_loc
+                solved.at_loc
             ),
         });
     }
-    let alpha = dweibull::profile_scale(&logs, c);
     let (loglik, info) = dweibull::loglik_and_information(y, c, mu, alpha);
     let se = standard_errors(&[&info[0], &info[1]]);
     let n = y.len() as f64;

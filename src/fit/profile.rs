@@ -165,6 +165,10 @@ pub(super) trait ShapeFamily: Sync {
     /// `+∞` when it is undefined there.
     fn location_cost(y: &[f64], mu: f64, s: f64) -> f64;
 
+    /// The closed-form scale at shape `s` and the location `logs` was built
+    /// for.
+    fn profile_scale(logs: &LogAbs, s: f64) -> f64;
+
     /// The part of the profile log-likelihood per value that depends on the
     /// shape alone: `ℓ_p(s, μ) = shape_term(s) − location_cost(y, μ, s)`.
     fn shape_term(s: f64) -> f64;
@@ -247,8 +251,33 @@ pub(super) enum LocationY {
 pub(super) struct ShapeFit {
     pub shape: f64,
     pub mu: f64,
+    /// The closed-form scale at `shape` and `mu`.
+    pub scale: f64,
+    /// Number of values equal to `mu`.
+    pub at_loc: usize,
     pub iterations: u64,
     pub converged: bool,
+}
+
+impl ShapeFit {
+    /// The fit at `shape` with the scale and the values at `μ` read from
+    /// `logs` (built at the fit's `μ`).
+    fn at<F: ShapeFamily>(
+        logs: &LogAbs,
+        shape: f64,
+        mu: f64,
+        iterations: u64,
+        converged: bool,
+    ) -> Self {
+        ShapeFit {
+            shape,
+            mu,
+            scale: F::profile_scale(logs, shape),
+            at_loc: logs.at_loc,
+            iterations,
+            converged,
+        }
+    }
 }
 
 /// Subsample sizes of the warm-start pyramid, ending with `n` itself.
@@ -333,6 +362,8 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
     let mut fitted = ShapeFit {
         shape: current.shape,
         mu: current.mu,
+        scale: f64::NAN,
+        at_loc: 0,
         iterations: 0,
         converged: true,
     };
@@ -375,6 +406,8 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
         }
         fitted.shape = result.shape;
         fitted.mu = result.mu;
+        fitted.scale = result.scale;
+        fitted.at_loc = result.at_loc;
         fitted.iterations += result.iterations;
         if settings.last_level {
             fitted.converged = result.converged;
@@ -468,18 +501,21 @@ fn second_start<F: ShapeFamily>(
         min_shape: 1.0,
         ..*settings
     };
-    let mut fit = fit_level::<F>(sample, start, &held);
-    let logs = LogAbs::new(sample, fit.mu);
+    let held_fit = fit_level::<F>(sample, start, &held);
+    let logs = LogAbs::new(sample, held_fit.mu);
     let free = newton_bracketed(
         |s| F::profile_derivatives(&logs, s),
-        fit.shape,
+        held_fit.shape,
         settings.tol,
         settings.max_iter,
     );
-    fit.shape = free.value;
-    fit.iterations += free.iterations;
-    fit.converged &= free.converged;
-    fit
+    ShapeFit::at::<F>(
+        &logs,
+        free.value,
+        held_fit.mu,
+        held_fit.iterations + free.iterations,
+        held_fit.converged && free.converged,
+    )
 }
 
 /// One pyramid level: alternate location searches and shape solves from
@@ -497,10 +533,15 @@ fn fit_level<F: ShapeFamily>(
         last_level,
     } = settings;
     let mut iterations = 0;
+    // The logs of the latest solve (at the current μ), kept for the scale;
+    // dropped before the next are built, so only one set is ever held.
+    let mut latest_logs: Option<LogAbs> = None;
     let mut solve_shape = |mu: f64, start: f64| {
+        latest_logs = None;
         let logs = LogAbs::new(sample, mu);
         let solved = newton_bracketed(|s| F::profile_derivatives(&logs, s), start, tol, max_iter);
         iterations += solved.iterations;
+        latest_logs = Some(logs);
         (solved.value.max(min_shape), solved.converged)
     };
     let mut mu = start.mu;
@@ -602,12 +643,11 @@ fn fit_level<F: ShapeFamily>(
             }
         }
     }
-    ShapeFit {
-        shape,
-        mu,
-        iterations: iterations + search_iterations,
-        converged: shape_converged && location_converged,
-    }
+    let converged = shape_converged && location_converged;
+    let iterations = iterations + search_iterations;
+    // (The shape was solved at least once, so the logs are there.)
+    let logs = latest_logs.unwrap_or_else(|| LogAbs::new(sample, mu));
+    ShapeFit::at::<F>(&logs, shape, mu, iterations, converged)
 }
 
 /// Data values worth trying as the location near `μ`: the two distinct

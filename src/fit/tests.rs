@@ -199,14 +199,14 @@ fn profile_logliks_are_the_direct_sums_at_the_closed_form_scale() {
     let n = y.len() as f64;
     for (shape, mu) in [(0.4, 0.03), (1.0, -0.2), (2.5, 0.1)] {
         let logs = LogAbs::new(&y, mu);
-        let alpha = gennorm::profile_scale(&logs, shape);
+        let alpha = gennorm::GenNormProfile::profile_scale(&logs, shape);
         assert_close(
             n * gennorm::GenNormProfile::profile_loglik(&y, mu, shape),
             gennorm_loglik_direct(&y, shape, mu, alpha),
             1e-12,
             0.0,
         );
-        let alpha = dweibull::profile_scale(&logs, shape);
+        let alpha = dweibull::DWeibullProfile::profile_scale(&logs, shape);
         assert_close(
             n * dweibull::DWeibullProfile::profile_loglik(&y, mu, shape),
             dweibull_loglik_direct(&y, shape, mu, alpha),
