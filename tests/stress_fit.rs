@@ -10,11 +10,19 @@
 //! the grid a failure means a bias or a standard error that is too small,
 //! not bad luck.
 //!
-//! At 20 values the asymptotics do not hold and the standard errors are not
-//! checked: the gennorm MLE with a free location often sits at a data value
-//! with a small β (20 gennorm(β = 2) values: β̂ = 0.31, log-likelihood 396.26
-//! against 392.19 at the truth and 396.16 for scipy's fit), 4–20 of its own
-//! "standard errors" away.
+//! The standard-error check also runs at 20 values for dweibull, laplace and
+//! normal, and passes there. It cannot hold for gennorm at 20 values, and is
+//! not run: 8 of its 40 fits at n = 20 land 4.3–21.6 of their own "standard
+//! errors" from the truth. These are the maximum-likelihood estimates (scipy
+//! finds the same) and the observed-information standard errors are right
+//! (a numerical Hessian agrees). The Wald approximation itself fails: the
+//! likelihood of 20 values is far from quadratic in (β, α), and with a free
+//! location the maximum often sits at a data value with a small β. 20
+//! gennorm(β = 2) values give β̂ = 0.31 at 396.26 nats, against 392.19 at
+//! the truth and 396.16 for scipy's fit. With β = 1 and the location fixed,
+//! β̂ = 15.9 ± 31.2 and α̂ = 2.03e-3 ± 1.7e-4 for α = 1e-3.
+//! [`gennorm_at_20_values_is_the_mle_with_correct_standard_errors`] pins that
+//! case to scipy.
 
 use gradrd::dist::{ContinuousDist, FamilyKind, Model};
 use gradrd::fit::{fit, FitOptions, LocMode};
@@ -54,7 +62,7 @@ fn check(kind: FamilyKind, truth: &Model, n: usize, seed: u64, loc: LocMode) -> 
         Err(e) => return vec![format!("{case}: fit failed: {e}")],
     };
     let mut problems = Vec::new();
-    let asymptotic = n >= 1_000;
+    let standard_errors_checked = n >= 1_000 || kind != FamilyKind::GenNorm;
     let c_below_1 = fitted.model.params()[0].1 < 1.0;
     let bounded = !(kind == FamilyKind::DWeibull && loc == LocMode::Free && c_below_1);
     let at_truth: f64 = sample.iter().map(|&x| truth.ln_pdf(x)).sum();
@@ -80,7 +88,7 @@ fn check(kind: FamilyKind, truth: &Model, n: usize, seed: u64, loc: LocMode) -> 
             Some(se) if !(se.is_finite() && *se > 0.0) => {
                 problems.push(format!("{case}: se({name}) = {se}"));
             }
-            Some(se) if asymptotic && (estimate - truth).abs() > 4.0 * se => problems.push(format!(
+            Some(se) if standard_errors_checked && (estimate - truth).abs() > 4.0 * se => problems.push(format!(
                 "{case}: {name} = {estimate:.6e} is {:.1} standard errors ({se:.3e}) from {truth:e}",
                 (estimate - truth).abs() / se
             )),
@@ -141,4 +149,61 @@ fn a_million_values_at_gradient_scale() {
         problems.extend(check(kind, &truth, 1_000_000, 99, LocMode::Free));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The gennorm case at 20 values that lands 5.9 "standard errors" from the
+/// truth (see the module documentation) is the maximum-likelihood estimate,
+/// and its standard errors are those of the observed information. The
+/// sample is the stress grid's gennorm(β = 1, loc = 0, scale = 1e-3) draw at
+/// n = 20, location fixed at 0.
+#[test]
+fn gennorm_at_20_values_is_the_mle_with_correct_standard_errors() {
+    let sample = [
+        -0.0004601852277756438,
+        -0.0015103251362106622,
+        -0.001622498496915332,
+        0.0008655120584518367,
+        -0.0007337295068784512,
+        0.0004987154727360424,
+        0.0010732838119458658,
+        -0.0011431706887119009,
+        0.0020353872482775717,
+        -0.001345249565846207,
+        -0.000672991564991586,
+        -0.0017798710292933095,
+        0.0005586726926349807,
+        -0.0005325759119166946,
+        1.0353460618304187e-5,
+        -0.0017415586702802124,
+        -0.00046217743785080984,
+        -0.0004003213599860966,
+        -0.0003622748746085458,
+        -0.00017061599474993696,
+    ];
+    let options = FitOptions {
+        loc: LocMode::Fixed(0.0),
+        ..FitOptions::default()
+    };
+    let fitted = fit(FamilyKind::GenNorm, &sample, &options).unwrap();
+    let params = fitted.model.params();
+    let se = &fitted.std_errors;
+    // scipy.stats.gennorm.fit(x, floc=0) -> (15.86376027479353, 0, 0.00203337897707403)
+    assert!((params[0].1 - 15.86376027479353).abs() < 1e-4 * 15.86376027479353);
+    assert!((params[2].1 - 0.00203337897707403).abs() < 1e-6 * 0.00203337897707403);
+    // sum(scipy.stats.gennorm.logpdf(x, b, 0, a)) at that fit: 109.50172746230338
+    assert!((fitted.loglik - 109.50172746230338).abs() < 1e-9);
+    // sqrt(diag(inv(-H))) with H the central-difference Hessian of that sum in
+    // (β, α), steps 1e-4·β and 1e-6·α: [31.1989013, 1.74194308e-4]
+    let se_beta = se[0].1.expect("a standard error for beta");
+    let se_scale = se[2].1.expect("a standard error for scale");
+    assert!(
+        (se_beta - 31.1989013).abs() < 1e-4 * 31.1989013,
+        "{se_beta}"
+    );
+    assert!(
+        (se_scale - 1.74194308e-4).abs() < 1e-4 * 1.74194308e-4,
+        "{se_scale}"
+    );
+    // The truth (β = 1, α = 1e-3) is (2.03e-3 − 1e-3)/1.74e-4 = 5.9 of them away.
+    assert!((params[2].1 - 1e-3) / se_scale > 5.0);
 }
