@@ -154,12 +154,39 @@ fn a_tiny_spec_renders_every_kind_and_reruns_byte_identically() {
         .starts_with("tensor,entries,zero fraction,excess kurtosis,best family\nfc3.weight,640,"));
     assert!(text("02-iid.csv").starts_with("test,sample size,fc3.weight\nSpearman,50,"));
     assert!(text("04-quantizers.csv")
-        .starts_with("tensor,quantizer,rate,nominal bits,coded bits,MSE\nfc3.weight,m22,2,2.000,"));
+        .starts_with("tensor,quantizer,rate,nominal bits,coded bits,MSE\nfc3.weight,m22,2,2,"));
+    // The CSV holds the MSE in full; the Markdown shows 4 significant digits.
+    let csv_mse = text("04-quantizers.csv")
+        .lines()
+        .nth(1)
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let shown_mse = text("04-quantizers.md")
+        .lines()
+        .nth(2)
+        .unwrap()
+        .trim_end_matches(" |")
+        .rsplit(" | ")
+        .next()
+        .unwrap()
+        .to_string();
+    let (exact, shown): (f64, f64) = (csv_mse.parse().unwrap(), shown_mse.parse().unwrap());
+    assert!(
+        csv_mse.len() > shown_mse.len() + 4,
+        "{csv_mse} vs {shown_mse}"
+    );
+    assert!(
+        (exact - shown).abs() <= 5e-4 * exact.abs(),
+        "{csv_mse} vs {shown_mse}"
+    );
     assert!(text("01-kurtosis.tex").contains("\\toprule"));
     assert!(text("08-fl_runs.csv")
         .starts_with("run,final accuracy (%),uplink (Mbit),final loss\nplain,"));
     assert!(text("07-rd_gaps.csv").starts_with(
-        "tensor,quantizer,nominal bits,coded bits,distortion,gap (bits),gap (dB)\nfc3.weight,m22,2.00,"
+        "tensor,quantizer,nominal bits,coded bits,distortion,gap (bits),gap (dB)\nfc3.weight,m22,2,"
     ));
     assert!(a["01-fit_histograms.png"].starts_with(b"\x89PNG\r\n\x1a\n"));
     let html = text("index.html");

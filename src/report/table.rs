@@ -1,8 +1,11 @@
 //! Report tables and their exporters: CSV (RFC 4180, via the `csv` crate),
 //! Markdown (GitHub pipe tables) and LaTeX (booktabs: `\toprule`,
 //! `\midrule`, `\bottomrule`), each to bytes, plus the HTML `<table>` of the
-//! report page. Cells are text, formatted once by the analysis; numbers are
-//! right-aligned in Markdown and LaTeX.
+//! report page. A [`Cell`] is text formatted once by the analysis, and for a
+//! number also the value itself: the page, Markdown and LaTeX show the
+//! rounded text, the CSV holds the full value (the shortest decimal that
+//! reads back as the same `f64`), so the data behind a table can be used
+//! without losing digits. Numbers are right-aligned in Markdown and LaTeX.
 
 /// One table of a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,7 +14,42 @@ pub struct ReportTable {
     pub name: String,
     pub caption: String,
     pub headers: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// One table cell: the text a reader sees and, for a number, its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub shown: String,
+    pub value: Option<f64>,
+}
+
+/// A number cell shown with `digits` significant digits ([`sig`]).
+pub fn num(value: f64, digits: usize) -> Cell {
+    Cell {
+        shown: sig(value, digits),
+        value: Some(value),
+    }
+}
+
+impl Cell {
+    /// What the CSV holds: the full value of a number, else the text.
+    fn exact(&self) -> String {
+        self.value
+            .map_or_else(|| self.shown.clone(), full_precision)
+    }
+}
+
+impl From<String> for Cell {
+    fn from(shown: String) -> Cell {
+        Cell { shown, value: None }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(shown: &str) -> Cell {
+        shown.to_string().into()
+    }
 }
 
 impl ReportTable {
@@ -24,7 +62,7 @@ impl ReportTable {
         }
     }
 
-    pub fn push(&mut self, row: Vec<String>) {
+    pub fn push(&mut self, row: Vec<Cell>) {
         debug_assert_eq!(row.len(), self.headers.len());
         self.rows.push(row);
     }
@@ -32,7 +70,7 @@ impl ReportTable {
     /// Whether every cell of column `c` reads as a number (or is empty/`–`).
     fn numeric(&self, c: usize) -> bool {
         self.rows.iter().all(|row| {
-            let cell = row[c].trim_end_matches('%');
+            let cell = row[c].shown.trim_end_matches('%');
             cell.is_empty() || cell == "–" || cell.parse::<f64>().is_ok()
         })
     }
@@ -42,7 +80,9 @@ impl ReportTable {
         // Writing strings into memory cannot fail.
         writer.write_record(&self.headers).expect("in memory");
         for row in &self.rows {
-            writer.write_record(row).expect("in memory");
+            writer
+                .write_record(row.iter().map(Cell::exact))
+                .expect("in memory");
         }
         writer.into_inner().expect("in memory")
     }
@@ -65,7 +105,7 @@ impl ReportTable {
             out.push_str(&format!(
                 "| {} |\n",
                 row.iter()
-                    .map(|cell| escape(cell))
+                    .map(|cell| escape(&cell.shown))
                     .collect::<Vec<_>>()
                     .join(" | ")
             ));
@@ -78,13 +118,8 @@ impl ReportTable {
         let align: String = (0..self.headers.len())
             .map(|c| if self.numeric(c) { 'r' } else { 'l' })
             .collect();
-        let line = |cells: &[String]| {
-            cells
-                .iter()
-                .map(|c| latex_escape(c))
-                .collect::<Vec<_>>()
-                .join(" & ")
-                + " \\\\\n"
+        let line = |cells: &mut dyn Iterator<Item = &str>| {
+            cells.map(latex_escape).collect::<Vec<_>>().join(" & ") + " \\\\\n"
         };
         let mut out =
             String::from("% requires \\usepackage{booktabs}\n\\begin{table}\n\\centering\n");
@@ -94,10 +129,10 @@ impl ReportTable {
             latex_escape(&self.name)
         ));
         out.push_str(&format!("\\begin{{tabular}}{{{align}}}\n\\toprule\n"));
-        out.push_str(&line(&self.headers));
+        out.push_str(&line(&mut self.headers.iter().map(String::as_str)));
         out.push_str("\\midrule\n");
         for row in &self.rows {
-            out.push_str(&line(row));
+            out.push_str(&line(&mut row.iter().map(|c| c.shown.as_str())));
         }
         out.push_str("\\bottomrule\n\\end{tabular}\n\\end{table}\n");
         out
@@ -114,7 +149,7 @@ impl ReportTable {
             out.push_str("<tr>");
             for (cell, &num) in row.iter().zip(&numeric) {
                 let class = if num { " class=\"num\"" } else { "" };
-                out.push_str(&format!("<td{class}>{}</td>", html_escape(cell)));
+                out.push_str(&format!("<td{class}>{}</td>", html_escape(&cell.shown)));
             }
             out.push_str("</tr>\n");
         }
@@ -138,6 +173,17 @@ pub fn sig(value: f64, digits: usize) -> String {
         format!("{value:.decimals$}")
     } else {
         format!("{:.*e}", digits.saturating_sub(1), value)
+    }
+}
+
+/// `value` in the shortest decimal that reads back as the same `f64`:
+/// positional between 1e-4 and 1e15, scientific (`1.25e-9`) outside.
+pub fn full_precision(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || !value.is_finite() || (1e-4..1e15).contains(&magnitude) {
+        value.to_string()
+    } else {
+        format!("{value:e}")
     }
 }
 
@@ -235,5 +281,46 @@ mod tests {
         let html = t.html();
         assert!(html.contains("<th>&lt;a&gt;</th>"));
         assert!(html.contains("x &amp; &quot;y&quot;"));
+    }
+
+    #[test]
+    fn csv_holds_numbers_in_full_while_the_other_exports_round_them() {
+        let mut t = ReportTable::new("t", "c", &["name", "x", "y"]);
+        t.push(vec!["a".into(), num(0.123456789, 3), num(-2.5e-9 / 3.0, 2)]);
+        assert_eq!(
+            String::from_utf8(t.csv()).unwrap(),
+            "name,x,y\na,0.123456789,-8.333333333333334e-10\n"
+        );
+        assert!(t.markdown().contains("| a | 0.123 | -8.3e-10 |"));
+        assert!(t.latex().contains("a & 0.123 & -8.3e-10 \\\\"));
+        assert!(t.html().contains("<td class=\"num\">0.123</td>"));
+    }
+
+    #[test]
+    fn full_precision_reads_back_as_the_same_value() {
+        for value in [
+            0.0,
+            1.0,
+            0.1 + 0.2,
+            -1e-4,
+            9.99e-5,
+            123456.789,
+            1e15,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            -std::f64::consts::PI * 1e-300,
+        ] {
+            let text = full_precision(value);
+            assert_eq!(
+                text.parse::<f64>().unwrap().to_bits(),
+                value.to_bits(),
+                "{text}"
+            );
+            assert!(text.len() <= 24, "{text}");
+        }
+        assert_eq!(full_precision(1.5e-9), "1.5e-9");
+        assert_eq!(full_precision(0.25), "0.25");
+        assert_eq!(full_precision(f64::NAN), "NaN");
     }
 }

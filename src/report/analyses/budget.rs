@@ -13,7 +13,7 @@
 use serde::Deserialize;
 
 use super::ef::{check_fractions, FeedbackOption};
-use super::{read_sequence, sig, Input, Progress, Section};
+use super::{num, read_sequence, Cell, Input, Progress, Section};
 use crate::compress::budget::{
     allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget,
 };
@@ -124,13 +124,13 @@ impl BudgetOptions {
                 let search = threshold_for(&steps, feedback, bits, Budget::Entries(topk.sent))
                     .map_err(named)?;
                 table.push(vec![
-                    sig(k, 3),
-                    topk.sent.to_string(),
-                    sig(topk.total_error, 4),
-                    sig(search.lambda, 4),
-                    search.totals.sent.to_string(),
-                    sig(search.totals.total_error, 4),
-                    sig(search.totals.total_error / topk.total_error, 3),
+                    num(k, 3),
+                    topk.sent.to_string().into(),
+                    num(topk.total_error, 4),
+                    num(search.lambda, 4),
+                    search.totals.sent.to_string().into(),
+                    num(search.totals.total_error, 4),
+                    num(search.totals.total_error / topk.total_error, 3),
                 ]);
                 topk_points.push((topk.sent as f64 / entries, topk.total_error));
                 threshold_points.push((
@@ -192,11 +192,11 @@ impl BudgetOptions {
                 name: "bit_allocation".to_string(),
                 caption: format!("Bits per entry allocated to each tensor under an average budget (M = {}); last rows: total distortion Σ n·D and its gain over equal bits", self.m),
                 headers,
-                rows: sequence.names.iter().zip(sizes).map(|(n, s)| vec![n.clone(), s.to_string()]).collect(),
+                rows: sequence.names.iter().zip(sizes).map(|(n, s)| vec![n.clone().into(), s.to_string().into()]).collect(),
             };
             let (mut total_row, mut gain_row) = (
-                vec!["Σ n·D".to_string(), String::new()],
-                vec!["gain over equal (dB)".to_string(), String::new()],
+                vec![Cell::from("Σ n·D"), Cell::from("")],
+                vec![Cell::from("gain over equal (dB)"), Cell::from("")],
             );
             let mut series = Vec::new();
             for (b, &bits) in self.bits_per_entry.iter().enumerate() {
@@ -212,10 +212,10 @@ impl BudgetOptions {
                     .map(|(&n, c)| n as f64 * c[bits as usize].distortion)
                     .sum();
                 for (row, a) in table.rows.iter_mut().zip(&allocation.tensors) {
-                    row.push(a.bits.to_string());
+                    row.push(a.bits.to_string().into());
                 }
-                total_row.push(sig(allocation.total_distortion, 4));
-                gain_row.push(sig(10.0 * (equal / allocation.total_distortion).log10(), 3));
+                total_row.push(num(allocation.total_distortion, 4));
+                gain_row.push(num(10.0 * (equal / allocation.total_distortion).log10(), 3));
                 series.push(Series {
                     name: format!("B = {bits}"),
                     style: Style::LinePoints,

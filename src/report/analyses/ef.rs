@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{read_sequence, sig, Input, Progress, Section};
+use super::{num, read_sequence, sig, Input, Progress, Section};
 use crate::compress::{BitModel, Compressor, Feedback, PositionCoding, Run, Scope};
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
@@ -113,12 +113,12 @@ impl EfOptions {
                 }
                 let totals = run.totals();
                 table.push(vec![
-                    sig(k, 3),
-                    format!("{feedback:?}").to_lowercase(),
-                    totals.sent.to_string(),
-                    sig(totals.bits, 6),
-                    sig(totals.total_error, 4),
-                    sig(totals.residual_sq.sqrt(), 4),
+                    num(k, 3),
+                    format!("{feedback:?}").to_lowercase().into(),
+                    totals.sent.to_string().into(),
+                    num(totals.bits, 6),
+                    num(totals.total_error, 4),
+                    num(totals.residual_sq.sqrt(), 4),
                 ]);
                 let color = error_series.len();
                 error_series.push(Series {

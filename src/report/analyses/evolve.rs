@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{fit_settings, opt, sig, Input, Progress, Section};
+use super::{fit_settings, num, opt, Input, Progress, Section};
 use crate::analysis::depth::depth_order;
 use crate::analysis::{fit_tensor, FamilyOutcome, ZeroPolicy};
 use crate::dist::FamilyKind;
@@ -121,12 +121,12 @@ impl EvolveOptions {
         );
         for p in &points {
             table.push(vec![
-                names[p.tensor].clone(),
-                p.tensor.to_string(),
-                p.step.to_string(),
-                p.family.to_string(),
+                names[p.tensor].clone().into(),
+                p.tensor.to_string().into(),
+                p.step.to_string().into(),
+                p.family.to_string().into(),
                 opt(p.shape, 4),
-                sig(p.scale, 4),
+                num(p.scale, 4),
                 opt(p.kurtosis, 3),
                 opt(p.w2, 3),
             ]);

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{at_step, fit_settings, opt, sig, Input, Progress, Section};
+use super::{at_step, fit_settings, num, opt, Input, Progress, Section};
 use crate::analysis::{fit_tensor, prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
 use crate::report::figure::{histogram, Axis, Figure, Legend, Panel, Series, Style, Width};
@@ -125,13 +125,13 @@ impl FitOptions {
                             f.params.iter().map(|(k, v)| (*k, *v)).collect();
                         let shape = f.params.get("beta").or(f.params.get("c")).copied();
                         fits.push(vec![
-                            meta.name.clone(),
-                            f.family.to_string(),
+                            meta.name.clone().into(),
+                            f.family.to_string().into(),
                             opt(shape, 4),
-                            sig(f.params["loc"], 3),
-                            sig(f.params["scale"], 4),
-                            sig(f.loglik, 8),
-                            sig(f.aic, 8),
+                            num(f.params["loc"], 3),
+                            num(f.params["scale"], 4),
+                            num(f.loglik, 8),
+                            num(f.aic, 8),
                             opt(f.ks, 3),
                             opt(f.w2, 3),
                         ]);
@@ -155,11 +155,11 @@ impl FitOptions {
                 }
             }
             kurtosis.push(vec![
-                meta.name.clone(),
-                fit.n.to_string(),
-                sig(fit.zero_fraction, 3),
+                meta.name.clone().into(),
+                fit.n.to_string().into(),
+                num(fit.zero_fraction, 3),
                 opt(fit.moments.excess_kurtosis, 3),
-                best.map_or("–".to_string(), |(_, f)| f.to_string()),
+                best.map_or("–".to_string(), |(_, f)| f.to_string()).into(),
             ]);
             let y_range = histogram_range(&series[0].points);
             panels.push(Panel {

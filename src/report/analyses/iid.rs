@@ -161,7 +161,7 @@ impl IidOptions {
         let mut series = Vec::new();
         for (t, test) in self.tests.iter().enumerate() {
             for (s, &size) in self.sample_sizes.iter().enumerate() {
-                let mut row = vec![test_name(*test).to_string(), size.to_string()];
+                let mut row = vec![test_name(*test).into(), size.to_string().into()];
                 let mut points = Vec::new();
                 for (depth, (_, cells)) in columns.iter().enumerate() {
                     let ratio = cells

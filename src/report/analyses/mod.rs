@@ -14,8 +14,8 @@ use crate::quant::baseline::BaselineKind;
 
 use super::figure::Figure;
 use super::spec::{split_kind, KindError, SourceKeys};
-pub(crate) use super::table::sig;
 use super::table::ReportTable;
+pub(crate) use super::table::{num, sig, Cell};
 
 pub mod budget;
 pub mod ef;
@@ -135,9 +135,9 @@ pub(crate) fn at_step<'a>(
     Ok((step, sorted))
 }
 
-/// `sig` of an optional value, `–` when absent.
-pub(crate) fn opt(value: Option<f64>, digits: usize) -> String {
-    value.map_or("–".to_string(), |v| sig(v, digits))
+/// [`num`] of an optional value, `–` when absent.
+pub(crate) fn opt(value: Option<f64>, digits: usize) -> Cell {
+    value.map_or_else(|| "–".into(), |v| num(v, digits))
 }
 
 /// Every step's tensors: `steps[t][i]` is tensor `i` at step `t`.

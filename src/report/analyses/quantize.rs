@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use super::{at_step, baseline_kinds, gennorm, sig, Input, Progress, Section};
+use super::{at_step, baseline_kinds, gennorm, num, Input, Progress, Section};
 use crate::analysis::{prepare, NanPolicy, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
@@ -183,12 +183,12 @@ impl QuantizeOptions {
                 {
                     Ok(r) => {
                         sweep_table.push(vec![
-                            meta.name.clone(),
-                            sig(m, 3),
-                            sig(r.mse, 4),
-                            sig(r.distortion, 4),
-                            sig(r.entropy_bits, 4),
-                            sig(r.coded_bits, 4),
+                            meta.name.clone().into(),
+                            num(m, 3),
+                            num(r.mse, 4),
+                            num(r.distortion, 4),
+                            num(r.entropy_bits, 4),
+                            num(r.coded_bits, 4),
                         ]);
                         mse_points.push((m, r.mse));
                         bit_points.push((m, r.coded_bits));
@@ -222,12 +222,12 @@ impl QuantizeOptions {
                     match result {
                         Ok(r) => {
                             compare_table.push(vec![
-                                meta.name.clone(),
-                                kind.name().to_string(),
-                                rate.to_string(),
-                                sig(r.bits, 4),
-                                sig(r.coded_bits, 4),
-                                sig(r.mse, 4),
+                                meta.name.clone().into(),
+                                kind.name().to_string().into(),
+                                rate.to_string().into(),
+                                num(r.bits, 4),
+                                num(r.coded_bits, 4),
+                                num(r.mse, 4),
                             ]);
                             points.push((r.coded_bits, r.mse));
                         }

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{at_step, baseline_kinds, gennorm, opt, sig, Input, Progress, Section};
+use super::{at_step, baseline_kinds, gennorm, num, opt, Input, Progress, Section};
 use crate::analysis::{prepare, rd_study, NanPolicy, RdStudySettings, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
@@ -204,11 +204,11 @@ impl RdOptions {
             for point in &study.quantizers {
                 let r = &point.result;
                 table.push(vec![
-                    meta.name.clone(),
-                    r.name.clone(),
-                    sig(r.bits, 3),
-                    sig(r.coded_bits, 4),
-                    sig(r.distortion, 4),
+                    meta.name.clone().into(),
+                    r.name.clone().into(),
+                    num(r.bits, 3),
+                    num(r.coded_bits, 4),
+                    num(r.distortion, 4),
                     opt(point.gap_bits, 3),
                     opt(point.gap_db, 3),
                 ]);

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{sig, Input, Progress, Section};
+use super::{num, sig, Input, Progress, Section};
 use crate::compress::cwmp_costs::CostMap;
 use crate::compress::Feedback;
 use crate::dist::FamilyKind;
@@ -249,10 +249,10 @@ impl SimulateOptions {
                 continue;
             };
             table.push(vec![
-                run.label.clone(),
-                sig(100.0 * last.accuracy, 4),
-                sig(last.uplink_bits as f64 / 1e6, 4),
-                sig(last.loss, 4),
+                run.label.clone().into(),
+                num(100.0 * last.accuracy, 4),
+                num(last.uplink_bits as f64 / 1e6, 4),
+                num(last.loss, 4),
             ]);
             let series = |points: Vec<(f64, f64)>| Series {
                 name: run.label.clone(),
