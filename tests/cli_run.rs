@@ -282,6 +282,8 @@ fn a_missing_dump_names_the_dump_line() {
     let message = stderr(&assert);
     assert!(message.contains("missing.toml line 3: dump: "), "{message}");
     assert!(message.contains("no/such/dump"), "{message}");
+    // A failed first run leaves no empty reports folder behind.
+    assert!(!dir.path().join("reports").exists());
 }
 
 #[test]

@@ -54,8 +54,23 @@ pub enum ReportError {
     Write(String),
 }
 
-/// Runs every analysis of `spec` and writes `reports_dir/<name>/`.
+/// Runs every analysis of `spec` and writes `reports_dir/<name>/`. A
+/// `reports_dir` this call created is removed again if no report is written.
 pub fn render(
+    spec: &Spec,
+    reports_dir: &Path,
+    observer: &mut dyn FnMut(Event),
+) -> Result<Rendered, ReportError> {
+    let existed = reports_dir.exists();
+    let rendered = render_into(spec, reports_dir, observer);
+    if rendered.is_err() && !existed {
+        // Only an empty folder goes (`remove_dir` refuses anything else).
+        let _ = std::fs::remove_dir(reports_dir);
+    }
+    rendered
+}
+
+fn render_into(
     spec: &Spec,
     reports_dir: &Path,
     observer: &mut dyn FnMut(Event),
