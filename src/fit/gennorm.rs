@@ -21,9 +21,53 @@
 //! has a cusp at every data value, which is why the location is searched by
 //! Brent's method rather than Newton (Varanasi & Aazhang, "Parametric
 //! generalized Gaussian density estimation", JASA 86 (1989) 1404–1415).
+//!
+//! # Unbounded likelihood
+//!
+//! The density at `μ` is finite for every `β`, but the likelihood is still
+//! unbounded once `k ≥ 1` values equal `μ`. With the closed-form scale, as
+//! `β → 0` their terms `ln f(μ) = ln β − ln 2 − ln Γ(1/β) − ln α` grow like
+//! `k/β`, while the other `n − k` values lose only about
+//! `((n − k)/2) ln(1/β)`. So the likelihood rises without bound below
+//! `β ≈ 2k/n`. Values packed much closer to `μ` than the rest act the same
+//! way until `β` is tiny. For example, 10 Laplace values with `μ` on one of
+//! them give −17.7 nats at `β = 0.2`, 19.6 at 0.02 and 482 at 0.002.
+//!
+//! This happens with exact zeros kept (`--zeros keep`). It also happens with
+//! a free location that settles on a value, most often in tensors of a few
+//! values (biases) or with the float noise near 0 of late-training
+//! gradients. There it produced fits such as `β = 0.02` (the search bound),
+//! scale 1e-90 and W2 1e9. gradrd's rule:
+//!
+//! * **Polishing.** The polishing of the location at data values
+//!   ([`super::profile`]) does not move onto a value where the shape solve
+//!   runs to the lower bound. It keeps the location it had.
+//! * **Fallback.** A fit that still runs to the lower bound, with values at
+//!   its location or with a free location, is replaced by the more likely of
+//!   two local maxima:
+//!   - the highest interior local maximum of the profile likelihood in `β`
+//!     at that location ([`interior_maximum`]);
+//!   - with a free location, the regular fit started from the sample mean
+//!     with the shape held at ≥ 1 and then freed
+//!     ([`super::profile::fit_regular`]), if its `β` is off the bound.
+//!
+//!   `Fit::note` says which was reported. When there is neither, the fit on
+//!   the bound is kept. Its note says that it is the likelihood at the
+//!   bound, not a maximum. The log-likelihood is always finite.
+//!
+//! A fit with `β` above the bound is an interior local maximum and is
+//! reported as found. With 10^6 values and one of them at `μ`, the rise
+//! begins near `β = 2e-6`, far below the bound.
+//!
+//! scipy's Nelder–Mead stops somewhere on such a rising slope. For the 128
+//! values of `fc1.bias` in `data/digits-mlp/step_000000.safetensors`, with
+//! its 16 exact zeros kept, scipy reports `β = 0.2456` at 564.52 nats, while
+//! `β = 0.2` at scipy's own location gives 570.34.
 
 use super::kernels;
-use super::profile::{LocationSums, LogAbs, ShapeFamily};
+use super::profile::{
+    newton_bracketed_in, LocationSums, LogAbs, ShapeFamily, ShapeFit, SHAPE_BOUNDS,
+};
 use super::sums::chunked_sums;
 use crate::dist::special::{digamma, ln_gamma, trigamma};
 
@@ -65,6 +109,49 @@ impl ShapeFamily for GenNormProfile {
     fn shape_term(beta: f64) -> f64 {
         beta.ln() - std::f64::consts::LN_2 - ln_gamma(1.0 / beta) - (beta.ln() + 1.0) / beta
     }
+}
+
+/// Shapes in the scan of [`interior_maximum`], geometric over
+/// [`SHAPE_BOUNDS`] (neighbours 13 % apart).
+const SCAN_SHAPES: usize = 64;
+
+/// The highest interior local maximum over `β` of the profile
+/// log-likelihood at the location `logs` was built for (see "Unbounded
+/// likelihood" above): the best shape of a geometric scan of
+/// [`SHAPE_BOUNDS`] that is at least as high as both its neighbours,
+/// refined by Newton between them. `None` when the scan finds none.
+pub(super) fn interior_maximum(
+    logs: &LogAbs,
+    mu: f64,
+    tol: f64,
+    max_iter: u64,
+) -> Option<ShapeFit> {
+    let (lo, hi) = SHAPE_BOUNDS;
+    let ratio = (hi / lo).powf(1.0 / (SCAN_SHAPES - 1) as f64);
+    let shapes: Vec<f64> = (0..SCAN_SHAPES)
+        .map(|i| lo * ratio.powi(i as i32))
+        .collect();
+    let profile: Vec<f64> = shapes
+        .iter()
+        .map(|&beta| GenNormProfile::shape_term(beta) - logs.moments(beta).ln_mean_power / beta)
+        .collect();
+    let best = (1..SCAN_SHAPES - 1)
+        .filter(|&i| profile[i] >= profile[i - 1] && profile[i] >= profile[i + 1])
+        .max_by(|&a, &b| profile[a].total_cmp(&profile[b]))?;
+    let solved = newton_bracketed_in(
+        |beta| GenNormProfile::profile_derivatives(logs, beta),
+        shapes[best],
+        (shapes[best - 1], shapes[best + 1]),
+        tol,
+        max_iter,
+    );
+    Some(ShapeFit::at::<GenNormProfile>(
+        logs,
+        solved.value,
+        mu,
+        solved.iterations,
+        solved.converged,
+    ))
 }
 
 /// `ln L(β, μ, α)` over `y`.

@@ -22,8 +22,10 @@
 //! * **Standard errors** from the observed information, with the expected
 //!   information for location entries where the density has a cusp
 //!   ([`information`]).
-//! * **Unbounded likelihood** (dweibull, `c < 1`): see [`dweibull`] for the
-//!   rule; it is also reported in [`Fit::note`].
+//! * **Unbounded likelihood**: dweibull with `c < 1` and a free location,
+//!   and gennorm with values at (or packed at) its location as `β → 0`. See
+//!   [`dweibull`] and [`gennorm`] for the rules; what was applied is
+//!   reported in [`Fit::note`].
 //!
 //! The caller decides what to do with exact zeros (`--zeros auto` removes
 //! them before calling [`fit`]); `fit` fits exactly the values it is given.
@@ -39,7 +41,10 @@ mod sums;
 
 use crate::dist::{ContinuousDist, FamilyKind, Model, ParamError};
 use information::{location_standard_error, scalar_standard_error, standard_errors};
-use profile::{fit_shape_family, LocationY, SHAPE_BOUNDS};
+use profile::{
+    fit_regular, fit_shape_family, runs_into_the_spike, LocationY, ShapeFamily, ShapeFit,
+    SHAPE_BOUNDS,
+};
 
 /// How the location parameter is treated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -233,7 +238,7 @@ fn fit_standardized_data(
     let fitted = match kind {
         FamilyKind::Laplace => fit_laplace(standardized, opts),
         FamilyKind::Normal => fit_normal(standardized, opts),
-        FamilyKind::GenNorm => fit_gennorm(standardized, opts),
+        FamilyKind::GenNorm => fit_gennorm(standardized, opts)?,
         FamilyKind::DWeibull => fit_dweibull(standardized, opts)?,
     };
     fitted.into_fit(kind, standardized)
@@ -543,10 +548,19 @@ fn bound_note(shape_name: &str, shape: f64) -> Option<String> {
     ))
 }
 
-fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
+fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFit, FitError> {
     let y = &data.y;
     let solved =
         fit_shape_family::<gennorm::GenNormProfile>(y, data.location, opts.tol, opts.max_iter);
+    let spike = runs_into_the_spike(solved.at_loc, solved.shape);
+    let free_on_lower_bound = data.is_free() && solved.shape <= SHAPE_BOUNDS.0 * (1.0 + 1e-6);
+    let (solved, note) = if spike || free_on_lower_bound {
+        let (fit, note) = gennorm_off_the_spike(data, solved, opts);
+        (fit, Some(note))
+    } else {
+        let note = bound_note("beta", solved.shape);
+        (solved, note)
+    };
     let (beta, mu, alpha) = (solved.shape, solved.mu, solved.scale);
     let (loglik, info) = gennorm::loglik_and_information(y, beta, mu, alpha);
     let n = y.len() as f64;
@@ -561,7 +575,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
         let loc_se = location_standard_error(loc_info, beta, se[0], 0.5);
         (vec![se[0], loc_se, se[1]], "observed+expected(loc)")
     };
-    StandardizedFit {
+    Ok(StandardizedFit {
         shape: Some(beta),
         mu,
         scale: alpha,
@@ -570,7 +584,71 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
         se_method,
         converged: solved.converged,
         iterations: solved.iterations,
-        note: bound_note("beta", beta),
+        note,
+    })
+}
+
+/// gennorm's rule for a fit that ran to the lower shape bound with values at
+/// its location, or with a free location, the direction in which the
+/// likelihood grows without bound (see the gennorm module doc): the more
+/// likely of the interior maximum in β at that location and, with a free
+/// location, the regular fit if its β is off the bound; without either, the
+/// fit on the bound. The note says which.
+fn gennorm_off_the_spike(
+    data: &Standardized,
+    solved: ShapeFit,
+    opts: &FitOptions,
+) -> (ShapeFit, String) {
+    type Profile = gennorm::GenNormProfile;
+    let y = &data.y;
+    let logs = profile::LogAbs::new(y, solved.mu);
+    let interior =
+        gennorm::interior_maximum(&logs, solved.mu, opts.tol, opts.max_iter).map(|fit| {
+            (
+                fit,
+                "the highest interior local maximum in beta at that location",
+            )
+        });
+    drop(logs);
+    let regular = data
+        .is_free()
+        .then(|| fit_regular::<Profile>(y, opts.tol, opts.max_iter))
+        .filter(|fit| fit.shape > SHAPE_BOUNDS.0 * (1.0 + 1e-6))
+        .map(|fit| {
+            (
+                fit,
+                "the regular maximum started from the mean with beta held >= 1",
+            )
+        });
+    let loglik = |fit: &ShapeFit| Profile::profile_loglik(y, fit.mu, fit.shape);
+    let best = match (interior, regular) {
+        (Some(a), Some(b)) => Some(if loglik(&b.0) > loglik(&a.0) { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    let location = if data.is_free() { "found" } else { "fixed" };
+    let slope = if solved.at_loc > 0 {
+        format!(
+            "{} of {} values equal the {location} location, where the likelihood grows without \
+             bound as beta -> 0",
+            solved.at_loc,
+            y.len()
+        )
+    } else {
+        format!(
+            "beta ran to its search bound {} at the {location} location (with a free location \
+             the likelihood grows without bound as the location nears a value and beta -> 0)",
+            SHAPE_BOUNDS.0
+        )
+    };
+    match best {
+        Some((fit, which)) => (fit, format!("{slope}; reported instead: {which}")),
+        None => (
+            solved,
+            format!(
+                "{slope}; no maximum found elsewhere, so this is the likelihood at the bound, not \
+                 a maximum (tied values such as exact zeros kept, or a tensor of few values)"
+            ),
+        ),
     }
 }
 

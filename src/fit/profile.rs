@@ -95,6 +95,14 @@ impl LogAbs {
 /// dweibull). An estimate on a bound is reported in `Fit::note`.
 pub(super) const SHAPE_BOUNDS: (f64, f64) = (0.02, 50.0);
 
+/// Whether a shape solve with `at_loc` values at the location ended on the
+/// lower shape bound: the direction in which a likelihood with values at its
+/// location grows without bound (see the gennorm module doc), not a
+/// maximum.
+pub(super) fn runs_into_the_spike(at_loc: usize, shape: f64) -> bool {
+    at_loc > 0 && shape <= SHAPE_BOUNDS.0 * (1.0 + 1e-6)
+}
+
 /// Outcome of an iterative solve.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Solved {
@@ -103,7 +111,16 @@ pub(super) struct Solved {
     pub converged: bool,
 }
 
-/// Maximizes a unimodal 1-D function on `[lo, hi]` (the shape bounds) by
+/// Maximizes a unimodal 1-D function on the shape bounds by Newton's method
+/// on its derivative, safeguarded by a bracket ([`newton_bracketed_in`]).
+pub(super) fn newton_bracketed<F>(derivatives: F, start: f64, tol: f64, max_iter: u64) -> Solved
+where
+    F: FnMut(f64) -> (f64, f64),
+{
+    newton_bracketed_in(derivatives, start, SHAPE_BOUNDS, tol, max_iter)
+}
+
+/// Maximizes a unimodal 1-D function on `[lo, hi]` (`0 < lo < hi`) by
 /// Newton's method on its derivative, safeguarded by a bracket.
 ///
 /// `derivatives(s)` returns `(g, h)`, the first and second derivative at
@@ -111,11 +128,16 @@ pub(super) struct Solved {
 /// right). A Newton step that leaves the bracket or meets `h ≥ 0` is
 /// replaced by geometric bisection. Stops when the step is below
 /// `tol · s`.
-pub(super) fn newton_bracketed<F>(mut derivatives: F, start: f64, tol: f64, max_iter: u64) -> Solved
+pub(super) fn newton_bracketed_in<F>(
+    mut derivatives: F,
+    start: f64,
+    (mut lo, mut hi): (f64, f64),
+    tol: f64,
+    max_iter: u64,
+) -> Solved
 where
     F: FnMut(f64) -> (f64, f64),
 {
-    let (mut lo, mut hi) = SHAPE_BOUNDS;
     let mut s = start.clamp(lo, hi);
     for iteration in 1..=max_iter {
         let (g, h) = derivatives(s);
@@ -262,7 +284,7 @@ pub(super) struct ShapeFit {
 impl ShapeFit {
     /// The fit at `shape` with the scale and the values at `μ` read from
     /// `logs` (built at the fit's `μ`).
-    fn at<F: ShapeFamily>(
+    pub(super) fn at<F: ShapeFamily>(
         logs: &LogAbs,
         shape: f64,
         mu: f64,
@@ -351,7 +373,7 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
     tol: f64,
     max_iter: u64,
 ) -> ShapeFit {
-    let mut current = LevelStart {
+    let start = LevelStart {
         mu: match location {
             LocationY::Free => 0.0,
             LocationY::Fixed(mu) => mu,
@@ -359,6 +381,65 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
         shape: F::INITIAL_SHAPE,
         half_width: 1.0,
     };
+    let settings = LevelSettings {
+        location,
+        tol,
+        max_iter,
+        min_shape: 0.0,
+        last_level: false,
+    };
+    fit_pyramid::<F>(y, start, settings)
+}
+
+/// A free-location fit kept in the regular region: the pyramid of
+/// [`fit_shape_family`] from the sample mean with the shape held at ≥ 1
+/// (no cusp or spike at a data value there), then one free shape solve at
+/// the location found. Used where the unrestricted search followed an
+/// unbounded direction of the likelihood.
+pub(super) fn fit_regular<F: ShapeFamily>(y: &[f64], tol: f64, max_iter: u64) -> ShapeFit {
+    let start = LevelStart {
+        mu: y.iter().sum::<f64>() / y.len() as f64,
+        shape: F::INITIAL_SHAPE.max(1.0),
+        half_width: 1.0,
+    };
+    let held = LevelSettings {
+        location: LocationY::Free,
+        tol,
+        max_iter,
+        min_shape: 1.0,
+        last_level: false,
+    };
+    release_shape::<F>(y, fit_pyramid::<F>(y, start, held), tol, max_iter)
+}
+
+/// The fit at `held`'s location with the shape solved free of any hold.
+fn release_shape<F: ShapeFamily>(
+    sample: &[f64],
+    held: ShapeFit,
+    tol: f64,
+    max_iter: u64,
+) -> ShapeFit {
+    let logs = LogAbs::new(sample, held.mu);
+    let free = newton_bracketed(
+        |s| F::profile_derivatives(&logs, s),
+        held.shape,
+        tol,
+        max_iter,
+    );
+    ShapeFit::at::<F>(
+        &logs,
+        free.value,
+        held.mu,
+        held.iterations + free.iterations,
+        held.converged && free.converged,
+    )
+}
+
+/// The warm-start pyramid of [`fit_shape_family`] from `start`. The first
+/// level's extra starts are tried only when the shape is not held.
+fn fit_pyramid<F: ShapeFamily>(y: &[f64], start: LevelStart, settings: LevelSettings) -> ShapeFit {
+    let mut current = start;
+    let location = settings.location;
     let mut fitted = ShapeFit {
         shape: current.shape,
         mu: current.mu,
@@ -366,13 +447,6 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
         at_loc: 0,
         iterations: 0,
         converged: true,
-    };
-    let settings = LevelSettings {
-        location,
-        tol,
-        max_iter,
-        min_shape: 0.0,
-        last_level: false,
     };
     for (level, m) in pyramid(y.len()).into_iter().enumerate() {
         let owned;
@@ -387,7 +461,7 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
             ..settings
         };
         let mut result = fit_level::<F>(sample, current, &settings);
-        if level == 0 && matches!(location, LocationY::Free) {
+        if level == 0 && matches!(location, LocationY::Free) && settings.min_shape == 0.0 {
             let mut alternatives = Vec::new();
             if result.shape < 1.0 {
                 alternatives.push(second_start::<F>(sample, current, &settings));
@@ -502,20 +576,7 @@ fn second_start<F: ShapeFamily>(
         ..*settings
     };
     let held_fit = fit_level::<F>(sample, start, &held);
-    let logs = LogAbs::new(sample, held_fit.mu);
-    let free = newton_bracketed(
-        |s| F::profile_derivatives(&logs, s),
-        held_fit.shape,
-        settings.tol,
-        settings.max_iter,
-    );
-    ShapeFit::at::<F>(
-        &logs,
-        free.value,
-        held_fit.mu,
-        held_fit.iterations + free.iterations,
-        held_fit.converged && free.converged,
-    )
+    release_shape::<F>(sample, held_fit, settings.tol, settings.max_iter)
 }
 
 /// One pyramid level: alternate location searches and shape solves from
@@ -541,11 +602,12 @@ fn fit_level<F: ShapeFamily>(
         let logs = LogAbs::new(sample, mu);
         let solved = newton_bracketed(|s| F::profile_derivatives(&logs, s), start, tol, max_iter);
         iterations += solved.iterations;
+        let at_loc = logs.at_loc;
         latest_logs = Some(logs);
-        (solved.value.max(min_shape), solved.converged)
+        (solved.value.max(min_shape), solved.converged, at_loc)
     };
     let mut mu = start.mu;
-    let (mut shape, mut shape_converged) = solve_shape(mu, start.shape);
+    let (mut shape, mut shape_converged, _) = solve_shape(mu, start.shape);
     let mut location_converged = true;
     let mut search_iterations = 0;
     if let LocationY::Free = location {
@@ -569,7 +631,7 @@ fn fit_level<F: ShapeFamily>(
             }
             let moved = (search.value - mu).abs();
             mu = search.value;
-            (shape, shape_converged) = solve_shape(mu, shape);
+            (shape, shape_converged, _) = solve_shape(mu, shape);
             if moved > 0.95 * half_width {
                 half_width *= 4.0;
             } else if moved <= 3.0 * xtol {
@@ -600,7 +662,7 @@ fn fit_level<F: ShapeFamily>(
                     break;
                 }
                 mu = search.value;
-                (shape, shape_converged) = solve_shape(mu, shape);
+                (shape, shape_converged, _) = solve_shape(mu, shape);
             }
         }
         if last_level && F::POLISH_AT_DATA_VALUES && shape < 1.0 {
@@ -635,8 +697,17 @@ fn fit_level<F: ShapeFamily>(
                     .min_by(|a, b| a.1.total_cmp(&b.1));
                 match best {
                     Some((candidate, cost)) if cost < current_cost => {
+                        let before = (mu, shape);
+                        let at_loc;
+                        (shape, shape_converged, at_loc) = solve_shape(candidate, shape);
+                        if runs_into_the_spike(at_loc, shape) {
+                            // Not a maximum but the unbounded direction:
+                            // stay where the polish started.
+                            (mu, shape) = before;
+                            (shape, shape_converged, _) = solve_shape(mu, shape);
+                            break;
+                        }
                         mu = candidate;
-                        (shape, shape_converged) = solve_shape(mu, shape);
                     }
                     _ => break,
                 }

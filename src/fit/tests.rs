@@ -296,3 +296,93 @@ fn a_fit_does_not_depend_on_the_order_of_the_values() {
         }
     }
 }
+
+/// The gennorm profile log-likelihood in β at location `mu` has an interior
+/// maximum below which, with `k` values at `mu`, it rises again without
+/// bound once β < ≈ 2k/n (gennorm module doc): 1 value of 400 at `mu` leaves
+/// the interior maximum inside the search bounds and the scan finds the
+/// same maximum as a Newton solve from β = 1; 150 of 400 tied at `mu` leave
+/// none.
+#[test]
+fn the_interior_maximum_is_found_unless_ties_swamp_it() {
+    let mut y = sample(1.5, 400, 21);
+    let mu = y[0];
+    let logs = LogAbs::new(&y, mu);
+    let newton = super::profile::newton_bracketed(
+        |b| gennorm::GenNormProfile::profile_derivatives(&logs, b),
+        1.0,
+        1e-12,
+        100,
+    );
+    let interior = gennorm::interior_maximum(&logs, mu, 1e-12, 100).expect("a maximum");
+    assert_close(interior.shape, newton.value, 1e-9, 0.0);
+    assert_eq!(interior.at_loc, 1);
+    // With one tie the rise starts near β = 2/400, below the search bound.
+    assert!(gennorm_profile(&y, mu, 0.02) < gennorm_profile(&y, mu, interior.shape));
+    for v in y.iter_mut().take(150) {
+        *v = mu;
+    }
+    let logs = LogAbs::new(&y, mu);
+    assert!(gennorm::interior_maximum(&logs, mu, 1e-12, 100).is_none());
+    assert!(gennorm_profile(&y, mu, 0.02) > gennorm_profile(&y, mu, 0.05));
+}
+
+/// A tensor of 10 values (`fc3.bias` of `data/digits-mlp/step_000250`): the
+/// free-location search used to settle on a value and run β to its bound
+/// (β = 0.02, scale 2.8e-90, W2 2.2e9). The fit is now a maximum in β at a
+/// location off the values, and beats scipy's.
+#[test]
+fn a_tiny_tensor_gets_a_maximum_not_the_unbounded_slope() {
+    use super::{fit, FitOptions};
+    use crate::dist::FamilyKind;
+    let x = [
+        -0.0002985430764965713,
+        0.0026047974824905396,
+        0.012773978523910046,
+        0.0226241797208786,
+        0.0002757911861408502,
+        -0.0102846659719944,
+        -0.0014748771209269762,
+        0.0017128621693700552,
+        -0.031919438391923904,
+        0.003985913936048746,
+    ];
+    let fitted = fit(FamilyKind::GenNorm, &x, &FitOptions::default()).unwrap();
+    let params = fitted.model.params();
+    let (beta, mu) = (params[0].1, params[1].1);
+    assert!(beta > 0.1, "{beta}");
+    assert!(!x.contains(&mu));
+    for shape in [0.8 * beta, 1.25 * beta] {
+        assert!(gennorm_profile(&x, mu, shape) * 10.0 <= fitted.loglik + 1e-9);
+    }
+    // s = x.std(); b, l, a = scipy.stats.gennorm.fit(x / s);
+    // scipy.stats.gennorm.logpdf(x, b, l * s, a * s).sum() -> 31.24828773714662
+    assert!(fitted.loglik >= 31.24828773714662, "{}", fitted.loglik);
+}
+
+/// Exact zeros kept at a fixed zero location: the likelihood only rises as
+/// β falls. The fit is reported on the bound with a note that says it is no
+/// maximum (before, the same numbers came with only "reached the search
+/// bound").
+#[test]
+fn zeros_kept_at_a_fixed_location_are_reported_as_the_unbounded_slope() {
+    use super::{fit, FitOptions, LocMode};
+    use crate::dist::FamilyKind;
+    let mut x = sample(0.8, 2000, 5);
+    for v in x.iter_mut().take(600) {
+        *v = 0.0;
+    }
+    let options = FitOptions {
+        loc: LocMode::Fixed(0.0),
+        ..FitOptions::default()
+    };
+    let fitted = fit(FamilyKind::GenNorm, &x, &options).unwrap();
+    let note = fitted.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("600 of 2000 values equal the fixed location"),
+        "{note}"
+    );
+    assert!(note.contains("not a maximum"), "{note}");
+    assert!(fitted.loglik.is_finite());
+    assert_close(fitted.model.params()[0].1, 0.02, 1e-6, 0.0);
+}
