@@ -342,3 +342,62 @@ fn every_shipped_spec_parses() {
     }
     assert!(count >= 10, "{count} specs");
 }
+
+/// `pairs = "layers"` compares neighbouring tensors at the steps both have:
+/// one column per pair, named `a → b`, with the same numbers as `gradrd iid
+/// --pairs layers`.
+#[test]
+fn an_iid_analysis_compares_neighbouring_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "[[analysis]]\nkind = \"iid\"\npairs = \"layers\"\ntensor = 'weight'\nsteps = \"0..100\"\nsample_sizes = [50]\ntrials = 20\nseed = 3\n";
+    let path = spec(dir.path(), "layers", "", body);
+    run(&path, &dir.path().join("r")).success();
+    let files = contents(&dir.path().join("r/layers"));
+    let csv = String::from_utf8(files["01-iid.csv"].clone()).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "test,sample size,fc1.weight → fc2.weight,fc2.weight → fc3.weight"
+    );
+    // The same study through the command line.
+    let cli = gradrd()
+        .args([
+            "iid", "--pairs", "layers", "--tensor", "weight", "--steps", "0..100",
+        ])
+        .args([
+            "--sample-size",
+            "50",
+            "--trials",
+            "20",
+            "--seed",
+            "3",
+            "--format",
+            "json",
+        ])
+        .arg(digits())
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let ratios: Vec<f64> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["cells"].as_array().unwrap())
+        .filter(|c| c["test"] == "spearman")
+        .map(|c| c["pass_ratio"].as_f64().unwrap())
+        .collect();
+    assert_eq!(ratios.len(), 2);
+    let spearman: Vec<f64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .skip(2)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(spearman, ratios);
+}

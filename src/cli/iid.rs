@@ -10,7 +10,7 @@ use anyhow::bail;
 use clap::{Args, ValueEnum};
 use gradrd::analysis::depth::depth_order;
 use gradrd::analysis::iid::{self, IidCell, IidSettings, PairKind, TestKind};
-use gradrd::dump::{Dump, TensorMeta};
+use gradrd::dump::{common_steps, Dump, TensorMeta};
 use serde::Serialize;
 
 use super::failure::{self, Failure};
@@ -152,7 +152,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         PairKind::Layers => {
             for (index, pair) in names.windows(2).enumerate() {
                 progress.set_message(pair[0].to_string());
-                let outcome = common_steps(&by_name[pair[0]], &by_name[pair[1]])
+                let outcome = shared_steps(&by_name[pair[0]], &by_name[pair[1]])
                     .and_then(|(a, b)| Ok((load_steps(&dump, &a)?, load_steps(&dump, &b)?)))
                     .and_then(|(a, b)| {
                         iid::layers(&a, &b, &settings, index as u64)
@@ -221,29 +221,20 @@ fn record(
     }
 }
 
-fn load_steps(dump: &Dump, metas: &[&TensorMeta]) -> Result<Vec<Vec<f64>>, String> {
-    metas
-        .iter()
-        .map(|m| dump.read(m).map_err(|e| e.to_string()))
-        .collect()
-}
-
 /// The metas of two tensors at the steps both have.
-fn common_steps<'a>(
+fn shared_steps<'a>(
     a: &[&'a TensorMeta],
     b: &[&'a TensorMeta],
 ) -> Result<(Vec<&'a TensorMeta>, Vec<&'a TensorMeta>), String> {
-    let (mut left, mut right) = (Vec::new(), Vec::new());
-    for ma in a {
-        if let Some(mb) = b.iter().find(|mb| mb.step == ma.step) {
-            left.push(*ma);
-            right.push(*mb);
-        }
-    }
+    let (left, right) = common_steps(a, b);
     if left.is_empty() {
         return Err("the two tensors share no recorded step".to_string());
     }
     Ok((left, right))
+}
+
+fn load_steps(dump: &Dump, metas: &[&TensorMeta]) -> Result<Vec<Vec<f64>>, String> {
+    dump.read_each(metas).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Serialize)]

@@ -192,6 +192,11 @@ impl Dump {
         })
     }
 
+    /// [`Dump::read`] of each of `metas`, in order.
+    pub fn read_each(&self, metas: &[&TensorMeta]) -> Result<Vec<Vec<f64>>, DumpError> {
+        metas.iter().map(|t| self.read(t)).collect()
+    }
+
     /// Counts of zeros and non-finite values and the finite range of `t`,
     /// streamed over the raw bytes (memory-mapped formats never hold an f64
     /// copy; chunks are summarized in parallel).
@@ -235,6 +240,17 @@ fn mapped_bytes<'m>(map: &'m [u8], t: &TensorMeta) -> Result<&'m [u8], DumpError
     range
         .and_then(|(start, end)| map.get(start..end))
         .ok_or_else(|| truncated(end))
+}
+
+/// The entries of two tensors' step lists at the steps both have, paired in
+/// `a`'s order (empty when they share none).
+pub fn common_steps<'a>(
+    a: &[&'a TensorMeta],
+    b: &[&'a TensorMeta],
+) -> (Vec<&'a TensorMeta>, Vec<&'a TensorMeta>) {
+    a.iter()
+        .filter_map(|ma| b.iter().find(|mb| mb.step == ma.step).map(|mb| (*ma, *mb)))
+        .unzip()
 }
 
 #[cfg(test)]

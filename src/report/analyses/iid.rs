@@ -11,15 +11,16 @@ use serde::Deserialize;
 use super::{opt, Input, Progress, Section};
 use crate::analysis::depth::depth_order;
 use crate::analysis::iid::{self, IidError, IidSettings, PairKind, TestKind};
-use crate::dump::TensorMeta;
+use crate::dump::{common_steps, TensorMeta};
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IidOptions {
-    /// `temporal` (same coordinates at consecutive steps) or `spatial`
-    /// (two disjoint coordinate sets at one step).
+    /// `temporal` (same coordinates at consecutive steps), `spatial` (two
+    /// disjoint coordinate sets at one step) or `layers` (coordinates of two
+    /// neighbouring tensors at one step; one column per pair).
     #[serde(default = "temporal")]
     pub pairs: PairKind,
     #[serde(default = "both_tests")]
@@ -61,11 +62,6 @@ fn default_alpha() -> f64 {
 
 impl IidOptions {
     pub fn validate(&self) -> Result<(), String> {
-        if self.pairs == PairKind::Layers {
-            return Err(
-                "pairs: `layers` is not available in specs; use temporal or spatial".to_string(),
-            );
-        }
         if self.tests.is_empty() {
             return Err("tests: name at least one test".to_string());
         }
@@ -102,15 +98,20 @@ impl IidOptions {
             title: format!("i.i.d. pass ratios ({:?} pairs)", self.pairs).to_lowercase(),
             ..Section::default()
         };
+        // One column per tensor, or per pair of neighbouring tensors.
+        let column_tensors: Vec<&[&str]> = match self.pairs {
+            PairKind::Layers if names.len() < 2 => {
+                return Err("pairs = \"layers\" needs at least two tensors".to_string())
+            }
+            PairKind::Layers => names.windows(2).collect(),
+            _ => names.chunks(1).collect(),
+        };
         let mut columns = Vec::new();
         let mut too_small = Vec::new();
-        for (index, name) in names.iter().enumerate() {
-            progress(name);
-            let steps: Result<Vec<Vec<f64>>, String> = by_name[name]
-                .iter()
-                .map(|m| input.dump.read(m).map_err(|e| e.to_string()))
-                .collect();
-            let steps = match steps {
+        for (index, tensors) in column_tensors.into_iter().enumerate() {
+            let name = tensors.join(" → ");
+            progress(&name);
+            let steps = match self.read_column(input, &by_name, tensors) {
                 Ok(steps) => steps,
                 Err(error) => {
                     section.failures.push(format!("{name}: {error}"));
@@ -126,8 +127,9 @@ impl IidOptions {
                     ..settings.clone()
                 };
                 let outcome = match self.pairs {
-                    PairKind::Spatial => iid::spatial(&steps, &one, index as u64),
-                    _ => iid::temporal(&steps, &one, index as u64),
+                    PairKind::Spatial => iid::spatial(&steps[0], &one, index as u64),
+                    PairKind::Temporal => iid::temporal(&steps[0], &one, index as u64),
+                    PairKind::Layers => iid::layers(&steps[0], &steps[1], &one, index as u64),
                 };
                 match outcome {
                     Ok(mut found) => cells.append(&mut found),
@@ -140,7 +142,7 @@ impl IidOptions {
                         .push(format!("{name} (m = {size}): {error}")),
                 }
             }
-            columns.push((name.to_string(), cells));
+            columns.push((name, cells));
         }
         if columns.is_empty() {
             return Err(section.failures.join("; "));
@@ -186,7 +188,8 @@ impl IidOptions {
             "Each trial draws {} and tests the two samples of m values: Spearman's rank correlation (H0: independent) and the two-sample Kolmogorov–Smirnov test (H0: same distribution). A ratio near 1 − alpha = {} is what i.i.d. entries give; columns are tensors from input to output.",
             match self.pairs {
                 PairKind::Spatial => "two disjoint sets of m random coordinates at one step",
-                _ => "the same m random coordinates at two consecutive recorded steps",
+                PairKind::Temporal => "the same m random coordinates at two consecutive recorded steps",
+                PairKind::Layers => "m random coordinates of each of two neighbouring tensors (columns a → b) at one step",
             },
             1.0 - self.alpha
         ));
@@ -201,7 +204,11 @@ impl IidOptions {
             columns: 1,
             panels: vec![Panel {
                 title: String::new(),
-                x: Axis::index("tensor depth (index)"),
+                x: Axis::index(if self.pairs == PairKind::Layers {
+                    "pair depth (index)"
+                } else {
+                    "tensor depth (index)"
+                }),
                 y: Axis::linear("pass ratio (p > α)"),
                 series,
                 legend: Some(Legend::UpperRight),
@@ -211,6 +218,30 @@ impl IidOptions {
         });
         section.tables.push(table);
         Ok(section)
+    }
+
+    /// `values[k][t]`: the values of the column's tensor `k` at its step `t`;
+    /// one tensor, or two neighbouring tensors at the steps both have.
+    fn read_column(
+        &self,
+        input: &Input,
+        by_name: &BTreeMap<&str, Vec<&TensorMeta>>,
+        tensors: &[&str],
+    ) -> Result<Vec<Vec<Vec<f64>>>, String> {
+        let metas: Vec<Vec<&TensorMeta>> = match tensors {
+            [a, b] => {
+                let (a, b) = common_steps(&by_name[a], &by_name[b]);
+                if a.is_empty() {
+                    return Err("the two tensors share no recorded step".to_string());
+                }
+                vec![a, b]
+            }
+            _ => tensors.iter().map(|t| by_name[t].clone()).collect(),
+        };
+        metas
+            .iter()
+            .map(|m| input.dump.read_each(m).map_err(|e| e.to_string()))
+            .collect()
     }
 }
 
