@@ -198,8 +198,8 @@ impl RadialGamma {
 
     /// `P(|Z| ≤ r)/2` and `P(|Z| > r)/2`: the central and tail half-masses.
     fn half_masses(&self, radius: f64) -> (f64, f64) {
-        let t = self.gamma_variable(radius);
-        (0.5 * self.shape.lower(t), 0.5 * self.shape.upper(t))
+        let (central, tail) = self.shape.lower_upper(self.gamma_variable(radius));
+        (0.5 * central, 0.5 * tail)
     }
 
     pub(super) fn cdf(&self, x: f64) -> f64 {
