@@ -413,3 +413,54 @@ fn inspect_reports_shape_zeros_and_non_finite_counts() {
         (Some(-2.0), Some(1.5))
     );
 }
+
+/// In the table a failed family reads `failed` and a fit with a note gets a
+/// numbered footnote; the footnotes follow the table, naming tensor, step
+/// and family. (Exact zeros kept at a fixed zero location: dweibull refuses,
+/// gennorm says its likelihood only rises as β falls.)
+#[test]
+fn the_table_footnotes_errors_and_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.safetensors");
+    let mut values = gennorm_sample(0.8, 1e-3, 2000, 7);
+    for v in values.iter_mut().take(500) {
+        *v = 0.0;
+    }
+    write_safetensors(&path, &[("w", values)]);
+    let output = gradrd()
+        .args([
+            "fit",
+            "--family",
+            "gennorm,dweibull",
+            "--zeros",
+            "keep",
+            "--loc",
+            "zero",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].ends_with("w2  note"), "{text}");
+    assert!(
+        lines[1].contains("gennorm") && lines[1].ends_with("[1]"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("dweibull") && lines[2].contains("failed"),
+        "{text}"
+    );
+    assert!(lines[2].ends_with("[2]"), "{text}");
+    assert_eq!(lines[3], "");
+    assert!(
+        lines[4].starts_with("[1] w gennorm: 500 of 2000 values equal the fixed location"),
+        "{text}"
+    );
+    assert!(lines[4].contains("not a maximum"), "{text}");
+    assert!(
+        lines[5].starts_with("[2] w dweibull: error: dweibull likelihood is unbounded"),
+        "{text}"
+    );
+}

@@ -252,6 +252,9 @@ struct FitRow<'a> {
     w1: Option<f64>,
     w2: Option<f64>,
     error: Option<&'a str>,
+    /// What the fit says about itself (a shape on its search bound, an
+    /// unbounded likelihood and the rule applied).
+    note: Option<&'a str>,
 }
 
 fn rows(report: &FitReport) -> Vec<FitRow<'_>> {
@@ -284,6 +287,7 @@ fn rows(report: &FitReport) -> Vec<FitRow<'_>> {
                 w1: None,
                 w2: None,
                 error: None,
+                note: None,
             };
             match outcome {
                 FamilyOutcome::Fitted(f) => {
@@ -302,6 +306,7 @@ fn rows(report: &FitReport) -> Vec<FitRow<'_>> {
                     row.ks_p = f.ks_p;
                     row.w1 = f.w1;
                     row.w2 = f.w2;
+                    row.note = f.note.as_deref();
                 }
                 FamilyOutcome::Failed { family, error } => {
                     row.family = *family;
@@ -322,14 +327,23 @@ fn shape_param(family: FamilyKind) -> Option<&'static str> {
     }
 }
 
+/// The fit table; a fit's error or note is a numbered footnote below it
+/// (a `note` column appears only when there is one).
 fn table(report: &FitReport) -> Vec<u8> {
-    let mut table = Table::new(vec![
+    let rows = rows(report);
+    let footnoted = rows.iter().any(|r| r.error.is_some() || r.note.is_some());
+    let mut headers = vec![
         "tensor", "step", "n_fit", "zeros", "kurt", "family", "shape", "loc", "scale", "loglik",
         "ks", "ks_p", "w2",
-    ]);
+    ];
+    if footnoted {
+        headers.push("note");
+    }
+    let mut table = Table::new(headers);
+    let mut footnotes = Vec::new();
     let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| sig(x, d));
-    for row in rows(report) {
-        table.push(vec![
+    for row in &rows {
+        let mut cells = vec![
             row.tensor.to_string(),
             row.step.map_or("-".to_string(), |s| s.to_string()),
             row.n_fit.to_string(),
@@ -340,11 +354,36 @@ fn table(report: &FitReport) -> Vec<u8> {
             opt(row.loc, 3),
             opt(row.scale, 4),
             row.error
-                .map_or_else(|| opt(row.loglik, 8), |e| format!("error: {e}")),
+                .map_or_else(|| opt(row.loglik, 8), |_| "failed".to_string()),
             opt(row.ks, 3),
             opt(row.ks_p, 3),
             opt(row.w2, 3),
-        ]);
+        ];
+        if footnoted {
+            let text = row
+                .error
+                .map(|e| format!("error: {e}"))
+                .or(row.note.map(str::to_string));
+            cells.push(text.map_or(String::new(), |text| {
+                let step = row.step.map_or(String::new(), |s| format!(" step {s}"));
+                footnotes.push(format!(
+                    "[{}] {}{step} {}: {text}",
+                    footnotes.len() + 1,
+                    row.tensor,
+                    row.family
+                ));
+                format!("[{}]", footnotes.len())
+            }));
+        }
+        table.push(cells);
     }
-    table.render()
+    let mut out = table.render();
+    if !footnotes.is_empty() {
+        out.push(b'\n');
+        for line in footnotes {
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
 }
