@@ -42,8 +42,8 @@ mod sums;
 use crate::dist::{ContinuousDist, FamilyKind, Model, ParamError};
 use information::{location_standard_error, scalar_standard_error, standard_errors};
 use profile::{
-    fit_regular, fit_shape_family, runs_into_the_spike, LocationY, ShapeFamily, ShapeFit,
-    SHAPE_BOUNDS,
+    fit_regular, fit_shape_family, on_lower_shape_bound, runs_into_the_spike, LocationY,
+    ShapeFamily, ShapeFit, SHAPE_BOUNDS,
 };
 
 /// How the location parameter is treated.
@@ -536,7 +536,7 @@ fn fit_normal(data: &Standardized, _opts: &FitOptions) -> StandardizedFit {
 /// A note when the shape ended on its search bound.
 fn bound_note(shape_name: &str, shape: f64) -> Option<String> {
     let (lo, hi) = SHAPE_BOUNDS;
-    let bound = if shape <= lo * (1.0 + 1e-6) {
+    let bound = if on_lower_shape_bound(shape) {
         lo
     } else if shape >= hi * (1.0 - 1e-6) {
         hi
@@ -553,7 +553,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFit
     let solved =
         fit_shape_family::<gennorm::GenNormProfile>(y, data.location, opts.tol, opts.max_iter);
     let spike = runs_into_the_spike(solved.at_loc, solved.shape);
-    let free_on_lower_bound = data.is_free() && solved.shape <= SHAPE_BOUNDS.0 * (1.0 + 1e-6);
+    let free_on_lower_bound = data.is_free() && on_lower_shape_bound(solved.shape);
     let (solved, note) = if spike || free_on_lower_bound {
         let (fit, note) = gennorm_off_the_spike(data, solved, opts);
         (fit, Some(note))
@@ -613,7 +613,7 @@ fn gennorm_off_the_spike(
     let regular = data
         .is_free()
         .then(|| fit_regular::<Profile>(y, opts.tol, opts.max_iter))
-        .filter(|fit| fit.shape > SHAPE_BOUNDS.0 * (1.0 + 1e-6))
+        .filter(|fit| !on_lower_shape_bound(fit.shape))
         .map(|fit| {
             (
                 fit,

@@ -95,12 +95,17 @@ impl LogAbs {
 /// dweibull). An estimate on a bound is reported in `Fit::note`.
 pub(super) const SHAPE_BOUNDS: (f64, f64) = (0.02, 50.0);
 
+/// Whether a solved shape sits on the lower end of [`SHAPE_BOUNDS`].
+pub(super) fn on_lower_shape_bound(shape: f64) -> bool {
+    shape <= SHAPE_BOUNDS.0 * (1.0 + 1e-6)
+}
+
 /// Whether a shape solve with `at_loc` values at the location ended on the
 /// lower shape bound: the direction in which a likelihood with values at its
 /// location grows without bound (see the gennorm module doc), not a
 /// maximum.
 pub(super) fn runs_into_the_spike(at_loc: usize, shape: f64) -> bool {
-    at_loc > 0 && shape <= SHAPE_BOUNDS.0 * (1.0 + 1e-6)
+    at_loc > 0 && on_lower_shape_bound(shape)
 }
 
 /// Outcome of an iterative solve.
