@@ -188,6 +188,17 @@ fn a_tiny_spec_renders_every_kind_and_reruns_byte_identically() {
     assert!(text("07-rd_gaps.csv").starts_with(
         "tensor,quantizer,nominal bits,coded bits,distortion,gap (bits),gap (dB)\nfc3.weight,m22,2,"
     ));
+    // A fit's note is a numbered footnote: on its family in the table, in
+    // full after it.
+    assert!(text("01-fit.md").contains("| fc3.weight | dweibull [1] |"));
+    let report = text("report.md");
+    assert!(
+        report.contains("- [1] fc3.weight, dweibull: dweibull with c = "),
+        "{report}"
+    );
+    assert!(text("index.html").contains("<ul class=\"notes\">\n<li>[1] fc3.weight, dweibull: "));
+    assert!(text("01-fit.tex")
+        .contains("\\par{\\footnotesize [1] fc3.weight, dweibull: dweibull with c = "));
     assert!(a["01-fit_histograms.png"].starts_with(b"\x89PNG\r\n\x1a\n"));
     let html = text("index.html");
     assert!(html.contains("<img src=\"01-fit_histograms.svg\""));

@@ -18,7 +18,7 @@ const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:6
 figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.9em;color:#444}\
 table{border-collapse:collapse;margin:1em 0;font-size:.85em}th,td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}\
 th{border-bottom:2px solid #444}td.num{text-align:right;font-variant-numeric:tabular-nums}\
-.files{font-size:.85em;color:#555}.failures{color:#a33}code{background:#f4f4f4;padding:0 .2em}";
+.files{font-size:.85em;color:#555}.failures{color:#a33}.notes{font-size:.9em;list-style:none;padding-left:0}code{background:#f4f4f4;padding:0 .2em}";
 
 pub fn html(heading: &Heading, sections: &[Section]) -> String {
     let mut out = format!(

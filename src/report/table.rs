@@ -1,11 +1,12 @@
 //! Report tables and their exporters: CSV (RFC 4180, via the `csv` crate),
 //! Markdown (GitHub pipe tables) and LaTeX (booktabs: `\toprule`,
 //! `\midrule`, `\bottomrule`), each to bytes, plus the HTML `<table>` of the
-//! report page. A [`Cell`] is text formatted once by the analysis, and for a
-//! number also the value itself: the page, Markdown and LaTeX show the
-//! rounded text, the CSV holds the full value (the shortest decimal that
-//! reads back as the same `f64`), so the data behind a table can be used
-//! without losing digits. Numbers are right-aligned in Markdown and LaTeX.
+//! report page. A [`Cell`] is text formatted once by the analysis, and what
+//! the CSV holds where that differs: the page, Markdown and LaTeX show a
+//! number rounded and a footnote marker beside a value, the CSV holds the
+//! full number (the shortest decimal that reads back as the same `f64`) and
+//! the bare value, so the data behind a table can be used without losing
+//! digits. Numbers are right-aligned in Markdown and LaTeX.
 
 /// One table of a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,34 +16,46 @@ pub struct ReportTable {
     pub caption: String,
     pub headers: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
+    /// Numbered notes that cells refer to (`[1] …`, see [`footnoted`]),
+    /// printed under the table in every export but the CSV.
+    pub notes: Vec<String>,
 }
 
-/// One table cell: the text a reader sees and, for a number, its value.
+/// One table cell: the text a reader sees and, where it differs, what the
+/// CSV holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     pub shown: String,
-    pub value: Option<f64>,
+    pub exact: Option<String>,
 }
 
 /// A number cell shown with `digits` significant digits ([`sig`]).
 pub fn num(value: f64, digits: usize) -> Cell {
     Cell {
         shown: sig(value, digits),
-        value: Some(value),
+        exact: Some(full_precision(value)),
+    }
+}
+
+/// `text` shown with the marker of note `note` (1-based, of
+/// [`ReportTable::notes`]); the CSV holds `text`.
+pub fn footnoted(text: String, note: usize) -> Cell {
+    Cell {
+        shown: format!("{text} [{note}]"),
+        exact: Some(text),
     }
 }
 
 impl Cell {
-    /// What the CSV holds: the full value of a number, else the text.
-    fn exact(&self) -> String {
-        self.value
-            .map_or_else(|| self.shown.clone(), full_precision)
+    /// What the CSV holds.
+    fn exact(&self) -> &str {
+        self.exact.as_deref().unwrap_or(&self.shown)
     }
 }
 
 impl From<String> for Cell {
     fn from(shown: String) -> Cell {
-        Cell { shown, value: None }
+        Cell { shown, exact: None }
     }
 }
 
@@ -59,6 +72,7 @@ impl ReportTable {
             caption: caption.to_string(),
             headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -110,6 +124,12 @@ impl ReportTable {
                     .join(" | ")
             ));
         }
+        if !self.notes.is_empty() {
+            out.push('\n');
+            for note in &self.notes {
+                out.push_str(&format!("- {}\n", escape(note)));
+            }
+        }
         out
     }
 
@@ -134,7 +154,11 @@ impl ReportTable {
         for row in &self.rows {
             out.push_str(&line(&mut row.iter().map(|c| c.shown.as_str())));
         }
-        out.push_str("\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+        out.push_str("\\bottomrule\n\\end{tabular}\n");
+        for note in &self.notes {
+            out.push_str(&format!("\\par{{\\footnotesize {}}}\n", latex_escape(note)));
+        }
+        out.push_str("\\end{table}\n");
         out
     }
 
@@ -154,6 +178,13 @@ impl ReportTable {
             out.push_str("</tr>\n");
         }
         out.push_str("</tbody>\n</table>\n");
+        if !self.notes.is_empty() {
+            out.push_str("<ul class=\"notes\">\n");
+            for note in &self.notes {
+                out.push_str(&format!("<li>{}</li>\n", html_escape(note)));
+            }
+            out.push_str("</ul>\n");
+        }
         out
     }
 }
@@ -188,7 +219,8 @@ pub fn full_precision(value: f64) -> String {
 }
 
 /// Escapes LaTeX's special characters (`\ & % $ # _ { } ~ ^`) and writes
-/// the few non-ASCII symbols the tables use in math mode.
+/// `<`, `>` (which text fonts do not have) and the few non-ASCII symbols the
+/// tables use in math mode.
 pub fn latex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
@@ -205,6 +237,8 @@ pub fn latex_escape(text: &str) -> String {
             'β' => out.push_str("$\\beta$"),
             'λ' => out.push_str("$\\lambda$"),
             '≤' => out.push_str("$\\le$"),
+            '<' => out.push_str("$<$"),
+            '>' => out.push_str("$>$"),
             '×' => out.push_str("$\\times$"),
             _ => out.push(ch),
         }
@@ -259,8 +293,8 @@ mod tests {
     #[test]
     fn latex_escape_covers_every_special_character() {
         assert_eq!(
-            latex_escape(r"\&%$#_{}~^"),
-            r"\textbackslash{}\&\%\$\#\_\{\}\textasciitilde{}\textasciicircum{}"
+            latex_escape(r"\&%$#_{}~^<>"),
+            r"\textbackslash{}\&\%\$\#\_\{\}\textasciitilde{}\textasciicircum{}$<$$>$"
         );
     }
 
@@ -294,6 +328,14 @@ mod tests {
         assert!(t.markdown().contains("| a | 0.123 | -8.3e-10 |"));
         assert!(t.latex().contains("a & 0.123 & -8.3e-10 \\\\"));
         assert!(t.html().contains("<td class=\"num\">0.123</td>"));
+    }
+
+    #[test]
+    fn a_footnote_marker_is_shown_but_not_in_the_csv() {
+        let mut t = ReportTable::new("t", "c", &["family"]);
+        t.push(vec![footnoted("dweibull".to_string(), 2)]);
+        assert_eq!(String::from_utf8(t.csv()).unwrap(), "family\ndweibull\n");
+        assert!(t.markdown().contains("| dweibull [2] |"));
     }
 
     #[test]

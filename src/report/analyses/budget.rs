@@ -193,6 +193,7 @@ impl BudgetOptions {
                 caption: format!("Bits per entry allocated to each tensor under an average budget (M = {}); last rows: total distortion Σ n·D and its gain over equal bits", self.m),
                 headers,
                 rows: sequence.names.iter().zip(sizes).map(|(n, s)| vec![n.clone().into(), s.to_string().into()]).collect(),
+                notes: Vec::new(),
             };
             let (mut total_row, mut gain_row) = (
                 vec![Cell::from("Σ n·D"), Cell::from("")],

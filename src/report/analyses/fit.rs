@@ -9,7 +9,7 @@ use super::{at_step, fit_settings, num, opt, Input, Progress, Section};
 use crate::analysis::{fit_tensor, prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
 use crate::report::figure::{histogram, Axis, Figure, Legend, Panel, Series, Style, Width};
-use crate::report::table::ReportTable;
+use crate::report::table::{footnoted, ReportTable};
 
 /// Points on each fitted density curve.
 const CURVE_POINTS: usize = 200;
@@ -87,6 +87,7 @@ impl FitOptions {
             &["tensor", "entries", "zero fraction", "excess kurtosis", "best family"],
         );
         let mut panels = Vec::new();
+        let mut notes = Vec::new();
         for meta in metas {
             progress(&meta.name);
             let outcome = input
@@ -124,9 +125,24 @@ impl FitOptions {
                         let params: Vec<(&str, f64)> =
                             f.params.iter().map(|(k, v)| (*k, *v)).collect();
                         let shape = f.params.get("beta").or(f.params.get("c")).copied();
+                        // A fit's note (a shape on its bound, an unbounded
+                        // likelihood and the rule applied) is a numbered
+                        // footnote on its family.
+                        let family = match &f.note {
+                            Some(note) => {
+                                notes.push(format!(
+                                    "[{}] {}, {}: {note}",
+                                    notes.len() + 1,
+                                    meta.name,
+                                    f.family
+                                ));
+                                footnoted(f.family.to_string(), notes.len())
+                            }
+                            None => f.family.to_string().into(),
+                        };
                         fits.push(vec![
                             meta.name.clone().into(),
-                            f.family.to_string().into(),
+                            family,
                             opt(shape, 4),
                             num(f.params["loc"], 3),
                             num(f.params["scale"], 4),
@@ -191,6 +207,7 @@ impl FitOptions {
             columns: self.columns.min(panels.len()),
             panels,
         });
+        fits.notes = notes;
         section.tables.push(kurtosis);
         section.tables.push(fits);
         Ok(section)

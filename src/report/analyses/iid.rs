@@ -159,6 +159,7 @@ impl IidOptions {
             ),
             headers,
             rows: Vec::new(),
+            notes: Vec::new(),
         };
         let mut series = Vec::new();
         for (t, test) in self.tests.iter().enumerate() {
