@@ -238,7 +238,7 @@ fn fit_standardized_data(
     let fitted = match kind {
         FamilyKind::Laplace => fit_laplace(standardized, opts),
         FamilyKind::Normal => fit_normal(standardized, opts),
-        FamilyKind::GenNorm => fit_gennorm(standardized, opts)?,
+        FamilyKind::GenNorm => fit_gennorm(standardized, opts),
         FamilyKind::DWeibull => fit_dweibull(standardized, opts)?,
     };
     fitted.into_fit(kind, standardized)
@@ -548,7 +548,7 @@ fn bound_note(shape_name: &str, shape: f64) -> Option<String> {
     ))
 }
 
-fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFit, FitError> {
+fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
     let y = &data.y;
     let solved =
         fit_shape_family::<gennorm::GenNormProfile>(y, data.location, opts.tol, opts.max_iter);
@@ -575,7 +575,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFit
         let loc_se = location_standard_error(loc_info, beta, se[0], 0.5);
         (vec![se[0], loc_se, se[1]], "observed+expected(loc)")
     };
-    Ok(StandardizedFit {
+    StandardizedFit {
         shape: Some(beta),
         mu,
         scale: alpha,
@@ -585,7 +585,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFit
         converged: solved.converged,
         iterations: solved.iterations,
         note,
-    })
+    }
 }
 
 /// gennorm's rule for a fit that ran to the lower shape bound with values at

@@ -396,11 +396,13 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
     fit_pyramid::<F>(y, start, settings)
 }
 
-/// A free-location fit kept in the regular region: the pyramid of
-/// [`fit_shape_family`] from the sample mean with the shape held at ≥ 1
-/// (no cusp or spike at a data value there), then one free shape solve at
-/// the location found. Used where the unrestricted search followed an
-/// unbounded direction of the likelihood.
+/// A free-location fit found in the regular region: the pyramid of
+/// [`fit_shape_family`] from the sample mean with the shape held at ≥ 1,
+/// where the location cost is convex, then one free shape solve at the
+/// location found. Used where the unrestricted search followed an unbounded
+/// direction of the likelihood. (Held at exactly 1 the location is the
+/// median, a data value when the count is odd; the free solve there can
+/// still feel that value.)
 pub(super) fn fit_regular<F: ShapeFamily>(y: &[f64], tol: f64, max_iter: u64) -> ShapeFit {
     let start = LevelStart {
         mu: y.iter().sum::<f64>() / y.len() as f64,
