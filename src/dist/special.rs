@@ -191,12 +191,12 @@ impl GammaShape {
 
     /// `P(a, x)` ([`reg_lower_gamma`]).
     pub fn lower(&self, x: f64) -> f64 {
-        inc_gamma(self, x).map_or(f64::NAN, |g| g.lower)
+        inc_gamma::<false>(self, x).map_or(f64::NAN, |g| g.lower)
     }
 
     /// `(P(a, x), Q(a, x))` from one evaluation.
     pub fn lower_upper(&self, x: f64) -> (f64, f64) {
-        inc_gamma(self, x).map_or((f64::NAN, f64::NAN), |g| (g.lower, g.upper))
+        inc_gamma::<false>(self, x).map_or((f64::NAN, f64::NAN), |g| (g.lower, g.upper))
     }
 
     /// The shape `a`.
@@ -206,7 +206,7 @@ impl GammaShape {
 
     /// `Q(a, x)` ([`reg_upper_gamma`]).
     pub fn upper(&self, x: f64) -> f64 {
-        inc_gamma(self, x).map_or(f64::NAN, |g| g.upper)
+        inc_gamma::<false>(self, x).map_or(f64::NAN, |g| g.upper)
     }
 
     /// The `x` with `Q(a, x) = q` ([`inv_reg_upper_gamma`]).
@@ -243,7 +243,8 @@ impl GammaShape {
 }
 
 /// The pair `P(a, x)`, `Q(a, x)` and their logarithms (which stay finite
-/// where the values underflow; the inverses iterate on them).
+/// where the values underflow; the inverses iterate on them; NaN unless
+/// asked for).
 #[derive(Debug, Clone, Copy)]
 struct IncGamma {
     lower: f64,
@@ -257,7 +258,9 @@ const SERIES_EPS: f64 = 1e-17;
 /// Iteration cap of the series and continued fractions (enough for `a ≲ 1e6`).
 const SERIES_MAX_TERMS: usize = 100_000;
 
-fn inc_gamma(shape: &GammaShape, x: f64) -> Option<IncGamma> {
+/// `P`, `Q` and, when `LOGS`, their logarithms (NaN otherwise: the values
+/// alone skip one or two logarithms per call).
+fn inc_gamma<const LOGS: bool>(shape: &GammaShape, x: f64) -> Option<IncGamma> {
     let a = shape.a;
     if x.is_nan() || x < 0.0 {
         return None;
@@ -292,8 +295,12 @@ fn inc_gamma(shape: &GammaShape, x: f64) -> Option<IncGamma> {
         IncGamma {
             lower,
             upper,
-            ln_lower: ln_prefactor + sum.ln(),
-            ln_upper: upper.ln(),
+            ln_lower: if LOGS {
+                ln_prefactor + sum.ln()
+            } else {
+                f64::NAN
+            },
+            ln_upper: if LOGS { upper.ln() } else { f64::NAN },
         }
     } else {
         let fraction = upper_continued_fraction(a, x);
@@ -301,7 +308,11 @@ fn inc_gamma(shape: &GammaShape, x: f64) -> Option<IncGamma> {
         IncGamma {
             lower: -ln_upper.exp_m1(),
             upper: prefactor * fraction,
-            ln_lower: ln_one_minus_exp(ln_upper),
+            ln_lower: if LOGS {
+                ln_one_minus_exp(ln_upper)
+            } else {
+                f64::NAN
+            },
             ln_upper,
         }
     })
@@ -500,7 +511,7 @@ fn solve_lower(shape: &GammaShape, p: f64, guess: Option<f64>) -> f64 {
         return 0.0;
     }
     safeguarded_newton(start, Step::Multiplicative, |x| {
-        let g = inc_gamma(shape, x)?;
+        let g = inc_gamma::<true>(shape, x)?;
         Some((
             g.ln_lower - ln_p,
             (ln_prefactor(shape, x) - g.ln_lower).exp(),
@@ -535,7 +546,7 @@ fn solve_upper(shape: &GammaShape, q: f64, guess: Option<f64>) -> f64 {
         (((-q).ln_1p() + shape.ln_gamma_plus_one) / a).exp()
     };
     safeguarded_newton(start, Step::Additive, |x| {
-        let g = inc_gamma(shape, x)?;
+        let g = inc_gamma::<true>(shape, x)?;
         Some((
             ln_q - g.ln_upper,
             (ln_prefactor(shape, x) - g.ln_upper).exp(),
