@@ -152,7 +152,8 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         PairKind::Layers => {
             for (index, pair) in names.windows(2).enumerate() {
                 progress.set_message(pair[0].to_string());
-                let outcome = shared_steps(&by_name[pair[0]], &by_name[pair[1]])
+                let outcome = common_steps(&by_name[pair[0]], &by_name[pair[1]])
+                    .map_err(|e| e.to_string())
                     .and_then(|(a, b)| Ok((load_steps(&dump, &a)?, load_steps(&dump, &b)?)))
                     .and_then(|(a, b)| {
                         iid::layers(&a, &b, &settings, index as u64)
@@ -219,18 +220,6 @@ fn record(
             error,
         }),
     }
-}
-
-/// The metas of two tensors at the steps both have.
-fn shared_steps<'a>(
-    a: &[&'a TensorMeta],
-    b: &[&'a TensorMeta],
-) -> Result<(Vec<&'a TensorMeta>, Vec<&'a TensorMeta>), String> {
-    let (left, right) = common_steps(a, b);
-    if left.is_empty() {
-        return Err("the two tensors share no recorded step".to_string());
-    }
-    Ok((left, right))
 }
 
 fn load_steps(dump: &Dump, metas: &[&TensorMeta]) -> Result<Vec<Vec<f64>>, String> {

@@ -242,15 +242,25 @@ fn mapped_bytes<'m>(map: &'m [u8], t: &TensorMeta) -> Result<&'m [u8], DumpError
         .ok_or_else(|| truncated(end))
 }
 
+/// Two tensors were recorded at no common step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the two tensors share no recorded step")]
+pub struct NoCommonStep;
+
 /// The entries of two tensors' step lists at the steps both have, paired in
-/// `a`'s order (empty when they share none).
+/// `a`'s order.
 pub fn common_steps<'a>(
     a: &[&'a TensorMeta],
     b: &[&'a TensorMeta],
-) -> (Vec<&'a TensorMeta>, Vec<&'a TensorMeta>) {
-    a.iter()
+) -> Result<(Vec<&'a TensorMeta>, Vec<&'a TensorMeta>), NoCommonStep> {
+    let (left, right): (Vec<_>, Vec<_>) = a
+        .iter()
         .filter_map(|ma| b.iter().find(|mb| mb.step == ma.step).map(|mb| (*ma, *mb)))
-        .unzip()
+        .unzip();
+    if left.is_empty() {
+        return Err(NoCommonStep);
+    }
+    Ok((left, right))
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ impl IidOptions {
         for (index, tensors) in column_tensors.into_iter().enumerate() {
             let name = tensors.join(" → ");
             progress(&name);
-            let steps = match self.read_column(input, &by_name, tensors) {
+            let steps = match read_column(input, &by_name, tensors) {
                 Ok(steps) => steps,
                 Err(error) => {
                     section.failures.push(format!("{name}: {error}"));
@@ -220,30 +220,6 @@ impl IidOptions {
         section.tables.push(table);
         Ok(section)
     }
-
-    /// `values[k][t]`: the values of the column's tensor `k` at its step `t`;
-    /// one tensor, or two neighbouring tensors at the steps both have.
-    fn read_column(
-        &self,
-        input: &Input,
-        by_name: &BTreeMap<&str, Vec<&TensorMeta>>,
-        tensors: &[&str],
-    ) -> Result<Vec<Vec<Vec<f64>>>, String> {
-        let metas: Vec<Vec<&TensorMeta>> = match tensors {
-            [a, b] => {
-                let (a, b) = common_steps(&by_name[a], &by_name[b]);
-                if a.is_empty() {
-                    return Err("the two tensors share no recorded step".to_string());
-                }
-                vec![a, b]
-            }
-            _ => tensors.iter().map(|t| by_name[t].clone()).collect(),
-        };
-        metas
-            .iter()
-            .map(|m| input.dump.read_each(m).map_err(|e| e.to_string()))
-            .collect()
-    }
 }
 
 fn test_name(test: TestKind) -> &'static str {
@@ -251,4 +227,24 @@ fn test_name(test: TestKind) -> &'static str {
         TestKind::Spearman => "Spearman",
         TestKind::Ks => "KS",
     }
+}
+
+/// `values[k][t]`: the values of a column's tensor `k` at its step `t`; one
+/// tensor, or two neighbouring tensors at the steps both have.
+fn read_column(
+    input: &Input,
+    by_name: &BTreeMap<&str, Vec<&TensorMeta>>,
+    tensors: &[&str],
+) -> Result<Vec<Vec<Vec<f64>>>, String> {
+    let metas: Vec<Vec<&TensorMeta>> = match tensors {
+        [a, b] => {
+            let (a, b) = common_steps(&by_name[a], &by_name[b]).map_err(|e| e.to_string())?;
+            vec![a, b]
+        }
+        _ => tensors.iter().map(|t| by_name[t].clone()).collect(),
+    };
+    metas
+        .iter()
+        .map(|m| input.dump.read_each(m).map_err(|e| e.to_string()))
+        .collect()
 }
