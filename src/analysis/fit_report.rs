@@ -120,9 +120,9 @@ impl TensorFit {
 
 /// Prepares `values` and fits every family in `settings`.
 ///
-/// Memory: the values are sorted and standardized in place (one transient
-/// copy while the median and spread are found), and every family is fitted
-/// and judged on them, so a tensor of n values costs about 2n floats at peak.
+/// Memory: the values are sorted and standardized in place, and every
+/// family is fitted and judged on them; a fit holds one transient array of
+/// `ln|y − μ|`, so a tensor of n values costs about 2n floats at peak.
 pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit, PrepareError> {
     let mut prepared = prepare(values, settings.zeros, settings.nan)?;
     prepared.values.par_sort_unstable_by(f64::total_cmp);

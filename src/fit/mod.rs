@@ -337,33 +337,20 @@ struct Standardized {
 }
 
 impl Standardized {
-    /// A standardized copy of `data` (non-empty, finite, not constant):
-    /// the copy also serves the median and the deviations, so nothing
-    /// else of size n is allocated.
+    /// A standardized copy of `data` (non-empty, finite, not constant).
     fn new(data: &[f64], loc: LocMode) -> Standardized {
-        let mut y = data.to_vec();
-        let (center, spread, location) = center_and_spread(data, loc, &mut y);
-        for (v, &x) in y.iter_mut().zip(data) {
-            *v = (x - center) / spread;
-        }
-        sort(&mut y);
-        Standardized {
-            y,
-            center,
-            spread,
-            location,
-        }
+        Standardized::from_vec(data.to_vec(), loc)
     }
 
-    /// [`Standardized::new`] in place: one transient array of size n.
+    /// [`Standardized::new`] in place: the values are sorted, the center
+    /// and spread are read off the sorted values, and the map to
+    /// standardized units, being increasing, keeps them sorted.
     fn from_vec(mut data: Vec<f64>, loc: LocMode) -> Standardized {
-        let mut scratch = data.clone();
-        let (center, spread, location) = center_and_spread(&data, loc, &mut scratch);
-        drop(scratch);
+        sort(&mut data);
+        let (center, spread, location) = center_and_spread(&data, loc);
         for x in &mut data {
             *x = (*x - center) / spread;
         }
-        sort(&mut data);
         Standardized {
             y: data,
             center,
@@ -381,12 +368,12 @@ impl Standardized {
     }
 }
 
-/// Sorts standardized values ascending (in parallel; only a check when they
-/// already are, as `gradrd fit` passes them). The fits work on sorted
-/// values, so that a fit depends only on the values and not on their order,
-/// and so that the strided subsamples of the warm-start pyramid are spread
-/// evenly over the quantiles, which brings each level's estimate closer to
-/// the next.
+/// Sorts values ascending (in parallel; only a check when they already
+/// are, as `gradrd fit` passes them). The fits work on sorted values, so
+/// that a fit depends only on the values and not on their order, so that
+/// the median and spread are read off directly, and so that the strided
+/// subsamples of the warm-start pyramid are spread evenly over the
+/// quantiles, which brings each level's estimate closer to the next.
 fn sort(y: &mut [f64]) {
     use rayon::slice::ParallelSliceMut;
     if !y.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
@@ -395,22 +382,17 @@ fn sort(y: &mut [f64]) {
 }
 
 /// The center (median, or the fixed `loc`) and spread (median absolute
-/// deviation; the mean absolute deviation if that is 0) of `data`, using
-/// `scratch` (a copy of `data`, overwritten) for the selections.
-fn center_and_spread(data: &[f64], loc: LocMode, scratch: &mut [f64]) -> (f64, f64, LocationY) {
+/// deviation; the mean absolute deviation if that is 0) of `sorted`.
+fn center_and_spread(sorted: &[f64], loc: LocMode) -> (f64, f64, LocationY) {
     let (center, location) = match loc {
-        LocMode::Free => (sums::median_in_place(scratch), LocationY::Free),
+        LocMode::Free => (sums::median_of_sorted(sorted), LocationY::Free),
         LocMode::Fixed(loc) => (loc, LocationY::Fixed(0.0)),
     };
-    let deviation = |x: f64| (x - center).abs();
-    for (d, &x) in scratch.iter_mut().zip(data) {
-        *d = deviation(x);
-    }
-    let mad = sums::median_in_place(scratch);
+    let mad = sums::median_abs_deviation_of_sorted(sorted, center);
     let spread = if mad > 0.0 {
         mad
     } else {
-        sums::sum_by(data, deviation) / data.len() as f64
+        sums::sum_by(sorted, |x| (x - center).abs()) / sorted.len() as f64
     };
     (center, spread, location)
 }
@@ -485,7 +467,7 @@ fn fixed_mu(data: &Standardized) -> Option<f64> {
 
 fn fit_laplace(data: &Standardized, _opts: &FitOptions) -> StandardizedFit {
     let y = &data.y;
-    let mu = fixed_mu(data).unwrap_or_else(|| sums::median(y));
+    let mu = fixed_mu(data).unwrap_or_else(|| sums::median_of_sorted(y));
     let b = laplace::scale(y, mu);
     let n = y.len() as f64;
     let scale_se = scalar_standard_error(Some(laplace::observed_scale_information(y, mu, b)));

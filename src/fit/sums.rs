@@ -37,23 +37,71 @@ where
     chunked_sums::<1, _>(data, |chunk| [chunk.iter().map(|&x| f(x)).sum()])[0]
 }
 
-/// The sample median; for even `n` the midpoint of the two central order
-/// statistics (as `numpy.median`). `data` must be non-empty and finite.
-pub(super) fn median(data: &[f64]) -> f64 {
-    median_in_place(&mut data.to_vec())
+/// The sample median of `sorted` (ascending, non-empty); for even `n` the
+/// midpoint of the two central order statistics (as `numpy.median`).
+pub(super) fn median_of_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    let upper = sorted[n / 2];
+    if n % 2 == 1 {
+        upper
+    } else {
+        let lower = sorted[n / 2 - 1];
+        lower + 0.5 * (upper - lower)
+    }
 }
 
-/// [`median`] without a copy: `data` is left partially reordered.
-pub(super) fn median_in_place(data: &mut [f64]) -> f64 {
-    let n = data.len();
-    let upper = n / 2;
-    let (below, upper_value, _) = data.select_nth_unstable_by(upper, f64::total_cmp);
-    let upper_value = *upper_value;
+/// The median of `|x − center|` over `sorted` (ascending, finite,
+/// non-empty), with the same midpoint rule as [`median_of_sorted`], found
+/// without forming the deviations: they are two ascending sequences (the
+/// values from `center` up, and from `center` down), and an order statistic
+/// of two sorted sequences is a binary search ([`kth_of_two_ascending`]).
+pub(super) fn median_abs_deviation_of_sorted(sorted: &[f64], center: f64) -> f64 {
+    let split = sorted.partition_point(|&x| x < center);
+    let up = |i: usize| (sorted[split + i] - center).abs();
+    let down = |j: usize| (sorted[split - 1 - j] - center).abs();
+    let (ups, downs) = (sorted.len() - split, split);
+    let kth = |k: usize| kth_of_two_ascending(&up, ups, &down, downs, k);
+    let n = sorted.len();
+    let upper = kth(n / 2);
     if n % 2 == 1 {
-        upper_value
+        upper
     } else {
-        let lower_value = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        lower_value + 0.5 * (upper_value - lower_value)
+        let lower = kth(n / 2 - 1);
+        lower + 0.5 * (upper - lower)
+    }
+}
+
+/// The `k`-th smallest (0-based) of the union of two ascending sequences
+/// `a(0..a_len)` and `b(0..b_len)`, `k < a_len + b_len`: the number `i` of
+/// elements taken from `a` among the `k + 1` smallest is the least `i` with
+/// `b(k − i) ≤ a(i)` (or `i = a_len`), found by bisection.
+fn kth_of_two_ascending(
+    a: &impl Fn(usize) -> f64,
+    a_len: usize,
+    b: &impl Fn(usize) -> f64,
+    b_len: usize,
+    k: usize,
+) -> f64 {
+    // i from a and k + 1 − i from b: i ∈ [k + 1 − b_len, k + 1] ∩ [0, a_len].
+    let (mut lo, mut hi) = ((k + 1).saturating_sub(b_len), (k + 1).min(a_len));
+    // Invariant: the answer i lies in [lo, hi]. A candidate i < hi takes too
+    // few from `a` when a(i) < b(k − i) (the next smallest is a(i)).
+    while lo < hi {
+        let i = lo + (hi - lo) / 2;
+        if a(i) < b(k - i) {
+            lo = i + 1;
+        } else {
+            hi = i;
+        }
+    }
+    let i = lo;
+    let last_of_a = (i > 0).then(|| a(i - 1));
+    let last_of_b = (k + 1 > i).then(|| b(k - i));
+    match (last_of_a, last_of_b) {
+        (Some(x), Some(y)) => x.max(y),
+        (Some(x), None) => x,
+        (None, Some(y)) => y,
+        (None, None) => unreachable!("k + 1 ≥ 1 elements are taken"),
     }
 }
 
@@ -74,9 +122,61 @@ mod tests {
 
     #[test]
     fn median_matches_numpy_for_odd_and_even_n() {
-        // numpy.median([3, 1, 2]) = 2.0; numpy.median([4, 1, 3, 2]) = 2.5
-        assert_close(median(&[3.0, 1.0, 2.0]), 2.0, 0.0, 0.0);
-        assert_close(median(&[4.0, 1.0, 3.0, 2.0]), 2.5, 0.0, 0.0);
+        // numpy.median([1, 2, 3]) = 2.0; numpy.median([1, 2, 3, 4]) = 2.5
+        assert_close(median_of_sorted(&[1.0, 2.0, 3.0]), 2.0, 0.0, 0.0);
+        assert_close(median_of_sorted(&[1.0, 2.0, 3.0, 4.0]), 2.5, 0.0, 0.0);
+    }
+
+    #[test]
+    fn median_abs_deviation_matches_scipy() {
+        // scipy.stats.median_abs_deviation([1, 2, 3, 4, 10]) = 1.0 (center 3)
+        let odd = [1.0, 2.0, 3.0, 4.0, 10.0];
+        assert_close(median_abs_deviation_of_sorted(&odd, 3.0), 1.0, 0.0, 0.0);
+        // scipy.stats.median_abs_deviation([-7, 0, 1, 2, 3, 4]) = 1.5 (center 1.5)
+        let even = [-7.0, 0.0, 1.0, 2.0, 3.0, 4.0];
+        assert_close(median_abs_deviation_of_sorted(&even, 1.5), 1.5, 0.0, 0.0);
+        // About a fixed center outside the data: all deviations on one side.
+        // numpy.median(numpy.abs(numpy.array([1, 2, 3, 4]) - 10)) = 7.5
+        assert_close(
+            median_abs_deviation_of_sorted(&[1.0, 2.0, 3.0, 4.0], 10.0),
+            7.5,
+            0.0,
+            0.0,
+        );
+        assert_close(
+            median_abs_deviation_of_sorted(&[1.0, 2.0, 3.0, 4.0], -10.0),
+            12.5,
+            0.0,
+            0.0,
+        );
+    }
+
+    /// The median of the deviations formed, sorted and read off.
+    fn naive_median_abs_deviation(sorted: &[f64], center: f64) -> f64 {
+        let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - center).abs()).collect();
+        deviations.sort_by(f64::total_cmp);
+        median_of_sorted(&deviations)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn median_abs_deviation_equals_the_naive_one_bit_for_bit(
+            // Small integers give ties and values equal to the center.
+            mut values in proptest::collection::vec(-20i32..20, 1..60),
+            scale in 1e-9f64..1e3,
+            center_choice in 0usize..3,
+        ) {
+            values.sort_unstable();
+            let sorted: Vec<f64> = values.iter().map(|&v| f64::from(v) * scale).collect();
+            let center = match center_choice {
+                0 => median_of_sorted(&sorted),
+                1 => 0.37 * scale,
+                _ => -100.0 * scale,
+            };
+            let fast = median_abs_deviation_of_sorted(&sorted, center);
+            let naive = naive_median_abs_deviation(&sorted, center);
+            proptest::prop_assert_eq!(fast.to_bits(), naive.to_bits());
+        }
     }
 
     #[test]
