@@ -361,6 +361,20 @@ const NEGLIGIBLE_GAIN: f64 = 1e-12;
 /// the data values next to `μ` and the most repeated values near it
 /// ([`data_value_candidates`]).
 ///
+/// Below shape 1, on the full data after a subsample level, the location
+/// rounds are skipped: the location stays at the largest subsample's
+/// estimate (gennorm then polishes it at the data values next to it, as
+/// above) and only the shape is solved on all values. The cost has a cusp
+/// (gennorm) or a pole (dweibull) at every data value there, so a search
+/// on 10^6 values mostly resolves that roughness, while the strided
+/// subsample of sorted values is quantile-stratified and its estimate is
+/// already close. Measured on 10^6 values (the full-data rounds against
+/// keeping the subsample's location): gennorm(0.7) 1.7e-4 nats in all for
+/// 16 passes over the data; dweibull(0.8) nothing in 14 passes; a
+/// dweibull fit (c = 0.86) to the gennorm(0.7) values 5.1 nats, 3 of them
+/// from a point 2e-9 scales from a value, where the density has its pole.
+/// That is 1e-6 nats per value or less, for about 40 % of the fit's time.
+///
 /// Below shape 1 the location search is local (the cost has a cusp or a
 /// pole at every data value), and a small sample started at its median can
 /// settle on a spike next to a value while a regular maximum with shape ≥ 1
@@ -385,6 +399,7 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
         },
         shape: F::INITIAL_SHAPE,
         half_width: 1.0,
+        from_subsample: false,
     };
     let settings = LevelSettings {
         location,
@@ -408,6 +423,7 @@ pub(super) fn fit_regular<F: ShapeFamily>(y: &[f64], tol: f64, max_iter: u64) ->
         mu: y.iter().sum::<f64>() / y.len() as f64,
         shape: F::INITIAL_SHAPE.max(1.0),
         half_width: 1.0,
+        from_subsample: false,
     };
     let held = LevelSettings {
         location: LocationY::Free,
@@ -497,6 +513,7 @@ fn fit_pyramid<F: ShapeFamily>(y: &[f64], start: LevelStart, settings: LevelSett
             mu: result.mu,
             shape: result.shape,
             half_width: 8.0 / (m as f64).sqrt(),
+            from_subsample: true,
         };
     }
     fitted
@@ -509,6 +526,8 @@ struct LevelStart {
     shape: f64,
     /// Half-width of the first location bracket.
     half_width: f64,
+    /// Whether `mu` and `shape` are the estimate of a subsample level.
+    from_subsample: bool,
 }
 
 /// How a pyramid level is fitted.
@@ -559,6 +578,7 @@ fn grid_start<F: ShapeFamily>(sample: &[f64], settings: &LevelSettings) -> Optio
         mu,
         shape,
         half_width: half_gap,
+        from_subsample: false,
     };
     let mut fit = fit_level::<F>(sample, start, settings);
     fit.iterations += iterations;
@@ -614,14 +634,23 @@ fn fit_level<F: ShapeFamily>(
         (solved.value.max(min_shape), solved.converged, at_loc)
     };
     let mut mu = start.mu;
-    let (mut shape, mut shape_converged, _) = solve_shape(mu, start.shape);
+    let (mut shape, mut shape_converged, at_start) = solve_shape(mu, start.shape);
     let mut location_converged = true;
     let mut search_iterations = 0;
     if let LocationY::Free = location {
-        location_converged = false;
+        // Below shape 1 the full data keep the subsample's location (see
+        // `fit_shape_family`), unless a value sits on it.
+        let keep_subsample_location =
+            last_level && start.from_subsample && shape < 1.0 && at_start == 0;
+        location_converged = keep_subsample_location;
         let xtol = 0.01 / (sample.len() as f64).sqrt();
         let mut half_width = start.half_width;
-        for _round in 0..MAX_LOCATION_ROUNDS {
+        let rounds = if keep_subsample_location {
+            0
+        } else {
+            MAX_LOCATION_ROUNDS
+        };
+        for _round in 0..rounds {
             let current_cost = F::location_cost(sample, mu, shape);
             let (search, best_cost) = brent_location::<F>(
                 sample,
