@@ -24,12 +24,9 @@
 //! * **free location**: the location is the best point of a bounded Brent
 //!   search of the profile likelihood (started at the sample median) among
 //!   points that are **not** data values — a candidate `μ` equal to a value
-//!   is rejected (cost `+∞`). On 16 384 values or more the search runs on
-//!   strided subsamples first, and when `c < 1` the full data keep the
-//!   largest subsample's location (unless a value equals it) and only solve
-//!   the shape there (see `profile::fit_shape_family`). The reported
-//!   log-likelihood is that of the returned parameters, always finite; when
-//!   `c < 1` it is a local, not a global, supremum and `Fit::note` says so.
+//!   is rejected (cost `+∞`). The reported log-likelihood is that of the
+//!   returned parameters, always finite; when `c < 1` it is a local, not a
+//!   global, supremum and `Fit::note` says so.
 //! * **fixed location**: values equal to the fixed `loc` (e.g. exact zeros
 //!   kept with `--zeros keep` and `--loc zero`) make the likelihood unbounded
 //!   for every `c < 1` and zero for `c > 1`; the fit returns

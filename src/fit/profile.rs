@@ -331,6 +331,21 @@ const MAX_LOCATION_ROUNDS: usize = 6;
 const SCREEN_SIZE: usize = 1 << 16;
 const SCREENED_CANDIDATES: usize = 3;
 
+/// The least gennorm shape at which the full data keep the largest
+/// subsample's location ([`fit_shape_family`]). The location information
+/// per value, `β² Γ(2 − 1/β)/Γ(1/β)` in units of `α⁻²`, is 1.07 at β = 0.6,
+/// 0.86 at 0.7 and 1 at 1 (Laplace), but 3.5 at 0.52 and infinite at and
+/// below 1/2, where the likelihood peaks on the scale of the gaps between
+/// values. Log-likelihood lost against searching on all values (16 passes
+/// over 10^6 values): 1.7e-4 nats in all on 10^6 gennorm(0.7) values and at
+/// most 0.014 nats on 2·10^4 to 2·10^5 gennorm(0.6) and dweibull(0.7)
+/// values; but 0.03 to 0.09 nats on 10^6 values at β = 0.52, 0.12 nats on
+/// 2·10^4 values at β = 0.45 and 1.5 nats on 10^6 at β = 0.3. (Not for
+/// dweibull at all: its location information is infinite below shape 1, and
+/// keeping a 4 096-value subsample's location lost up to 5.6 nats on 5·10^4
+/// dweibull(0.7) values.)
+const KEPT_LOCATION_MIN_SHAPE: f64 = 0.6;
+
 /// Absolute tolerance (standardized units) of the final location search
 /// when the shape is at least 1.
 const FINE_LOCATION_TOLERANCE: f64 = 1e-10;
@@ -361,19 +376,13 @@ const NEGLIGIBLE_GAIN: f64 = 1e-12;
 /// the data values next to `μ` and the most repeated values near it
 /// ([`data_value_candidates`]).
 ///
-/// Below shape 1, on the full data after a subsample level, the location
-/// rounds are skipped: the location stays at the largest subsample's
-/// estimate (gennorm then polishes it at the data values next to it, as
-/// above) and only the shape is solved on all values. The cost has a cusp
-/// (gennorm) or a pole (dweibull) at every data value there, so a search
-/// on 10^6 values mostly resolves that roughness, while the strided
-/// subsample of sorted values is quantile-stratified and its estimate is
-/// already close. Measured on 10^6 values (the full-data rounds against
-/// keeping the subsample's location): gennorm(0.7) 1.7e-4 nats in all for
-/// 16 passes over the data; dweibull(0.8) nothing in 14 passes; a
-/// dweibull fit (c = 0.86) to the gennorm(0.7) values 5.1 nats, 3 of them
-/// from a point 2e-9 scales from a value, where the density has its pole.
-/// That is 1e-6 nats per value or less, for about 40 % of the fit's time.
+/// For gennorm with [`KEPT_LOCATION_MIN_SHAPE`] ≤ β < 1, on the full data
+/// after a subsample level, the location rounds are skipped: the location
+/// stays at the largest subsample's estimate, polished at the data values
+/// next to it (as above), and only the shape is solved on all values. The
+/// cost has a cusp at every data value there, so a search on all values
+/// mostly resolves that roughness, while the strided subsample of sorted
+/// values is quantile-stratified and its estimate is already close.
 ///
 /// Below shape 1 the location search is local (the cost has a cusp or a
 /// pole at every data value), and a small sample started at its median can
@@ -638,10 +647,13 @@ fn fit_level<F: ShapeFamily>(
     let mut location_converged = true;
     let mut search_iterations = 0;
     if let LocationY::Free = location {
-        // Below shape 1 the full data keep the subsample's location (see
-        // `fit_shape_family`), unless a value sits on it.
-        let keep_subsample_location =
-            last_level && start.from_subsample && shape < 1.0 && at_start == 0;
+        // gennorm with 0.6 ≤ β < 1: the full data keep the subsample's
+        // location (see `fit_shape_family`), unless a value sits on it.
+        let keep_subsample_location = last_level
+            && start.from_subsample
+            && F::POLISH_AT_DATA_VALUES
+            && (KEPT_LOCATION_MIN_SHAPE..1.0).contains(&shape)
+            && at_start == 0;
         location_converged = keep_subsample_location;
         let xtol = 0.01 / (sample.len() as f64).sqrt();
         let mut half_width = start.half_width;
