@@ -338,9 +338,9 @@ const SCREENED_CANDIDATES: usize = 3;
 /// below 1/2, where the likelihood peaks on the scale of the gaps between
 /// values. Log-likelihood lost against searching on all values (16 passes
 /// over 10^6 values): 1.7e-4 nats in all on 10^6 gennorm(0.7) values and at
-/// most 0.014 nats on 2·10^4 to 2·10^5 gennorm(0.6) and dweibull(0.7)
-/// values; but 0.03 to 0.09 nats on 10^6 values at β = 0.52, 0.12 nats on
-/// 2·10^4 values at β = 0.45 and 1.5 nats on 10^6 at β = 0.3. (Not for
+/// most 0.009 nats on 2·10^4 to 2·10^5 values fitted with β ≥ 0.6; but 0.03
+/// to 0.09 nats on 10^6 values at β = 0.52, 0.12 nats on 2·10^4 values at
+/// β = 0.45 and 1.5 nats on 10^6 at β = 0.3. (Not for
 /// dweibull at all: its location information is infinite below shape 1, and
 /// keeping a 4 096-value subsample's location lost up to 5.6 nats on 5·10^4
 /// dweibull(0.7) values.)
