@@ -16,6 +16,9 @@
 //! Every computation is a plain function over slices and small structs; the
 //! library never prints.
 #![deny(unsafe_code)]
+// The module docs cite the formulas where they are implemented, often in
+// private modules; read them with `cargo doc --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod analysis;
 pub mod compress;

@@ -1,8 +1,8 @@
 //! Per-tensor analyses that join the pieces: a tensor's values are prepared
-//! (exact zeros and non-finite values handled by policy, see [`prepare`]),
+//! (exact zeros and non-finite values handled by policy, see [`prepare`](mod@prepare)),
 //! fitted by every requested family and judged by goodness-of-fit statistics
 //! ([`fit_report`]); the i.i.d. study of [`iid`] draws paired samples and
-//! tests them; [`rd_study`] places quantizers against the rate-distortion
+//! tests them; [`rd_study`](mod@rd_study) places quantizers against the rate-distortion
 //! limit of a fitted source. The command line only reads dumps, calls these and
 //! exports the result structs.
 

@@ -181,7 +181,7 @@ pub(super) fn loglik_and_information(
 }
 
 /// `[Σ w, Σ w ℓ, Σ w ℓ², Σ v, Σ v ℓ, Σ (|r|/α)^{β−2}]` of
-/// [`observed_information`] (values equal to `μ` add nothing).
+/// [`information_from_sums`] (values equal to `μ` add nothing).
 fn information_sums(y: &[f64], beta: f64, mu: f64, alpha: f64) -> [f64; 6] {
     chunked_sums::<6, _>(y, |chunk| {
         kernels::gennorm_information(chunk, mu, alpha, beta)

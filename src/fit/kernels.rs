@@ -16,7 +16,7 @@
 //!   `ln(1 + f) = f − f²/2 + f³ P(f)/Q(f)`.
 //!
 //! Each kernel's loop (chunks of [`LANES`], then the remainder) comes from
-//! the [`for_each_lane!`] macro, which expands inside the kernel, so its
+//! the `for_each_lane!` macro, which expands inside the kernel, so its
 //! body is compiled with each clone's target features. A shared loop
 //! helper taking a closure was tried: the closure body is not compiled with
 //! the clone's target features, and `location_sums`, `gennorm_information`
@@ -205,7 +205,7 @@ pub(super) fn location_sums(y: &[f64], mu: f64, s: f64) -> [f64; 4] {
 }
 
 /// Sums of the gennorm observed information over `y` (see
-/// [`super::gennorm::observed_information`]), with `r = y − μ`,
+/// `super::gennorm::information_from_sums`), with `r = y − μ`,
 /// `z = |r|/α`, `l = ln z`, `w = z^β`, `v = sign(r) z^{β−1}`,
 /// `q = z^{β−2}`: `[Σ w, Σ w l, Σ w l², Σ v, Σ v l, Σ q]` over `r ≠ 0`.
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
