@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 
-use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::prepare::{prepare, NanPolicy, PrepareError, Prepared, ZeroPolicy};
@@ -125,7 +124,7 @@ impl TensorFit {
 /// `ln|y − μ|`, so a tensor of n values costs about 2n floats at peak.
 pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit, PrepareError> {
     let mut prepared = prepare(values, settings.zeros, settings.nan)?;
-    prepared.values.par_sort_unstable_by(f64::total_cmp);
+    stats::sort_finite(&mut prepared.values);
     let moments =
         stats::moments(&prepared.values).map_err(|e| PrepareError::Statistics(e.to_string()))?;
     let n_fit = prepared.values.len();

@@ -374,10 +374,9 @@ impl Standardized {
 /// the median and spread are read off directly, and so that the strided
 /// subsamples of the warm-start pyramid are spread evenly over the
 /// quantiles, which brings each level's estimate closer to the next.
-fn sort(y: &mut [f64]) {
-    use rayon::slice::ParallelSliceMut;
+fn sort(y: &mut Vec<f64>) {
     if !y.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
-        y.par_sort_unstable_by(f64::total_cmp);
+        crate::stats::sort_finite(y);
     }
 }
 
