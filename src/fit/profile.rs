@@ -340,10 +340,9 @@ const SCREENED_CANDIDATES: usize = 3;
 /// over 10^6 values): 1.7e-4 nats in all on 10^6 gennorm(0.7) values and at
 /// most 0.009 nats on 2·10^4 to 2·10^5 values fitted with β ≥ 0.6; but 0.03
 /// to 0.09 nats on 10^6 values at β = 0.52, 0.12 nats on 2·10^4 values at
-/// β = 0.45 and 1.5 nats on 10^6 at β = 0.3. (Not for
-/// dweibull at all: its location information is infinite below shape 1, and
-/// keeping a 4 096-value subsample's location lost up to 5.6 nats on 5·10^4
-/// dweibull(0.7) values.)
+/// β = 0.45 and 1.5 nats on 10^6 at β = 0.3. (Not for dweibull at all: its
+/// location information is infinite below shape 1, and keeping a 4 096-value
+/// subsample's location lost up to 5.6 nats on 5·10^4 dweibull(0.7) values.)
 const KEPT_LOCATION_MIN_SHAPE: f64 = 0.6;
 
 /// Absolute tolerance (standardized units) of the final location search
@@ -408,7 +407,6 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
         },
         shape: F::INITIAL_SHAPE,
         half_width: 1.0,
-        from_subsample: false,
     };
     let settings = LevelSettings {
         location,
@@ -416,6 +414,7 @@ pub(super) fn fit_shape_family<F: ShapeFamily>(
         max_iter,
         min_shape: 0.0,
         last_level: false,
+        after_subsample: false,
     };
     fit_pyramid::<F>(y, start, settings)
 }
@@ -432,7 +431,6 @@ pub(super) fn fit_regular<F: ShapeFamily>(y: &[f64], tol: f64, max_iter: u64) ->
         mu: y.iter().sum::<f64>() / y.len() as f64,
         shape: F::INITIAL_SHAPE.max(1.0),
         half_width: 1.0,
-        from_subsample: false,
     };
     let held = LevelSettings {
         location: LocationY::Free,
@@ -440,6 +438,7 @@ pub(super) fn fit_regular<F: ShapeFamily>(y: &[f64], tol: f64, max_iter: u64) ->
         max_iter,
         min_shape: 1.0,
         last_level: false,
+        after_subsample: false,
     };
     release_shape::<F>(y, fit_pyramid::<F>(y, start, held), tol, max_iter)
 }
@@ -490,6 +489,7 @@ fn fit_pyramid<F: ShapeFamily>(y: &[f64], start: LevelStart, settings: LevelSett
         };
         let settings = LevelSettings {
             last_level: m >= y.len(),
+            after_subsample: level > 0,
             ..settings
         };
         let mut result = fit_level::<F>(sample, current, &settings);
@@ -522,7 +522,6 @@ fn fit_pyramid<F: ShapeFamily>(y: &[f64], start: LevelStart, settings: LevelSett
             mu: result.mu,
             shape: result.shape,
             half_width: 8.0 / (m as f64).sqrt(),
-            from_subsample: true,
         };
     }
     fitted
@@ -535,8 +534,6 @@ struct LevelStart {
     shape: f64,
     /// Half-width of the first location bracket.
     half_width: f64,
-    /// Whether `mu` and `shape` are the estimate of a subsample level.
-    from_subsample: bool,
 }
 
 /// How a pyramid level is fitted.
@@ -549,6 +546,9 @@ struct LevelSettings {
     min_shape: f64,
     /// Whether the level holds every value (fine search and polish).
     last_level: bool,
+    /// Whether a subsample level came before, so that the start is its
+    /// estimate.
+    after_subsample: bool,
 }
 
 /// Samples up to this size also get a start from a scan of the location
@@ -587,7 +587,6 @@ fn grid_start<F: ShapeFamily>(sample: &[f64], settings: &LevelSettings) -> Optio
         mu,
         shape,
         half_width: half_gap,
-        from_subsample: false,
     };
     let mut fit = fit_level::<F>(sample, start, settings);
     fit.iterations += iterations;
@@ -628,6 +627,7 @@ fn fit_level<F: ShapeFamily>(
         max_iter,
         min_shape,
         last_level,
+        after_subsample,
     } = settings;
     let mut iterations = 0;
     // The logs of the latest solve (at the current μ), kept for the scale;
@@ -650,7 +650,7 @@ fn fit_level<F: ShapeFamily>(
         // gennorm with 0.6 ≤ β < 1: the full data keep the subsample's
         // location (see `fit_shape_family`), unless a value sits on it.
         let keep_subsample_location = last_level
-            && start.from_subsample
+            && after_subsample
             && F::POLISH_AT_DATA_VALUES
             && (KEPT_LOCATION_MIN_SHAPE..1.0).contains(&shape)
             && at_start == 0;

@@ -37,31 +37,30 @@ where
     chunked_sums::<1, _>(data, |chunk| [chunk.iter().map(|&x| f(x)).sum()])[0]
 }
 
-/// The sample median of `sorted` (ascending, non-empty); for even `n` the
-/// midpoint of the two central order statistics (as `numpy.median`).
+/// The sample median of `sorted` (ascending, non-empty), as `numpy.median`.
 pub(super) fn median_of_sorted(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    let upper = sorted[n / 2];
-    if n % 2 == 1 {
-        upper
-    } else {
-        let lower = sorted[n / 2 - 1];
-        lower + 0.5 * (upper - lower)
-    }
+    median_by(sorted.len(), |k| sorted[k])
 }
 
 /// The median of `|x − center|` over `sorted` (ascending, finite,
-/// non-empty), with the same midpoint rule as [`median_of_sorted`], found
-/// without forming the deviations: they are two ascending sequences (the
-/// values from `center` up, and from `center` down), and an order statistic
-/// of two sorted sequences is a binary search ([`kth_of_two_ascending`]).
+/// non-empty), found without forming the deviations: they are two ascending
+/// sequences (the values from `center` up, and from `center` down), and an
+/// order statistic of two sorted sequences is a binary search
+/// ([`kth_of_two_ascending`]).
 pub(super) fn median_abs_deviation_of_sorted(sorted: &[f64], center: f64) -> f64 {
     let split = sorted.partition_point(|&x| x < center);
     let up = |i: usize| (sorted[split + i] - center).abs();
     let down = |j: usize| (sorted[split - 1 - j] - center).abs();
     let (ups, downs) = (sorted.len() - split, split);
-    let kth = |k: usize| kth_of_two_ascending(&up, ups, &down, downs, k);
-    let n = sorted.len();
+    median_by(sorted.len(), |k| {
+        kth_of_two_ascending(&up, ups, &down, downs, k)
+    })
+}
+
+/// The median of `n ≥ 1` values given their order statistics `kth(k)`
+/// (0-based): the central one, or for even `n` the midpoint of the two
+/// central ones (as `numpy.median`).
+fn median_by(n: usize, kth: impl Fn(usize) -> f64) -> f64 {
     let upper = kth(n / 2);
     if n % 2 == 1 {
         upper
@@ -94,15 +93,13 @@ fn kth_of_two_ascending(
             hi = i;
         }
     }
-    let i = lo;
-    let last_of_a = (i > 0).then(|| a(i - 1));
-    let last_of_b = (k + 1 > i).then(|| b(k - i));
-    match (last_of_a, last_of_b) {
-        (Some(x), Some(y)) => x.max(y),
-        (Some(x), None) => x,
-        (None, Some(y)) => y,
-        (None, None) => unreachable!("k + 1 ≥ 1 elements are taken"),
-    }
+    // The k-th smallest is the larger of the last taken from each sequence.
+    let last_of_a = (lo > 0).then(|| a(lo - 1));
+    let last_of_b = (k + 1 > lo).then(|| b(k - lo));
+    last_of_a
+        .into_iter()
+        .chain(last_of_b)
+        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// `m` values of `data` taken at evenly spaced positions `⌊i·n/m⌋`
