@@ -2,8 +2,10 @@
 
 One file per recorded step, ``{out_dir}/step_{step:06d}.safetensors``; the keys are
 the parameter names from ``model.named_parameters()`` and ``__metadata__`` holds
-``{"step": "<n>", "recorder": "gradrd", "recorder_version": "1", "dtype": ..., "torch": ...}``
-plus any string metadata you pass. Files are written atomically (a temporary file
+``{"step": "<n>", "recorder": "gradrd", "recorder_version": "1", "dtype": ..., "torch": ...,
+"order": "[...]"}`` plus any string metadata you pass. ``order`` is a JSON list of the
+written names in ``model.named_parameters()`` order: safetensors stores tensors sorted by
+name, so without it a reader would lose the model's layer order. Files are written atomically (a temporary file
 in the same directory, then ``os.replace``), so a crashed run never leaves a
 half-written step behind.
 
@@ -31,17 +33,38 @@ Dependencies: torch and safetensors only.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Pattern, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Pattern, Union
 
 import torch
 from safetensors.torch import save_file
 
 RECORDER_NAME = "gradrd"
 RECORDER_VERSION = "1"
+
+
+def write_atomically(target: Path, write: Callable[[str], None]) -> Path:
+    """Write ``target`` through ``write(temporary)`` on a temporary file in its directory,
+    then ``os.replace``: a crash never leaves a half-written ``target``. The file gets the
+    mode a plain ``open()`` would (``mkstemp`` creates it 0600)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return target
 
 
 class GradientRecorder:
@@ -132,6 +155,10 @@ class GradientRecorder:
             if self.include is None or self.include.search(name):
                 yield name, param
 
+    def _model_order(self, gradients: Mapping[str, torch.Tensor]) -> List[str]:
+        """The names in ``gradients``, in ``named_parameters()`` order."""
+        return [name for name, _ in self._selected_parameters() if name in gradients]
+
     def _post_accumulate_hook(self, name: str):
         def hook(param: torch.Tensor) -> None:
             if param.grad is not None:
@@ -159,18 +186,10 @@ class GradientRecorder:
             "recorder_version": RECORDER_VERSION,
             "dtype": str(self.dtype).removeprefix("torch."),
             "torch": torch.__version__,
+            "order": json.dumps(self._model_order(gradients)),
         }
         if skipped:
             metadata["skipped"] = ",".join(skipped)
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=self.out_dir
+        return write_atomically(
+            target, lambda temporary: save_file(gradients, temporary, metadata=metadata)
         )
-        os.close(handle)
-        try:
-            save_file(gradients, temporary, metadata=metadata)
-            os.replace(temporary, target)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
-        return target

@@ -21,12 +21,24 @@ non-zero values. For each case:
 ``fit`` call alone. Run from anywhere:
 
     python3 scripts/ref_scipy_fits.py
+
+``--real`` writes ``tests/fixtures/real/scipy_fits_real.json`` instead, with the same fit
+procedure and entry format on the recorded real-model fixtures (``REAL_FILES``:
+gpt-tiny at step 300 as bf16, fp16 and f32, resnet-tiny at step 300 as bf16; see
+``scripts/record_real_models.py``): every tensor with at least 16 non-zero values, the four
+families on the non-zeros only (no ``gennorm_with_zeros``). A family whose scipy fit raises
+or returns non-finite parameters, and a tensor with too few non-zeros, is left out and listed
+under ``skipped``. BF16 is decoded here (bits << 16 as float32), since numpy has no bfloat16.
+
+    python3 scripts/ref_scipy_fits.py --real
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import struct
 import time
 from pathlib import Path
 
@@ -39,6 +51,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DUMPS = ["data/digits-mlp", "data/digits-cnn"]
 OUTPUT = ROOT / "tests" / "fixtures" / "scipy_fits.json"
 MIN_NONZEROS = 50
+REAL_FILES = [
+    "tests/fixtures/real/gpt_bf16.safetensors",
+    "tests/fixtures/real/gpt_fp16.safetensors",
+    "tests/fixtures/real/gpt_f32.safetensors",
+    "tests/fixtures/real/resnet_bf16.safetensors",
+]
+REAL_OUTPUT = ROOT / "tests" / "fixtures" / "real" / "scipy_fits_real.json"
+REAL_MIN_NONZEROS = 16
+REAL_STEP = 300
 
 # family name -> (scipy distribution, names of the fitted parameters in scipy's order)
 FAMILIES = {
@@ -92,7 +113,70 @@ def case(file: str, tensor: str, step: int, counts, family: str, values: np.ndar
     return entry
 
 
+def read_safetensors(path: Path) -> dict:
+    """name -> float32/float64 array, decoding F16, BF16, F32 and F64 (numpy lacks bfloat16)."""
+    data = path.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    header.pop("__metadata__", None)
+    base = 8 + length
+    decoded = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        raw = data[base + begin : base + end]
+        if info["dtype"] == "BF16":
+            values = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            values = np.frombuffer(raw, dtype={"F16": "<f2", "F32": "<f4", "F64": "<f8"}[info["dtype"]])
+        decoded[name] = values.reshape(info["shape"])
+    return decoded
+
+
+def real_main() -> None:
+    started = time.perf_counter()
+    cases, skipped = [], []
+    for relative in REAL_FILES:
+        tensors = read_safetensors(ROOT / relative)
+        for tensor in sorted(tensors):
+            all_values = tensors[tensor].astype(np.float64).ravel()
+            nonzeros = all_values[all_values != 0.0]
+            counts = {"nonzero": int(nonzeros.size), "zeros": int(all_values.size - nonzeros.size)}
+            if nonzeros.size < REAL_MIN_NONZEROS:
+                skipped.append({"file": relative, "tensor": tensor, "family": None, **counts,
+                                "reason": f"fewer than {REAL_MIN_NONZEROS} non-zero values"})
+                continue
+            for family in FAMILIES:
+                try:
+                    entry = case(relative, tensor, REAL_STEP, counts, family, nonzeros, False)
+                except Exception as error:  # noqa: BLE001 (recorded, not fatal)
+                    skipped.append({"file": relative, "tensor": tensor, "family": family, **counts,
+                                    "reason": f"scipy raised {type(error).__name__}: {error}"})
+                    continue
+                if not all(math.isfinite(v) for v in entry["params"].values()):
+                    skipped.append({"file": relative, "tensor": tensor, "family": family, **counts,
+                                    "reason": f"non-finite parameters {entry['params']}"})
+                    continue
+                cases.append(entry)
+    document = {
+        "generated_by": "scripts/ref_scipy_fits.py --real",
+        "scipy": scipy.__version__,
+        "numpy": np.__version__,
+        "min_nonzeros": REAL_MIN_NONZEROS,
+        "cases": cases,
+        "skipped": skipped,
+    }
+    REAL_OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    REAL_OUTPUT.write_text(json.dumps(document, indent=1) + "\n")
+    total = time.perf_counter() - started
+    print(f"{len(cases)} cases, {len(skipped)} skipped -> {REAL_OUTPUT.relative_to(ROOT)} in {total:.1f} s")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", action="store_true", help="fit the real-model fixtures instead")
+    if parser.parse_args().real:
+        real_main()
+        return
     started = time.perf_counter()
     cases = []
     for dump in DUMPS:

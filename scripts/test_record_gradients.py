@@ -5,6 +5,8 @@ Each check compares the written files with ``param.grad`` computed independently
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -50,6 +52,7 @@ def check_loop_mode_writes_param_grads_every_n_steps() -> None:
             metadata, tensors = read(Path(out) / f"step_{step:06d}.safetensors")
             assert metadata["step"] == str(step) and metadata["recorder"] == "gradrd", metadata
             assert metadata["run"] == "unit", metadata
+            assert json.loads(metadata["order"]) == [n for n, _ in model.named_parameters()], metadata
             assert sorted(tensors) == sorted(gradients)
             for name, grad in gradients.items():
                 assert torch.equal(tensors[name], grad), name
@@ -87,6 +90,30 @@ def check_include_dtype_and_no_temporary_files() -> None:
         assert all(t.dtype == torch.float16 for t in tensors.values())
         assert metadata["dtype"] == "float16", metadata
         assert [p.name for p in Path(out).iterdir()] == ["step_000012.safetensors"]
+
+
+def check_order_is_model_order_not_name_order() -> None:
+    """safetensors sorts keys by name; ``order`` keeps named_parameters() order (and only written names)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential()
+    model.add_module("zeta", torch.nn.Linear(3, 4))
+    model.add_module("alpha", torch.nn.Linear(4, 2))
+    model.add_module("mid", torch.nn.Linear(2, 2))
+    model.mid.bias.requires_grad_(False)
+    with tempfile.TemporaryDirectory() as out:
+        recorder = GradientRecorder(model, out, include=r"^(zeta|alpha|mid)\.")
+        model.zero_grad(set_to_none=True)
+        model(torch.randn(5, 3)).sum().backward()
+        model.alpha.bias.grad = None  # a parameter without a gradient is skipped, and left out of order
+        metadata, tensors = read(recorder.step(0))
+        order = json.loads(metadata["order"])
+        assert order == ["zeta.weight", "zeta.bias", "alpha.weight", "mid.weight"], order
+        assert sorted(order) == sorted(tensors), (order, sorted(tensors))
+        assert metadata["skipped"] == "alpha.bias", metadata
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = (Path(out) / "step_000000.safetensors").stat().st_mode & 0o777
+        assert mode == 0o666 & ~umask, f"mode {mode:o}, not the umask's (mkstemp's 0600 left in place?)"
 
 
 def check_bad_arguments_are_rejected() -> None:

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_close, fixture};
-use gradrd::dump::{Dump, DumpError, Selection, StepRange};
+use gradrd::dump::{Collisions, Dump, DumpError, OpenOptions, Selection, StepRange};
 
 #[test]
 fn directory_steps_from_names_and_skipped_files() {
@@ -68,7 +68,7 @@ fn selection_by_regex_and_step_range() {
 }
 
 #[test]
-fn same_name_and_step_in_two_files_is_qualified_by_path() {
+fn same_name_and_step_in_two_files_is_qualified_by_path_when_asked() {
     // OLMo-style per-layer files that all store the key `gradient`
     let dir = tempfile::tempdir().unwrap();
     let step_dir = dir.path().join("step5");
@@ -76,7 +76,18 @@ fn same_name_and_step_in_two_files_is_qualified_by_path() {
     let source = std::fs::read(fixture("dir/step100/grads.safetensors")).unwrap();
     std::fs::write(step_dir.join("attn.safetensors"), &source).unwrap();
     std::fs::write(step_dir.join("mlp.safetensors"), &source).unwrap();
-    let dump = Dump::open(dir.path()).unwrap();
+    // by default the collision is reported, naming both files
+    let error = Dump::open(dir.path()).unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "no readable dump files (1 unreadable; first: tensor `w` at step 5 is in both"
+        ),
+        "{error}"
+    );
+    let options = OpenOptions {
+        collisions: Collisions::Prefix,
+    };
+    let dump = Dump::open_with(dir.path(), options).unwrap();
     let keys: Vec<(String, Option<u64>)> = dump
         .tensors()
         .iter()
@@ -89,6 +100,10 @@ fn same_name_and_step_in_two_files_is_qualified_by_path() {
             ("step5/mlp/w".to_string(), Some(5))
         ]
     );
+    let [note] = dump.notes() else {
+        panic!("{:?}", dump.notes())
+    };
+    assert!(note.what.contains("collision rule `prefix`"), "{note}");
 }
 
 #[test]

@@ -375,10 +375,26 @@ fn torch_missing_or_short_storage() {
 }
 
 #[test]
-fn legacy_torch_file_says_how_to_convert() {
-    let (error, message) = open_error(&fixture("legacy.pt"));
-    assert!(matches!(error, DumpError::LegacyTorch { .. }));
-    assert!(message.contains("torch.save"), "{message}");
+fn legacy_torch_files_are_read() {
+    // torch.save(torch.zeros(2), "legacy.pt", _use_new_zipfile_serialization=False)
+    let dump = Dump::open(fixture("legacy.pt")).unwrap();
+    let [t] = dump.tensors() else {
+        panic!("{:?}", dump.tensors())
+    };
+    assert_eq!(
+        (t.name.as_str(), t.shape.as_slice()),
+        ("legacy", &[2u64][..])
+    );
+    assert_eq!(dump.read(t).unwrap(), vec![0.0, 0.0]);
+    // a pickle that is not one torch wrote
+    let dir = tempfile::tempdir().unwrap();
+    let (_, message) = open_error(&write(dir.path(), "p.pt", b"\x80\x02K\x01."));
+    assert!(message.contains("no torch magic number"), "{message}");
+    // cut inside the storages
+    let bytes = std::fs::read(fixture("legacy.pt")).unwrap();
+    let cut = write(dir.path(), "cut.pt", &bytes[..bytes.len() - 3]);
+    let (_, message) = open_error(&cut);
+    assert!(message.contains("legacy torch file: storage"), "{message}");
 }
 
 #[test]

@@ -49,7 +49,8 @@ fn pickle_sharing_one_dict_along_2_to_the_64_paths_is_rejected() {
     pickle.push(b'.'); // STOP
     let message = first_error("laughs.pt", torch_zip(&[("archive/data.pkl", &pickle)]));
     assert!(
-        message.starts_with("laughs.pt: `archive/data.pkl`: the pickled object reuses its dicts"),
+        message
+            .starts_with("laughs.pt: `archive/data.pkl`: the pickled object reuses its containers"),
         "{message}"
     );
 }

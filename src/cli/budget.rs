@@ -20,7 +20,7 @@ use gradrd::compress::budget::{
 use gradrd::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
-use gradrd::dump::{Dump, Sequence};
+use gradrd::dump::Sequence;
 use serde::Serialize;
 
 use super::ef::FeedbackArg;
@@ -189,7 +189,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
         }
         FeedbackArg::Decay => bail!("--gamma must be in [0, 1], got {}", args.gamma),
     };
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;

@@ -12,7 +12,6 @@ use gradrd::compress::cost::{
     fedavg_bits, prediction_space_bits, reference_size_for_ratio, sparse_bits,
 };
 use gradrd::compress::{fraction_to_count, BitModel, MiniFloat, PositionCoding};
-use gradrd::dump::Dump;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -91,7 +90,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
         (Some(p), None) if (1.0..=1e15).contains(&p) => p.round() as u64,
         (Some(p), None) => bail!("--params must be a count between 1 and 1e15, got {p}"),
         (None, Some(path)) => {
-            let dump = Dump::open(path)?;
+            let dump = args.select.open(path)?;
             if let Some((file, error)) = dump.skipped().first() {
                 bail!(
                     "{}: cannot count the parameters: {} is unreadable: {error}",

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 use gradrd::compress::privacy::{clip, dp_noise_curve};
-use gradrd::dump::{Dump, Sequence};
+use gradrd::dump::Sequence;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -87,7 +87,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
     if let Some(q) = args.quant_step.filter(|q| !(q.is_finite() && *q > 0.0)) {
         bail!("--quant-step must be finite and > 0, got {q}");
     }
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;

@@ -11,7 +11,7 @@ use gradrd::compress::bits::FLOAT_BITS;
 use gradrd::compress::cost::fedavg_bits;
 use gradrd::compress::cwmp_costs::{parse_cost_map, tensor_costs, CostMap};
 use gradrd::compress::{BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope};
-use gradrd::dump::{Dump, Sequence};
+use gradrd::dump::Sequence;
 use gradrd::quant::Codebook;
 use serde::Serialize;
 
@@ -360,7 +360,7 @@ struct EfReport {
 pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
     let resolved = args.compression.resolve()?;
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;

@@ -6,10 +6,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use gradrd::analysis::depth::depth_order;
+use gradrd::analysis::depth::DepthOrder;
 use gradrd::analysis::{fit_tensor, FamilyOutcome, FitSettings};
 use gradrd::dist::FamilyKind;
-use gradrd::dump::Dump;
 use serde::Serialize;
 
 use super::failure::{self, Failure};
@@ -59,12 +58,12 @@ struct EvolveReport {
 pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
     let settings: FitSettings = args.model.settings();
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
         return Err(super::failure::nothing_selected(&args.dump, &dump));
     }
-    let order = depth_order(selected.iter().map(|m| m.name.as_str()));
+    let (order, _) = DepthOrder::of(&dump).sort(selected.iter().map(|m| m.name.as_str()));
     let mut metas = selected.clone();
     let depth_of = |name: &str| order.iter().position(|n| *n == name).unwrap_or(0);
     metas.sort_by_key(|m| (depth_of(&m.name), m.step));

@@ -152,7 +152,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
     let selection = args.select.to_selection()?;
     let settings = args.model.settings();
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let selected = dump.select(&selection);
     if selected.is_empty() && dump.skipped().is_empty() {
         anyhow::bail!("{}: no tensor matches the selection", args.dump.display());

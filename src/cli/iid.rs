@@ -115,7 +115,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         seed: args.seed,
         skip_zeros: args.zeros == Zeros::Auto,
     };
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
         return Err(super::failure::nothing_selected(&args.dump, &dump));

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use gradrd::dump::{Dump, TensorMeta};
+use gradrd::dump::TensorMeta;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -74,7 +74,7 @@ struct InspectReport {
 pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
     let selection = args.select.to_selection()?;
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let selected = dump.select(&selection);
     if selected.is_empty() && dump.skipped().is_empty() {
         anyhow::bail!("{}: no tensor matches the selection", args.dump.display());

@@ -21,7 +21,6 @@ use gradrd::analysis::{
     prepare, rd_study, QuantizerFailure, QuantizerPoint, RdStudySettings, ZeroPolicy,
 };
 use gradrd::dist::{ContinuousDist, FamilyKind, Model};
-use gradrd::dump::Dump;
 use gradrd::fit::{fit, FitOptions, LocMode};
 use gradrd::quant::baseline::BaselineKind;
 use gradrd::quant::rd::CurvePoint;
@@ -196,7 +195,7 @@ fn source(args: &RdArgs) -> anyhow::Result<Source> {
     if !args.params.is_empty() {
         bail!("--param gives a model; with --from the model is fitted (drop --param)");
     }
-    let dump = Dump::open(path)?;
+    let dump = args.select.open(path)?;
     let selected = dump.select(&args.select.to_selection()?);
     let meta = match selected.as_slice() {
         [] => return Err(super::failure::nothing_selected(path, &dump)),

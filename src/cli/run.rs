@@ -33,6 +33,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     });
     progress.finish_and_clear();
     let rendered = rendered?;
+    for note in &rendered.notes {
+        eprintln!("gradrd: note: {note}");
+    }
     for failure in &rendered.failures {
         eprintln!("gradrd: failed: {failure}");
     }

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail};
 use clap::Args;
 use gradrd::compress::stale::{replay_with_absences, StaleOutcome, StalePolicy};
 use gradrd::compress::Run;
-use gradrd::dump::{Dump, Sequence, StepRange};
+use gradrd::dump::{Sequence, StepRange};
 use serde::Serialize;
 
 use super::ef::{name_of, CompressionArgs};
@@ -78,7 +78,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
         bail!("--stale-gamma must be in [0, 1], got {}", args.stale_gamma);
     }
     let resolved = args.compression.resolve()?;
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;

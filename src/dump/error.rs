@@ -16,16 +16,21 @@ pub enum DumpError {
     },
     /// The file's extension is none of the supported formats.
     #[error(
-        "{}: unsupported file type (expected .safetensors, .npy, .npz, .pt, .pth, .parquet or .csv)",
+        "{}: unsupported file type (no safetensors, .npy, .npz, torch.save or Parquet bytes, and not named .csv)",
         file.display()
     )]
     UnsupportedFile { file: PathBuf },
     /// The file holds no bytes at all.
     #[error("{}: empty file", file.display())]
     EmptyFile { file: PathBuf },
-    /// A directory in which no file could be read.
-    #[error("{}: no readable dump files ({skipped} unreadable)", file.display())]
-    NothingReadable { file: PathBuf, skipped: usize },
+    /// A directory in which no tensor could be read.
+    #[error("{}: no readable dump files ({skipped} unreadable{first})", file.display())]
+    NothingReadable {
+        file: PathBuf,
+        skipped: usize,
+        /// `; first: <reason>` when something was skipped.
+        first: String,
+    },
     /// The container structure (magic, header, framing) is broken.
     #[error("{}: {what}", file.display())]
     Malformed { file: PathBuf, what: String },
@@ -58,13 +63,6 @@ pub enum DumpError {
         needed: u64,
         available: u64,
     },
-    /// A PyTorch file written with the pre-1.6 (non-zip) serialization.
-    #[error(
-        "{}: legacy (pre-1.6, non-zip) PyTorch file; convert it with torch >= 1.6: \
-         `torch.save(torch.load(p), p)` (zip serialization is the default since 1.6)",
-        file.display()
-    )]
-    LegacyTorch { file: PathBuf },
     /// The zip container of an .npz or .pt file is corrupt.
     #[error("{}: corrupt zip archive: {cause}", file.display())]
     Zip {
@@ -79,6 +77,9 @@ pub enum DumpError {
         offset: u64,
         what: String,
     },
+    /// Several files of one step hold a tensor of this name.
+    #[error("{what}")]
+    Collision { tensor: String, what: String },
     /// A table column is missing or has the wrong type.
     #[error("{}: column `{column}`: {what}", file.display())]
     Column {

@@ -22,6 +22,8 @@ pub(crate) enum Source {
     ZipEntry(String),
     /// Values already decoded when the file was opened (tables).
     Memory(Arc<[f64]>),
+    /// Pieces in other files, assembled on read (torch.distributed.checkpoint).
+    Chunks(Arc<[super::dcp::Chunk]>),
 }
 
 /// Element order of the stored data.

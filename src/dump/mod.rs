@@ -4,16 +4,22 @@
 //! A dump is one file (one step) or a directory of files (a time series), or
 //! one file's bytes held in memory ([`Dump::from_bytes`], same readers). The
 //! readers take headers only when a dump is opened; values are read on demand
-//! and returned in C (row-major) order as `f64`. Steps come from a table column,
-//! hive `step=N` directories, the file stem, the nearest numbered parent
-//! directory, or safetensors metadata, in that order (`discover.rs`).
+//! and returned in C (row-major) order as `f64`. Each file is read by the
+//! format its first bytes announce (`format.rs`), its name only breaking
+//! ties. Steps come from a table column, hive `step=N` directories, a step
+//! keyword in the file or folder name, recorder metadata, or a bare number in
+//! a name that is not a shard, rank or dtype counter, in that order
+//! (`discover.rs`, `step_name.rs`).
 //!
 //! | format | module | notes |
 //! |---|---|---|
-//! | safetensors | `safetensors.rs` | memory-mapped; `__metadata__["step"]` is a step source |
+//! | safetensors | `safetensors.rs` | memory-mapped; `__metadata__["step"]` is a step source, `["order"]` the model's order |
 //! | NumPy `.npy` 1.0/2.0/3.0 | `npy.rs` | memory-mapped; `<`/`>` byte order, C or Fortran order |
 //! | NumPy `.npz` | `npz.rs` | zip (stored or deflated, zip64) of `.npy` entries |
-//! | PyTorch `.pt`/`.pth` (zip, torch ≥ 1.6) | `torch.rs` | `data.pkl` run by a bounded pickle VM (`pickle.rs`) |
+//! | `torch.save` zip (torch ≥ 1.6; `.pt`, `.pth`, `pytorch_model.bin`) | `torch.rs` | `data.pkl` run by a bounded pickle VM (`pickle.rs`); dicts, lists, tuples |
+//! | legacy `torch.save` (pickles, then raw storages) | `legacy_torch.rs` | storages memory-mapped in place |
+//! | Hugging Face shard index (`*.index.json`) | `hf_index.rs` | shards checked against `weight_map`; one step per folder |
+//! | torch.distributed.checkpoint (`.metadata` + `*.distcp`) | `dcp.rs` | each tensor assembled from its chunks across files on read |
 //! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories; Parquet footers bounds-checked first (`parquet_footer.rs`) |
 //!
 //! Formats follow `design/formats.md`; the .npy layout is NEP 1
@@ -23,11 +29,15 @@
 //! Non-finite values are data here: [`Dump::read`] returns them as stored and
 //! [`Dump::summarize`] counts them; the caller decides what to do.
 
+mod dcp;
 mod discover;
 mod elements;
 mod error;
+mod format;
+mod hf_index;
 mod input;
 mod layout;
+mod legacy_torch;
 mod mapped;
 mod npy;
 mod npz;
@@ -36,6 +46,7 @@ mod pickle;
 mod safetensors;
 mod select;
 mod sequence;
+mod step_name;
 mod table;
 mod torch;
 mod zipped;
@@ -45,6 +56,7 @@ use std::sync::Arc;
 
 pub use elements::{DType, Summary};
 pub use error::DumpError;
+pub(crate) use hf_index::is_plain_file_name;
 pub use npy::f64_npy_bytes;
 pub use select::{tensor_regex, Selection, StepRange, StepRangeError};
 pub use sequence::{Sequence, SequenceError};
@@ -63,8 +75,13 @@ pub struct TensorMeta {
     pub dtype: DType,
     /// Shape in C order (`[]` for a scalar).
     pub shape: Vec<u64>,
-    /// The file the tensor lives in (for [`Dump::from_bytes`], the name given).
+    /// The file the tensor lives in (for [`Dump::from_bytes`], the name given;
+    /// for a torch.distributed.checkpoint, its `.metadata`).
     pub file: PathBuf,
+    /// The tensor's position in its file, when the format keeps the
+    /// writer's order (a pickled state dict, an .npz, a DCP checkpoint, a
+    /// safetensors file whose recorder wrote `__metadata__["order"]`).
+    pub position: Option<u32>,
     /// The file's bytes, for a dump read from memory.
     memory: Option<Arc<[u8]>>,
     locator: Locator,
@@ -110,34 +127,81 @@ pub(crate) struct Found {
     pub inner_step: InnerStep,
 }
 
+/// How tensors that several files of one step hold under one name are
+/// settled when a directory is opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Collisions {
+    /// Leave them out and report each (naming both files).
+    #[default]
+    Report,
+    /// Name each `<file path below the dump, no extension>/<name>`.
+    Prefix,
+    /// Keep the one in the first file (path order).
+    First,
+}
+
+/// Options of [`Dump::open_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    pub collisions: Collisions,
+}
+
+/// Something the opening of a dump left out or settled, with the reason: a
+/// directory entry not read, or names settled by the collision rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpNote {
+    pub path: PathBuf,
+    pub what: String,
+}
+
+impl std::fmt::Display for DumpNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.what)
+    }
+}
+
 /// A gradient dump: the tensors of one file or of a directory of files.
 #[derive(Debug)]
 pub struct Dump {
     tensors: Vec<TensorMeta>,
     skipped: Vec<(PathBuf, DumpError)>,
+    notes: Vec<DumpNote>,
 }
 
 impl Dump {
-    /// Opens a dump file or directory, reading headers only.
+    /// Opens a dump file or directory, reading headers only, with the
+    /// default [`OpenOptions`].
     ///
-    /// A directory is searched recursively for supported files (unsupported
-    /// extensions and dot-files are ignored); files that fail to open are
-    /// listed in [`Dump::skipped`] and the rest still load. A directory
-    /// without any readable tensor is an error.
+    /// A directory is searched recursively (`discover.rs`): every file is
+    /// read by the format its bytes announce; entries that are not read are
+    /// listed in [`Dump::notes`]; files that fail to open are listed in
+    /// [`Dump::skipped`] and the rest still load. A directory without any
+    /// readable tensor is an error.
     pub fn open(path: impl AsRef<Path>) -> Result<Dump, DumpError> {
+        Dump::open_with(path, OpenOptions::default())
+    }
+
+    /// [`Dump::open`] with options.
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Dump, DumpError> {
         let path = path.as_ref();
         let metadata = std::fs::metadata(path).map_err(|e| DumpError::io(path, e))?;
-        let (tensors, skipped) = if metadata.is_dir() {
-            discover::open_directory(path)?
+        let opened = if metadata.is_dir() {
+            discover::open_directory(path, options.collisions)?
+        } else if !metadata.is_file() {
+            return Err(DumpError::malformed(
+                path,
+                "not a regular file or directory (a FIFO or device is not read)",
+            ));
         } else {
-            (discover::open_file(Input::file(path))?, Vec::new())
+            discover::open_file(Input::file(path))?
         };
-        Ok(Dump::sorted(tensors, skipped))
+        Ok(Dump::sorted(opened))
     }
 
     /// Reads a dump file held in memory, through the same readers as
-    /// [`Dump::open`]: `name` is the file name, whose extension picks the
-    /// format and whose stem may give the step, and names the file in errors.
+    /// [`Dump::open`]: `name` is the file name, which names the file in
+    /// errors, may give the step, and picks the format when the bytes do not.
     pub fn from_bytes(
         name: impl AsRef<Path>,
         bytes: impl Into<Arc<[u8]>>,
@@ -147,12 +211,17 @@ impl Dump {
             path: name.as_ref(),
             memory: Some(&bytes),
         };
-        Ok(Dump::sorted(discover::open_file(input)?, Vec::new()))
+        Ok(Dump::sorted(discover::open_file(input)?))
     }
 
-    fn sorted(mut tensors: Vec<TensorMeta>, skipped: Vec<(PathBuf, DumpError)>) -> Dump {
+    fn sorted(opened: discover::Opened) -> Dump {
+        let mut tensors = opened.tensors;
         tensors.sort_by(|a, b| (a.step, &a.name).cmp(&(b.step, &b.name)));
-        Dump { tensors, skipped }
+        Dump {
+            tensors,
+            skipped: opened.skipped,
+            notes: opened.notes,
+        }
     }
 
     /// All tensors, sorted by `(step, name)` (tensors without a step first).
@@ -160,9 +229,15 @@ impl Dump {
         &self.tensors
     }
 
-    /// Files of a directory dump that could not be opened, with the reason.
+    /// Files of a directory dump that could not be opened (and tensors left
+    /// out by the collision rule), with the reason.
     pub fn skipped(&self) -> &[(PathBuf, DumpError)] {
         &self.skipped
+    }
+
+    /// Directory entries not read and names settled, with the reason.
+    pub fn notes(&self) -> &[DumpNote] {
+        &self.notes
     }
 
     /// The tensors that `sel` selects, in `(step, name)` order.
@@ -173,23 +248,7 @@ impl Dump {
     /// All values of `t` as `f64` in C (row-major) order, non-finite values
     /// included. An empty tensor gives an empty vector.
     pub fn read(&self, t: &TensorMeta) -> Result<Vec<f64>, DumpError> {
-        let loc = &t.locator;
-        let data = match &loc.source {
-            Source::Memory(values) => return Ok(values.to_vec()),
-            Source::Mapped => {
-                let contents = t.input().contents()?;
-                loc.encoding.decode(mapped_bytes(&contents, t)?)
-            }
-            Source::ZipEntry(entry) => loc.encoding.decode(&zipped::read_entry(t, entry)?),
-        };
-        layout::to_c_order(data, &t.shape, &loc.layout).ok_or_else(|| {
-            DumpError::bad_field(
-                &t.file,
-                &t.name,
-                "layout",
-                "strided view reaches past its data",
-            )
-        })
+        read_values(t)
     }
 
     /// [`Dump::read`] of each of `metas`, in order.
@@ -217,6 +276,28 @@ impl Dump {
             _ => Ok(Summary::of_values(&self.read(t)?)),
         }
     }
+}
+
+/// [`Dump::read`]: the values of `t` wherever they are stored.
+fn read_values(t: &TensorMeta) -> Result<Vec<f64>, DumpError> {
+    let loc = &t.locator;
+    let data = match &loc.source {
+        Source::Memory(values) => return Ok(values.to_vec()),
+        Source::Chunks(chunks) => return dcp::read(t, chunks),
+        Source::Mapped => {
+            let contents = t.input().contents()?;
+            loc.encoding.decode(mapped_bytes(&contents, t)?)
+        }
+        Source::ZipEntry(entry) => loc.encoding.decode(&zipped::read_entry(t, entry)?),
+    };
+    layout::to_c_order(data, &t.shape, &loc.layout).ok_or_else(|| {
+        DumpError::bad_field(
+            &t.file,
+            &t.name,
+            "layout",
+            "strided view reaches past its data",
+        )
+    })
 }
 
 /// The bytes of `t` inside the mapped file, bounds-checked (the file may

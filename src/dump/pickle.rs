@@ -5,7 +5,10 @@
 //! through which torch references tensor storages. This VM builds plain
 //! [`Value`]s and never executes anything: `GLOBAL` pushes a name,
 //! `REDUCE`/`NEWOBJ` record a call (except `collections.OrderedDict()`, which
-//! becomes an empty dict), `BUILD` keeps the object and drops its state.
+//! becomes an empty dict), `BUILD` on a recorded call keeps its state beside
+//! it ([`Value::Object`]: how dataclasses such as torch.distributed.checkpoint's
+//! `Metadata` arrive) and on anything else drops it (a state dict's
+//! `_metadata`). A memo entry taken before `BUILD` stays the bare call.
 //!
 //! Bounds: every length is checked against the remaining input before any
 //! allocation, nesting is limited to [`MAX_DEPTH`] (so dropping a value never
@@ -38,6 +41,8 @@ pub enum Value {
     Call(Rc<Node<(Value, Value)>>),
     /// The result of `BINPERSID`: a persistent id (torch: a storage tuple).
     Persistent(Rc<Node<Value>>),
+    /// A recorded call and the state `BUILD` gave it: `(call, state)`.
+    Object(Rc<Node<(Value, Value)>>),
 }
 
 /// A container with its nesting depth.
@@ -52,7 +57,7 @@ impl Value {
         match self {
             Value::Tuple(n) | Value::List(n) => n.depth,
             Value::Dict(n) => n.depth,
-            Value::Call(n) => n.depth,
+            Value::Call(n) | Value::Object(n) => n.depth,
             Value::Persistent(n) => n.depth,
             _ => 0,
         }
@@ -72,6 +77,47 @@ impl Value {
             Value::Tuple(n) => Some(&n.item),
             _ => None,
         }
+    }
+
+    /// The items, if this is a list.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(n) => Some(&n.item),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is one.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// `(module, name)` of the class and the state of a built object.
+    pub fn as_object(&self) -> Option<(&(String, String), &Value)> {
+        let Value::Object(object) = self else {
+            return None;
+        };
+        let Value::Call(call) = &object.item.0 else {
+            return None;
+        };
+        let Value::Global(class) = &call.item.0 else {
+            return None;
+        };
+        Some((class, &object.item.1))
+    }
+
+    /// The value under string key `key`, if this is a dict holding it.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let Value::Dict(dict) = self else {
+            return None;
+        };
+        dict.item
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 }
 
@@ -98,6 +144,14 @@ fn tuple(items: Vec<Value>) -> Result<Value, String> {
 
 /// Runs a pickle program and returns the value `STOP` yields.
 pub fn load(program: &[u8]) -> Result<Value, PickleError> {
+    load_prefix(program).map(|(value, _)| value)
+}
+
+/// Runs the pickle program at the start of `input` (several pickles may
+/// follow each other, as in a legacy `torch.save` file) and returns the
+/// value `STOP` yields with the number of bytes the program took.
+pub fn load_prefix(input: &[u8]) -> Result<(Value, usize), PickleError> {
+    let program = input;
     let mut vm = Vm {
         input: program,
         at: 0,
@@ -108,7 +162,7 @@ pub fn load(program: &[u8]) -> Result<Value, PickleError> {
     loop {
         let offset = vm.at as u64;
         match vm.step() {
-            Ok(Some(value)) => return Ok(value),
+            Ok(Some(value)) => return Ok((value, vm.at)),
             Ok(None) => {}
             Err(what) => return Err(PickleError { offset, what }),
         }
@@ -412,9 +466,14 @@ impl<'p> Vm<'p> {
                 self.stack.push(value);
             }
             b'b' => {
-                // BUILD: the state is dropped; torch's tensors carry none
-                self.pop()?;
-                self.top()?;
+                // BUILD
+                let state = self.pop()?;
+                let top = self.top()?;
+                if matches!(top, Value::Call(_)) {
+                    let call = std::mem::replace(top, Value::None);
+                    let depths = [call.depth(), state.depth()];
+                    *self.top()? = Value::Object(node((call, state), depths)?);
+                }
             }
             b's' => {
                 let items = self.pop_n(2)?;

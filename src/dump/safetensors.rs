@@ -6,7 +6,9 @@
 //!            "__metadata__": {"step": "100", ...} }        (offsets relative to the data)
 //! ```
 //! Only the header is parsed at open time (from a memory map); data is
-//! decoded on demand.
+//! decoded on demand. The header sorts tensors by name; when the recorder
+//! wrote the model's order as `__metadata__["order"]` (a JSON list of the
+//! names, `scripts/record_gradients.py`), the tensors keep that order.
 //! Accepted dtypes: F16, BF16, F32, F64 (anything else is an error naming the
 //! tensor and its dtype).
 
@@ -22,8 +24,9 @@ use super::{DType, DumpError, Found, InnerStep};
 /// Largest header accepted (the reference implementation's limit, 100 MB).
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 
-/// Headers of all tensors in a safetensors file.
-pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
+/// Headers of all tensors in a safetensors file, and whether they are in
+/// the recorded model order.
+pub(crate) fn scan(input: Input) -> Result<(Vec<Found>, bool), DumpError> {
     let path = input.path;
     let contents = input.contents()?;
     let file_len = contents.len() as u64;
@@ -52,11 +55,29 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
     })?;
     let data_start = 8 + header_len;
     let step = metadata_step(path, header.get("__metadata__"))?;
-    header
+    let mut found = header
         .iter()
         .filter(|(name, _)| name.as_str() != "__metadata__")
         .map(|(name, info)| tensor(path, name, info, data_start, file_len, step))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let order = recorded_order(header.get("__metadata__"));
+    if let Some(order) = &order {
+        let rank: std::collections::HashMap<&str, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), i))
+            .collect();
+        // stable: names the list does not hold stay in name order, last
+        found.sort_by_key(|f| rank.get(f.name.as_str()).copied().unwrap_or(usize::MAX));
+    }
+    Ok((found, order.is_some()))
+}
+
+/// `__metadata__["order"]` as a list of names, if it is one (anything else
+/// there is not gradrd's and is ignored).
+fn recorded_order(metadata: Option<&Value>) -> Option<Vec<String>> {
+    let text = metadata?.get("order")?.as_str()?;
+    serde_json::from_str(text).ok()
 }
 
 /// `__metadata__["step"]` as a number, if present.

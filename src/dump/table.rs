@@ -16,8 +16,8 @@ use std::sync::Arc;
 use polars::io::mmap::MmapBytesReader;
 use polars::prelude::*;
 
-use super::discover::FileKind;
 use super::elements::Encoding;
+use super::format::FileKind;
 use super::input::{Handle, Input};
 use super::layout::{Layout, Locator, Source};
 use super::{parquet_footer, DType, DumpError, Found, InnerStep};

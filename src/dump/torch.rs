@@ -1,17 +1,23 @@
-//! PyTorch `.pt`/`.pth` reader for the zip serialization (torch ≥ 1.6):
+//! PyTorch `torch.save` reader, both serializations:
 //!
 //! ```text
-//! <stem>/data.pkl        pickle program (protocol 2) describing the object
-//! <stem>/data/<key>      raw little-endian storage bytes
-//! <stem>/byteorder       "little" | "big" (absent in old files: little)
+//! zip (torch >= 1.6, the default):
+//!   <stem>/data.pkl        pickle program (protocol 2) describing the object
+//!   <stem>/data/<key>      raw little-endian storage bytes
+//!   <stem>/byteorder       "little" | "big" (absent in old files: little)
+//! legacy (`_use_new_zipfile_serialization=False`, every file before 1.6): `legacy_torch.rs`
 //! tensor = torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)
 //! storage = BINPERSID ('storage', torch.FloatStorage, key, location, numel)
 //! ```
-//! Tensors are found in a bare tensor (named by the file stem) or in dicts
-//! (state dicts, `OrderedDict`, nested dicts → dotted names); other values are
-//! ignored. `nn.Parameter` (`_rebuild_parameter`) and the dtype-tagged
+//! Tensors are found in a bare tensor (named by the file stem), in dicts
+//! (state dicts, `OrderedDict`, nested dicts → dotted names) and in lists and
+//! tuples (items named `0`, `1`, …, or `<key>.0` inside a dict); other values
+//! are ignored. `nn.Parameter` (`_rebuild_parameter`) and the dtype-tagged
 //! `_rebuild_tensor_v3` form are unwrapped. Storage types: Float, Double,
-//! Half, BFloat16. Legacy (non-zip) files are rejected with a conversion hint.
+//! Half, BFloat16. Tensors keep the object's order (a state dict's is the
+//! model's `named_parameters()` order). An integer `step` (or `global_step`)
+//! entry of a pickled dict gives the step. A zip without `data.pkl` but with
+//! `.npy` entries is an `.npz` under another name and is read as one.
 
 use std::io::Read;
 use std::path::Path;
@@ -20,29 +26,37 @@ use super::elements::Encoding;
 use super::input::{Archive, Input};
 use super::layout::{self, Layout, Locator, Source};
 use super::pickle::{self, Value};
-use super::{DType, DumpError, Found, InnerStep};
+use super::{legacy_torch, npz, DType, DumpError, Found, InnerStep};
 
 /// Largest `data.pkl` read (a state dict of 10^5 tensors is a few MB).
 const MAX_PICKLE_BYTES: u64 = 256 << 20;
 
 /// Headers of all tensors of a PyTorch zip file.
 pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
+    if legacy_torch::is_legacy(input)? {
+        return legacy_torch::scan(input);
+    }
     let path = input.path;
-    reject_legacy(input)?;
     let mut archive = input.archive()?;
     let names: Vec<String> = archive
         .file_names()
         .map(|n| n.map(|n| n.into_owned()))
         .collect::<Result<_, _>>()
         .map_err(|e| DumpError::zip(path, e))?;
-    let pickle_entry = names
+    let Some(pickle_entry) = names
         .iter()
         .filter(|n| n.ends_with("/data.pkl") || n.as_str() == "data.pkl")
         .min_by_key(|n| n.len())
-        .ok_or_else(|| {
-            DumpError::malformed(path, "zip archive has no data.pkl (not a torch.save file)")
-        })?
-        .clone();
+        .cloned()
+    else {
+        if names.iter().any(|n| n.ends_with(".npy")) {
+            return npz::scan(input);
+        }
+        return Err(DumpError::malformed(
+            path,
+            "zip archive has no data.pkl (not a torch.save file)",
+        ));
+    };
     let prefix = pickle_entry
         .strip_suffix("data.pkl")
         .unwrap_or_default()
@@ -64,53 +78,76 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
         what: e.what,
     })?;
 
+    let tensors = tensor_calls(&root, path, &pickle_entry, program.len())?;
+    let step = pickled_step(&root);
+    tensors
+        .into_iter()
+        .map(|(name, call)| {
+            let spec = TensorSpec::parse(call)
+                .map_err(|(field, what)| DumpError::bad_field(path, &name, field, what))?;
+            let entry = format!("{prefix}data/{}", spec.storage_key);
+            let available = match archive.by_name(&entry) {
+                Ok(e) => e.size(),
+                Err(e) => {
+                    return Err(DumpError::bad_field(
+                        path,
+                        &name,
+                        "storage",
+                        format!("storage entry `{entry}`: {e}"),
+                    ))
+                }
+            };
+            let storage = Storage {
+                source: Source::ZipEntry(entry),
+                data_start: 0,
+                available,
+                big_endian,
+            };
+            spec.into_found(path, name, storage, step)
+        })
+        .collect()
+}
+
+/// A `step` (or `global_step`) integer beside the tensors of a pickled
+/// dict (`torch.save({"step": 300, "grads": …})`): a step source ranked like
+/// safetensors metadata (`discover.rs`).
+pub(super) fn pickled_step(root: &Value) -> InnerStep {
+    ["step", "global_step"]
+        .iter()
+        .find_map(|key| root.get(key)?.as_int())
+        .and_then(|step| u64::try_from(step).ok())
+        .map_or(InnerStep::Absent, InnerStep::Metadata)
+}
+
+/// The tensors of a loaded pickle, named as the module doc says; an error
+/// when there are none or the object is a "billion laughs" structure.
+pub(super) fn tensor_calls<'v>(
+    root: &'v Value,
+    path: &Path,
+    entry: &str,
+    program_len: usize,
+) -> Result<Vec<(String, &'v Value)>, DumpError> {
     let mut tensors = Vec::new();
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut budget = WALK_BUDGET_PER_BYTE.saturating_mul(program.len() as u64);
-    collect(&root, &stem, true, &mut tensors, &mut budget).map_err(|()| {
+    let mut budget = WALK_BUDGET_PER_BYTE.saturating_mul(program_len as u64);
+    collect(root, &stem, true, &mut tensors, &mut budget).map_err(|()| {
         DumpError::malformed(
             path,
             format!(
-                "`{pickle_entry}`: the pickled object reuses its dicts far more often than its {} bytes can describe (a \"billion laughs\" structure)",
-                program.len()
+                "`{entry}`: the pickled object reuses its containers far more often than its {program_len} bytes can describe (a \"billion laughs\" structure)"
             ),
         )
     })?;
     if tensors.is_empty() {
         return Err(DumpError::malformed(
             path,
-            "no tensors found in the pickled object",
+            format!("`{entry}`: no tensors found in the pickled object (a dict, list or tuple of tensors, or one tensor)"),
         ));
     }
-    tensors
-        .into_iter()
-        .map(|(name, call)| {
-            let spec = TensorSpec::parse(call)
-                .map_err(|(field, what)| DumpError::bad_field(path, &name, field, what))?;
-            spec.into_found(&mut archive, path, &prefix, name, big_endian)
-        })
-        .collect()
-}
-
-/// A non-zip file starting with a pickle PROTO opcode is a legacy torch file.
-fn reject_legacy(input: Input) -> Result<(), DumpError> {
-    let mut head = Vec::with_capacity(2);
-    input
-        .reader()?
-        .take(2)
-        .read_to_end(&mut head)
-        .map_err(|e| DumpError::io(input.path, e))?;
-    if let [0x80, protocol] = head[..] {
-        if protocol <= 5 {
-            return Err(DumpError::LegacyTorch {
-                file: input.path.to_path_buf(),
-            });
-        }
-    }
-    Ok(())
+    Ok(tensors)
 }
 
 /// Contents of a small metadata entry (at most 64 bytes), if present.
@@ -136,7 +173,8 @@ fn read_small_entry(
 const WALK_BUDGET_PER_BYTE: u64 = 16;
 
 /// Walks the pickled object: a tensor is recorded under `name`; a dict's
-/// entries are walked with `name.key` (the root dict adds no prefix).
+/// entries are walked with `name.key`, a list's or tuple's items with
+/// `name.0`, `name.1`, … (a root container adds no prefix).
 ///
 /// `BINGET` shares containers, so a dict reached along many paths is walked
 /// once per path: `d_k = {a: d_{k−1}, b: d_{k−1}}` is 2^k paths from O(k)
@@ -167,6 +205,16 @@ fn collect<'v>(
                 collect(item, &child, false, out, budget)?;
             }
         }
+        Value::List(items) | Value::Tuple(items) => {
+            for (index, item) in items.item.iter().enumerate() {
+                let child = if is_root {
+                    index.to_string()
+                } else {
+                    format!("{name}.{index}")
+                };
+                collect(item, &child, false, out, budget)?;
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -192,12 +240,25 @@ fn tensor_call(value: &Value) -> Option<(&str, &[Value])> {
     }
 }
 
+/// Where a tensor's storage bytes are, and how many there are.
+pub(super) struct Storage {
+    pub source: Source,
+    /// Byte offset of the storage's element 0 inside `source`.
+    pub data_start: u64,
+    /// Bytes of the storage present in the file.
+    pub available: u64,
+    pub big_endian: bool,
+}
+
 /// What `_rebuild_tensor_v2(storage, offset, size, stride, …)` says.
-struct TensorSpec {
-    storage_key: String,
+pub(super) struct TensorSpec {
+    pub storage_key: String,
     /// `Err`: the name of a dtype torch stores but gradrd does not read.
-    dtype: Result<DType, String>,
-    storage_numel: u64,
+    pub dtype: Result<DType, String>,
+    /// Bytes per element of the storage type, whatever its dtype (a legacy
+    /// file's storages are walked by size, integer ones included).
+    pub storage_element_size: Option<u64>,
+    pub storage_numel: u64,
     offset: u64,
     shape: Vec<u64>,
     strides: Vec<u64>,
@@ -206,7 +267,7 @@ struct TensorSpec {
 type FieldError = (&'static str, String);
 
 impl TensorSpec {
-    fn parse(value: &Value) -> Result<TensorSpec, FieldError> {
+    pub(super) fn parse(value: &Value) -> Result<TensorSpec, FieldError> {
         let (function, args) = tensor_call(value).ok_or(("storage", "not a tensor".to_string()))?;
         let arg = |i: usize, field: &'static str| {
             args.get(i)
@@ -234,6 +295,7 @@ impl TensorSpec {
             "storage size is not a non-negative integer".to_string(),
         ))?;
         let mut dtype = storage_dtype(&pid[1]);
+        let storage_element_size = storage_element_size(&pid[1]);
         if function == "_rebuild_tensor_v3" {
             // (storage, offset, size, stride, requires_grad, hooks, dtype, …) with an untyped storage
             if let Some(Value::Global(g)) = args.get(6) {
@@ -255,6 +317,7 @@ impl TensorSpec {
         Ok(TensorSpec {
             storage_key,
             dtype,
+            storage_element_size,
             storage_numel,
             offset,
             shape,
@@ -262,13 +325,12 @@ impl TensorSpec {
         })
     }
 
-    fn into_found(
+    pub(super) fn into_found(
         self,
-        archive: &mut Archive,
         path: &Path,
-        prefix: &str,
         name: String,
-        big_endian: bool,
+        storage: Storage,
+        inner_step: InnerStep,
     ) -> Result<Found, DumpError> {
         let field = |f: &str, what: String| DumpError::bad_field(path, &name, f, what);
         let dtype = self.dtype.map_err(|dtype| DumpError::UnsupportedDtype {
@@ -295,18 +357,13 @@ impl TensorSpec {
                 ),
             ));
         }
-        let entry = format!("{prefix}data/{}", self.storage_key);
-        let available = match archive.by_name(&entry) {
-            Ok(e) => e.size(),
-            Err(e) => return Err(field("storage", format!("storage entry `{entry}`: {e}"))),
-        };
         let needed = extent.saturating_mul(dtype.size_in_bytes() as u64);
-        if needed > available {
+        if needed > storage.available {
             return Err(DumpError::Truncated {
                 file: path.to_path_buf(),
                 tensor: name,
                 needed,
-                available,
+                available: storage.available,
             });
         }
         let contiguous = self.offset == 0 && is_c_contiguous(&self.shape, &self.strides);
@@ -315,10 +372,13 @@ impl TensorSpec {
             dtype,
             shape: self.shape,
             locator: Locator {
-                source: Source::ZipEntry(entry),
-                data_start: 0,
+                source: storage.source,
+                data_start: storage.data_start,
                 extent,
-                encoding: Encoding { dtype, big_endian },
+                encoding: Encoding {
+                    dtype,
+                    big_endian: storage.big_endian,
+                },
                 layout: if contiguous {
                     Layout::C
                 } else {
@@ -328,7 +388,7 @@ impl TensorSpec {
                     }
                 },
             },
-            inner_step: InnerStep::Absent,
+            inner_step,
         })
     }
 }
@@ -358,7 +418,7 @@ fn is_c_contiguous(shape: &[u64], strides: &[u64]) -> bool {
 }
 
 /// `torch.FloatStorage` etc. → dtype; other storages → their name for the error.
-fn storage_dtype(storage_type: &Value) -> Result<DType, String> {
+pub(super) fn storage_dtype(storage_type: &Value) -> Result<DType, String> {
     let Value::Global(g) = storage_type else {
         return Err("unknown storage type".into());
     };
@@ -371,8 +431,23 @@ fn storage_dtype(storage_type: &Value) -> Result<DType, String> {
     }
 }
 
+/// Bytes per element of a typed storage class (`torch.LongStorage` → 8).
+fn storage_element_size(storage_type: &Value) -> Option<u64> {
+    let Value::Global(g) = storage_type else {
+        return None;
+    };
+    Some(match g.1.as_str() {
+        "ByteStorage" | "CharStorage" | "BoolStorage" | "QUInt8Storage" | "QInt8Storage" => 1,
+        "ShortStorage" | "HalfStorage" | "BFloat16Storage" => 2,
+        "IntStorage" | "FloatStorage" | "QInt32Storage" => 4,
+        "LongStorage" | "DoubleStorage" | "ComplexFloatStorage" => 8,
+        "ComplexDoubleStorage" => 16,
+        _ => return None,
+    })
+}
+
 /// `torch.float32` etc. (the dtype argument of `_rebuild_tensor_v3`).
-fn tensor_dtype(name: &str) -> Result<DType, String> {
+pub(super) fn tensor_dtype(name: &str) -> Result<DType, String> {
     match name {
         "float32" | "float" => Ok(DType::F32),
         "float64" | "double" => Ok(DType::F64),

@@ -43,6 +43,9 @@ pub struct Rendered {
     pub files: Vec<String>,
     /// Tensors or settings that failed while the rest went on.
     pub failures: Vec<String>,
+    /// What opening the dumps left out or settled (entries not read, names
+    /// settled by the collision rule), one line each.
+    pub notes: Vec<String>,
 }
 
 /// Why no report was written (the previous one is intact).
@@ -96,6 +99,7 @@ fn render_into(
     let mut dumps: Vec<(PathBuf, Dump)> = Vec::new();
     let mut sections = Vec::with_capacity(total);
     let mut unreadable: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for (index, analysis) in spec.analyses.iter().enumerate() {
         let source = &analysis.source;
         let label = source.dump.item.display().to_string();
@@ -106,6 +110,7 @@ fn render_into(
                     .map_err(|e| at(Some(source.dump.line), format!("dump: {e}")))?;
                 // A reader's error names its file.
                 unreadable.extend(dump.skipped().iter().map(|(_, error)| error.to_string()));
+                notes.extend(dump.notes().iter().map(ToString::to_string));
                 dumps.push((source.dump.item.clone(), dump));
                 dumps.len() - 1
             }
@@ -177,6 +182,7 @@ fn render_into(
             .into_iter()
             .chain(sections.into_iter().flat_map(|s| s.failures))
             .collect(),
+        notes,
     })
 }
 

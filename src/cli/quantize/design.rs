@@ -186,7 +186,7 @@ fn design_dump(
     if !args.params.is_empty() {
         bail!("--param gives a model; with --from the model is fitted (drop --param)");
     }
-    let dump = Dump::open(path)?;
+    let dump = args.select.open(path)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
         return Err(super::super::failure::nothing_selected(path, &dump));

@@ -79,7 +79,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
         .with_context(|| format!("cannot read {}", args.codebook.display()))?;
     let codebooks =
         parse_codebooks(&text).with_context(|| format!("{}", args.codebook.display()))?;
-    let dump = Dump::open(&args.dump)?;
+    let dump = args.select.open(&args.dump)?;
     let selected = dump.select(&args.select.to_selection()?);
     if selected.is_empty() {
         return Err(super::super::failure::nothing_selected(&args.dump, &dump));

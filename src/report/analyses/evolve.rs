@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use super::{fit_settings, num, opt, Input, Progress, Section};
-use crate::analysis::depth::depth_order;
+use crate::analysis::depth::DepthOrder;
 use crate::analysis::{fit_tensor, FamilyOutcome, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
@@ -52,7 +52,9 @@ impl EvolveOptions {
 
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
         let settings = fit_settings(&self.families, self.zeros);
-        let names: Vec<String> = depth_order(input.selected.iter().map(|m| m.name.as_str()))
+        let names: Vec<String> = DepthOrder::of(input.dump)
+            .sort(input.selected.iter().map(|m| m.name.as_str()))
+            .0
             .into_iter()
             .map(str::to_string)
             .collect();

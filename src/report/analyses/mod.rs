@@ -129,7 +129,8 @@ pub(crate) fn at_step<'a>(
             step.map_or("-".to_string(), |s| s.to_string())
         ));
     }
-    let order = crate::analysis::depth::depth_order(metas.iter().map(|m| m.name.as_str()));
+    let (order, _) = crate::analysis::depth::DepthOrder::of(input.dump)
+        .sort(metas.iter().map(|m| m.name.as_str()));
     let mut sorted = metas.clone();
     sorted.sort_by_key(|m| order.iter().position(|n| *n == m.name));
     Ok((step, sorted))
