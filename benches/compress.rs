@@ -33,6 +33,7 @@ fn top_k_full_feedback(c: &mut Criterion) {
                     Feedback::Full,
                     BitModel {
                         positions: PositionCoding::Index,
+                        value_bits: 32.0,
                     },
                     SplitMix64::new(0),
                 )

@@ -21,6 +21,13 @@
 //! Under the zero-inflated model (the default) coordinates whose value is an
 //! exact zero are not drawn (for `temporal`: zero at either step), since a
 //! point mass makes every rank test about the zeros.
+//!
+//! **Each sample size stands alone.** Size `m` draws from its own stream
+//! (seeded from the seed, the tensor's stream and `m`) and restarts the
+//! round-robin over steps, so its cells are the same whether it runs alone or
+//! beside other sizes. A tensor with too few usable entries for `m` (a
+//! LayerNorm or bias vector of 128–512 entries at m = 3000) gets cells with
+//! no trials and a [`IidCell::note`] saying so; its other sizes still run.
 
 use rand::seq::index::sample as sample_indices;
 use rand::SeedableRng;
@@ -69,15 +76,20 @@ pub struct IidCell {
     pub undefined: usize,
     pub pass_ratio: Option<f64>,
     pub mean_statistic: Option<f64>,
+    /// Why no trial ran at this size (the tensor is too small for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Why a study cannot run on a pair of tensors.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IidError {
-    #[error(
-        "sample size {needed} needs {needed} usable entries per sample, only {available} available"
-    )]
-    TooFewEntries { needed: usize, available: usize },
+    #[error("sample size {sample_size} needs {needed} usable entries, only {available} available")]
+    TooFewEntries {
+        sample_size: usize,
+        needed: usize,
+        available: usize,
+    },
     #[error("the two tensors have {a} and {b} entries: temporal pairs need the same shape at every step")]
     ShapeMismatch { a: usize, b: usize },
     #[error("temporal pairs need at least two recorded steps of the tensor")]
@@ -88,43 +100,88 @@ pub enum IidError {
     BadSampleSize(usize),
 }
 
-/// Runs the tests of `settings` on one pair source: `draw(m, rng)` returns
-/// the two samples of a trial (or an error when there are too few entries).
+/// Runs the tests of `settings` on one pair source: `draw(m, trial, rng)`
+/// returns the two samples of trial `trial` at size `m` (or an error when
+/// there are too few entries, which makes that size's cells empty with a
+/// note; the other sizes go on).
 fn run_trials<F>(settings: &IidSettings, stream: u64, mut draw: F) -> Result<Vec<IidCell>, IidError>
 where
-    F: FnMut(usize, &mut Pcg64) -> Result<(Vec<f64>, Vec<f64>), IidError>,
+    F: FnMut(usize, usize, &mut Pcg64) -> Result<(Vec<f64>, Vec<f64>), IidError>,
 {
     check(settings)?;
     let mut cells = Vec::new();
     for &m in &settings.sample_sizes {
-        let mut rng = Pcg64::seed_from_u64(settings.seed ^ stream.rotate_left(17) ^ (m as u64));
-        let mut tallies: Vec<(usize, usize, usize, f64)> =
-            vec![(0, 0, 0, 0.0); settings.tests.len()];
-        for _ in 0..settings.trials {
-            let (x, y) = draw(m, &mut rng)?;
-            for (test, tally) in settings.tests.iter().zip(tallies.iter_mut()) {
-                match run_test(*test, &x, &y) {
-                    Some((statistic, p)) => {
-                        tally.0 += 1;
-                        tally.1 += usize::from(p > settings.alpha);
-                        tally.3 += statistic;
-                    }
-                    None => tally.2 += 1,
-                }
+        match trials_at(settings, stream, m, &mut draw) {
+            Ok(mut found) => cells.append(&mut found),
+            Err(error @ IidError::TooFewEntries { .. }) => {
+                cells.extend(settings.tests.iter().map(|&test| IidCell {
+                    test,
+                    sample_size: m,
+                    trials: 0,
+                    undefined: 0,
+                    pass_ratio: None,
+                    mean_statistic: None,
+                    note: Some(error.to_string()),
+                }))
             }
-        }
-        for (test, (done, passed, undefined, sum)) in settings.tests.iter().zip(tallies) {
-            cells.push(IidCell {
-                test: *test,
-                sample_size: m,
-                trials: done,
-                undefined,
-                pass_ratio: (done > 0).then(|| passed as f64 / done as f64),
-                mean_statistic: (done > 0).then(|| sum / done as f64),
-            });
+            Err(error) => return Err(error),
         }
     }
     Ok(cells)
+}
+
+/// The note of each sample size the cells skipped, once per size, in order.
+pub fn size_notes(cells: &[IidCell]) -> Vec<(usize, &str)> {
+    let mut notes: Vec<(usize, &str)> = Vec::new();
+    for cell in cells {
+        if let Some(note) = &cell.note {
+            if !notes.iter().any(|(m, _)| *m == cell.sample_size) {
+                notes.push((cell.sample_size, note));
+            }
+        }
+    }
+    notes
+}
+
+/// The cells of every test at sample size `m`.
+fn trials_at<F>(
+    settings: &IidSettings,
+    stream: u64,
+    m: usize,
+    draw: &mut F,
+) -> Result<Vec<IidCell>, IidError>
+where
+    F: FnMut(usize, usize, &mut Pcg64) -> Result<(Vec<f64>, Vec<f64>), IidError>,
+{
+    let mut rng = Pcg64::seed_from_u64(settings.seed ^ stream.rotate_left(17) ^ (m as u64));
+    let mut tallies: Vec<(usize, usize, usize, f64)> = vec![(0, 0, 0, 0.0); settings.tests.len()];
+    for trial in 0..settings.trials {
+        let (x, y) = draw(m, trial, &mut rng)?;
+        for (test, tally) in settings.tests.iter().zip(tallies.iter_mut()) {
+            match run_test(*test, &x, &y) {
+                Some((statistic, p)) => {
+                    tally.0 += 1;
+                    tally.1 += usize::from(p > settings.alpha);
+                    tally.3 += statistic;
+                }
+                None => tally.2 += 1,
+            }
+        }
+    }
+    Ok(settings
+        .tests
+        .iter()
+        .zip(tallies)
+        .map(|(test, (done, passed, undefined, sum))| IidCell {
+            test: *test,
+            sample_size: m,
+            trials: done,
+            undefined,
+            pass_ratio: (done > 0).then(|| passed as f64 / done as f64),
+            mean_statistic: (done > 0).then(|| sum / done as f64),
+            note: None,
+        })
+        .collect())
 }
 
 fn check(settings: &IidSettings) -> Result<(), IidError> {
@@ -165,12 +222,12 @@ pub fn spatial(
         .iter()
         .map(|v| usable(v, settings.skip_zeros))
         .collect();
-    let mut trial = 0usize;
-    run_trials(settings, stream, |m, rng| {
-        let step = next_index(&mut trial, steps.len(), m)?;
+    run_trials(settings, stream, |m, trial, rng| {
+        let step = next_index(trial, steps.len(), m)?;
         let pool = &pools[step];
         if pool.len() < 2 * m {
             return Err(IidError::TooFewEntries {
+                sample_size: m,
                 needed: 2 * m,
                 available: pool.len(),
             });
@@ -193,13 +250,13 @@ pub fn layers(
 ) -> Result<Vec<IidCell>, IidError> {
     let pools_a: Vec<Vec<usize>> = a.iter().map(|v| usable(v, settings.skip_zeros)).collect();
     let pools_b: Vec<Vec<usize>> = b.iter().map(|v| usable(v, settings.skip_zeros)).collect();
-    let mut trial = 0usize;
-    run_trials(settings, stream, |m, rng| {
-        let step = next_index(&mut trial, a.len().min(b.len()), m)?;
+    run_trials(settings, stream, |m, trial, rng| {
+        let step = next_index(trial, a.len().min(b.len()), m)?;
         let (pa, pb) = (&pools_a[step], &pools_b[step]);
         let available = pa.len().min(pb.len());
         if available < m {
             return Err(IidError::TooFewEntries {
+                sample_size: m,
                 needed: m,
                 available,
             });
@@ -242,12 +299,12 @@ pub fn temporal(
                 .collect()
         })
         .collect();
-    let mut trial = 0usize;
-    run_trials(settings, stream, |m, rng| {
-        let pair = next_index(&mut trial, pools.len(), m)?;
+    run_trials(settings, stream, |m, trial, rng| {
+        let pair = next_index(trial, pools.len(), m)?;
         let pool = &pools[pair];
         if pool.len() < m {
             return Err(IidError::TooFewEntries {
+                sample_size: m,
                 needed: m,
                 available: pool.len(),
             });
@@ -262,17 +319,16 @@ pub fn temporal(
     })
 }
 
-/// The round-robin source (step or step pair) of the next trial.
-fn next_index(trial: &mut usize, sources: usize, m: usize) -> Result<usize, IidError> {
+/// The round-robin source (step or step pair) of trial `trial`.
+fn next_index(trial: usize, sources: usize, m: usize) -> Result<usize, IidError> {
     if sources == 0 {
         return Err(IidError::TooFewEntries {
+            sample_size: m,
             needed: m,
             available: 0,
         });
     }
-    let index = *trial % sources;
-    *trial += 1;
-    Ok(index)
+    Ok(trial % sources)
 }
 
 #[cfg(test)]
@@ -352,13 +408,6 @@ mod tests {
     fn bad_requests_are_errors() {
         let steps = normal_steps(2, 150, 4);
         assert_eq!(
-            spatial(&steps, &settings(5), 0).unwrap_err(),
-            IidError::TooFewEntries {
-                needed: 200,
-                available: 150
-            }
-        );
-        assert_eq!(
             temporal(&steps[..1], &settings(5), 0).unwrap_err(),
             IidError::OneStep
         );
@@ -373,6 +422,43 @@ mod tests {
             temporal(&uneven, &settings(5), 0).unwrap_err(),
             IidError::ShapeMismatch { a: 150, b: 100 }
         ));
+    }
+
+    /// 150 entries hold two disjoint samples of 50 but not of 100: m = 100
+    /// is a note, m = 50 runs, with the same cells as when it runs alone
+    /// (its own stream and round-robin over the three steps).
+    #[test]
+    fn a_sample_size_too_large_for_the_tensor_is_a_note_and_the_others_run() {
+        let steps = normal_steps(3, 150, 4);
+        let mut both = settings(20);
+        both.sample_sizes = vec![100, 50];
+        let cells = spatial(&steps, &both, 0).unwrap();
+        let (big, small): (Vec<_>, Vec<_>) = cells.iter().partition(|c| c.sample_size == 100);
+        assert_eq!(big.len(), 2);
+        for cell in big {
+            assert_eq!((cell.trials, cell.pass_ratio), (0, None));
+            let note = cell.note.as_deref().unwrap();
+            assert_eq!(
+                note,
+                "sample size 100 needs 200 usable entries, only 150 available"
+            );
+        }
+        let mut alone = settings(20);
+        alone.sample_sizes = vec![50];
+        let single = spatial(&steps, &alone, 0).unwrap();
+        assert_eq!(
+            format!("{small:?}"),
+            format!("{:?}", single.iter().collect::<Vec<_>>())
+        );
+        assert!(small.iter().all(|c| c.trials == 20 && c.note.is_none()));
+        // temporal: the round-robin over the two step pairs restarts per size
+        let mut temporal_both = settings(21);
+        temporal_both.sample_sizes = vec![60, 100];
+        let mut temporal_alone = settings(21);
+        temporal_alone.sample_sizes = vec![100];
+        let from_both = temporal(&steps, &temporal_both, 0).unwrap();
+        let from_alone = temporal(&steps, &temporal_alone, 0).unwrap();
+        assert_eq!(format!("{:?}", &from_both[2..]), format!("{from_alone:?}"));
     }
 
     #[test]

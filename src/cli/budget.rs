@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
+use gradrd::compress::bits::{full_precision_bits, sequence_stored_bits, widest};
 use gradrd::compress::budget::{
     allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget, RatePoint,
 };
@@ -21,6 +22,7 @@ use gradrd::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
 use gradrd::dump::Sequence;
+use gradrd::report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::ef::FeedbackArg;
@@ -120,6 +122,8 @@ struct SparsityBudget {
 struct AllocationRow {
     tensor: String,
     n: usize,
+    /// The width the tensor is stored in, bits per entry.
+    stored_bits: f64,
     bits: u32,
     distortion: f64,
     /// The greedy hull allocation's rate (equal to `bits` when greedy is exact).
@@ -132,6 +136,9 @@ struct AllocationRow {
 struct BitAllocation {
     bits_per_entry: u32,
     budget_bits: f64,
+    /// FedAvg bits of one step (every entry at its stored width) over
+    /// `budget_bits`.
+    reduction: f64,
     /// `exact` (dynamic programming) or `greedy` (hull greedy, when the
     /// exact table is too large).
     method: &'static str,
@@ -159,6 +166,11 @@ struct BudgetReport {
     feedback: &'static str,
     steps: usize,
     entries_per_step: usize,
+    /// Bits per value sent at full precision by top-k and the threshold: the
+    /// widest stored width of the selected tensors.
+    value_bits: f64,
+    /// FedAvg bits of one step over its entries (16 for a bf16 dump).
+    full_precision_bits_per_entry: f64,
     sparsity: SparsityBudget,
     allocation: BitAllocation,
 }
@@ -196,11 +208,13 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
         .collect::<Result<_, _>>()?;
+    let widths = sequence_stored_bits(&sequence);
     let bits = BitModel {
         positions: match args.positions {
             PositionsArg::Index => PositionCoding::Index,
             PositionsArg::Entropy => PositionCoding::Entropy,
         },
+        value_bits: widest(&widths),
     };
     let named = |e: gradrd::compress::RunError| {
         anyhow!(
@@ -239,13 +253,17 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
         winner,
         error_ratio: search.totals.total_error / topk.total_error,
     };
-    let allocation = allocate(&args, &sequence, &steps)?;
+    let allocation = allocate(&args, &sequence, &steps, &widths)?;
+    let entries_per_step: usize = sequence.sizes.iter().sum();
     let report = BudgetReport {
         schema: "gradrd.budget/1",
         dump: what,
         feedback: feedback.name(),
         steps: steps.len(),
-        entries_per_step: sequence.sizes.iter().sum(),
+        entries_per_step,
+        value_bits: bits.value_bits,
+        full_precision_bits_per_entry: full_precision_bits(&sequence.sizes, &widths)
+            / entries_per_step as f64,
         sparsity,
         allocation,
     };
@@ -262,6 +280,7 @@ fn allocate(
     args: &BudgetArgs,
     sequence: &Sequence,
     steps: &[Vec<Vec<f64>>],
+    widths: &[f64],
 ) -> anyhow::Result<BitAllocation> {
     let curves = pooled_curves(steps, args.max_bits, args.m).map_err(|(i, e)| {
         anyhow!(
@@ -291,22 +310,27 @@ fn allocate(
         .names
         .iter()
         .zip(sizes)
+        .zip(widths)
         .zip(&chosen.tensors)
         .zip(&curves)
         .zip(greedy_bits)
-        .map(|((((name, &n), a), c), greedy_bits)| AllocationRow {
-            tensor: name.clone(),
-            n,
-            bits: a.bits,
-            greedy_bits,
-            distortion: a.distortion,
-            equal_bits: args.bits_per_entry,
-            equal_distortion: c[equal].distortion,
-        })
+        .map(
+            |(((((name, &n), &stored_bits), a), c), greedy_bits)| AllocationRow {
+                tensor: name.clone(),
+                n,
+                stored_bits,
+                bits: a.bits,
+                greedy_bits,
+                distortion: a.distortion,
+                equal_bits: args.bits_per_entry,
+                equal_distortion: c[equal].distortion,
+            },
+        )
         .collect();
     Ok(BitAllocation {
         bits_per_entry: args.bits_per_entry,
         budget_bits: budget,
+        reduction: full_precision_bits(sizes, widths) / budget,
         method,
         spent_bits: chosen.spent_bits,
         m: args.m,
@@ -324,7 +348,7 @@ fn allocate(
 fn table(report: &BudgetReport) -> Vec<u8> {
     let s = &report.sparsity;
     let mut text = format!(
-        "{} steps × {} entries, {} feedback\n\
+        "{} steps × {} entries ({} bits/entry as stored, values sent at {} bits), {} feedback\n\
          equal total budget: {} (top-k, k = {} per tensor)\n\
          \x20 top-k      sent {:>8}  bits {:>10}  total error {}\n\
          \x20 threshold  sent {:>8}  bits {:>10}  total error {}  (λ = {}, {} replays)\n\
@@ -332,6 +356,8 @@ fn table(report: &BudgetReport) -> Vec<u8> {
          winner: {} (threshold / top-k error ratio {})\n\n",
         report.steps,
         report.entries_per_step,
+        shortest(report.full_precision_bits_per_entry),
+        report.value_bits,
         report.feedback,
         match s.budget {
             Budget::Entries(n) => format!("{n} entries"),
@@ -353,8 +379,12 @@ fn table(report: &BudgetReport) -> Vec<u8> {
     );
     let a = &report.allocation;
     text.push_str(&format!(
-        "bit allocation ({}): {} bits per entry on average ({} bits per step, {} spent)\n",
-        a.method, a.bits_per_entry, a.budget_bits, a.spent_bits
+        "bit allocation ({}): {} bits per entry on average ({} bits per step, {} spent, {}x fewer than full precision)\n",
+        a.method,
+        a.bits_per_entry,
+        a.budget_bits,
+        a.spent_bits,
+        sig(a.reduction, 4)
     ));
     let mut table = Table::new([
         "tensor",

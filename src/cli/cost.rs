@@ -2,16 +2,21 @@
 //! models of `compress::cost` — FedAvg at full precision, sparse schemes
 //! (values + positions), dense codebooks, and prediction-space sharing
 //! (logits on a public reference set) — and each one's reduction.
+//!
+//! Full precision is the stored width (`compress::bits`): with `--dump` every
+//! tensor counts at its dtype's width (16 bits for bf16) and top-k values at
+//! the widest; with `--params` at 32 bits (f32).
 
 use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
-use gradrd::compress::bits::{codebook_index_bits, FLOAT_BITS};
+use gradrd::compress::bits::{codebook_index_bits, stored_bits, widest, SCALE_BITS};
 use gradrd::compress::cost::{
     fedavg_bits, prediction_space_bits, reference_size_for_ratio, sparse_bits,
 };
 use gradrd::compress::{fraction_to_count, BitModel, MiniFloat, PositionCoding};
+use gradrd::report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -58,6 +63,10 @@ struct Row {
 struct CostReport {
     schema: &'static str,
     parameters: u64,
+    /// FedAvg bits per parameter: the stored width (32 with --params).
+    full_precision_bits_per_entry: f64,
+    /// Bits per top-k value sent at full precision (the widest stored width).
+    value_bits: f64,
     k: f64,
     kept: u64,
     reference_samples: u64,
@@ -85,9 +94,13 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
             args.logit_bits
         );
     }
-    let d: u64 = match (args.params, &args.dump) {
+    // (parameters, their full-precision bits, the widest stored width)
+    let (d, fedavg, value_bits) = match (args.params, &args.dump) {
         (Some(_), Some(_)) => bail!("give --params or --dump, not both"),
-        (Some(p), None) if (1.0..=1e15).contains(&p) => p.round() as u64,
+        (Some(p), None) if (1.0..=1e15).contains(&p) => {
+            let d = p.round() as u64;
+            (d, fedavg_bits(d, 32.0), 32.0)
+        }
         (Some(p), None) => bail!("--params must be a count between 1 and 1e15, got {p}"),
         (None, Some(path)) => {
             let dump = args.select.open(path)?;
@@ -100,41 +113,53 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
             }
             let selected = dump.select(&args.select.to_selection()?);
             let first = selected.iter().filter_map(|m| m.step).min();
-            let total: u64 = selected
-                .iter()
-                .filter(|m| m.step == first)
-                .map(|m| m.len())
-                .sum();
+            let tensors: Vec<_> = selected.iter().filter(|m| m.step == first).collect();
+            let total: u64 = tensors.iter().map(|m| m.len()).sum();
             if total == 0 {
                 bail!("{}: no tensor matches the selection", path.display());
             }
-            total
+            let widths: Vec<f64> = tensors.iter().map(|m| stored_bits(m.dtype)).collect();
+            let fedavg = tensors
+                .iter()
+                .zip(&widths)
+                .map(|(m, &b)| fedavg_bits(m.len(), b))
+                .sum();
+            (total, fedavg, widest(&widths))
         }
         (None, None) => bail!("give --params N or --dump DUMP"),
     };
-    let fedavg = fedavg_bits(d, FLOAT_BITS);
+    let full_precision_bits_per_entry = fedavg / d as f64;
+    let width = shortest(value_bits);
     let k = fraction_to_count(args.k, usize::try_from(d).unwrap_or(usize::MAX)) as u64;
     let index = BitModel {
         positions: PositionCoding::Index,
+        value_bits,
     };
     let entropy = BitModel {
         positions: PositionCoding::Entropy,
+        value_bits,
     };
     let mut schemes: Vec<(String, f64)> = vec![
-        ("fedavg fp32".into(), fedavg),
         (
-            "top-k fp32 + index positions".into(),
-            sparse_bits(d, k, FLOAT_BITS, &index),
+            format!(
+                "fedavg at the stored width ({} bits/entry)",
+                shortest(full_precision_bits_per_entry)
+            ),
+            fedavg,
         ),
         (
-            "top-k fp32 + entropy-bound positions".into(),
-            sparse_bits(d, k, FLOAT_BITS, &entropy),
+            format!("top-k {width}-bit values + index positions"),
+            sparse_bits(d, k, value_bits, &index),
+        ),
+        (
+            format!("top-k {width}-bit values + entropy-bound positions"),
+            sparse_bits(d, k, value_bits, &entropy),
         ),
     ];
     for format in [MiniFloat::Fp8E4M3, MiniFloat::Fp4E2M1] {
         schemes.push((
             format!("top-k {} + index positions (+32-bit scale)", format.name()),
-            sparse_bits(d, k, format.bits(), &index) + FLOAT_BITS,
+            sparse_bits(d, k, format.bits(), &index) + SCALE_BITS,
         ));
     }
     schemes.push((
@@ -151,6 +176,8 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
     let report = CostReport {
         schema: "gradrd.cost/1",
         parameters: d,
+        full_precision_bits_per_entry,
+        value_bits,
         k: args.k,
         kept: k,
         reference_samples: args.reference_samples,
@@ -166,7 +193,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
             .collect(),
         reference_samples_for_1100: reference_size_for_ratio(
             d,
-            FLOAT_BITS,
+            full_precision_bits_per_entry,
             args.classes,
             args.logit_bits,
             1100.0,

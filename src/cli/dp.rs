@@ -9,8 +9,10 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
+use gradrd::compress::bits::{full_precision_bits, sequence_stored_bits};
 use gradrd::compress::privacy::{clip, dp_noise_curve};
 use gradrd::dump::Sequence;
+use gradrd::report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -56,6 +58,8 @@ struct SigmaRow {
     bits_per_entry: f64,
     /// `coded_bits / coded_bits(σ = 0)`.
     growth: f64,
+    /// FedAvg at the stored width over `coded_bits`.
+    reduction: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,6 +72,8 @@ struct DpReport {
     seed: u64,
     steps: usize,
     entries_per_step: usize,
+    /// FedAvg bits per entry: each tensor at its stored width (16 for bf16).
+    full_precision_bits_per_entry: f64,
     /// Support overlap of a random top-k: k/n.
     random_overlap: f64,
     sigmas: Vec<SigmaRow>,
@@ -125,6 +131,8 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
         }
     }
     let total_entries = (n * sequence.steps.len()) as f64;
+    let full_precision_bits_per_entry =
+        full_precision_bits(&sequence.sizes, &sequence_stored_bits(&sequence)) / n as f64;
     let rows = sigmas
         .iter()
         .enumerate()
@@ -135,6 +143,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
             coded_bits: coded[i],
             bits_per_entry: coded[i] / total_entries,
             growth: coded[i] / coded[0],
+            reduction: full_precision_bits_per_entry * total_entries / coded[i],
         })
         .collect();
     let report = DpReport {
@@ -146,6 +155,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
         seed: args.seed,
         steps: sequence.steps.len(),
         entries_per_step: n,
+        full_precision_bits_per_entry,
         random_overlap: args.k,
         sigmas: rows,
     };
@@ -153,23 +163,26 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
         Format::Json => json_bytes(&report)?,
         Format::Csv => csv_bytes(&report.sigmas)?,
         Format::Table => {
-            let mut table = Table::new(["sigma", "overlap", "bits_per_entry", "growth"]);
+            let mut table =
+                Table::new(["sigma", "overlap", "bits_per_entry", "growth", "reduction"]);
             for r in &report.sigmas {
                 table.push(vec![
                     sig(r.sigma, 4),
                     sig(r.support_overlap, 4),
                     sig(r.bits_per_entry, 4),
                     sig(r.growth, 4),
+                    sig(r.reduction, 4),
                 ]);
             }
             let mut bytes = format!(
-                "clip {} · top-k {} (random support overlap ≈ {}) · quantizer step {} · {} steps × {} entries\n",
+                "clip {} · top-k {} (random support overlap ≈ {}) · quantizer step {} · {} steps × {} entries · full precision {} bits/entry as stored\n",
                 report.clip,
                 report.k,
                 report.random_overlap,
                 sig(report.quant_step, 4),
                 report.steps,
-                report.entries_per_step
+                report.entries_per_step,
+                shortest(report.full_precision_bits_per_entry)
             )
             .into_bytes();
             bytes.extend(table.render());

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
-use gradrd::compress::bits::FLOAT_BITS;
-use gradrd::compress::cost::fedavg_bits;
+use gradrd::compress::bits::{full_precision_bits, sequence_stored_bits, widest};
 use gradrd::compress::cwmp_costs::{parse_cost_map, tensor_costs, CostMap};
 use gradrd::compress::{BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope};
 use gradrd::dump::Sequence;
 use gradrd::quant::Codebook;
+use gradrd::report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -110,7 +110,7 @@ enum PositionsArg {
 pub struct Resolved {
     pub kind: CompressorArg,
     pub feedback: Feedback,
-    pub bits: BitModel,
+    positions: PositionCoding,
     pub scope: Scope,
     pub seed: u64,
     codebook: Option<Codebook>,
@@ -203,7 +203,7 @@ impl CompressionArgs {
         Ok(Resolved {
             kind,
             feedback,
-            bits: BitModel { positions },
+            positions,
             scope: if self.global {
                 Scope::Global
             } else {
@@ -256,6 +256,15 @@ pub fn read_costs(path: &Path) -> anyhow::Result<CostMap> {
 }
 
 impl Resolved {
+    /// The bit model of a replay whose values cost `value_bits` each at full
+    /// precision (the widest stored width of its tensors).
+    pub fn bit_model(&self, value_bits: f64) -> BitModel {
+        BitModel {
+            positions: self.positions,
+            value_bits,
+        }
+    }
+
     /// The threshold λ (0 when the compressor has none).
     pub fn parameters_lambda(&self) -> f64 {
         self.parameters.lambda.unwrap_or(0.0)
@@ -329,6 +338,8 @@ struct TensorRow {
     tensor: String,
     shape: Vec<u64>,
     n: usize,
+    /// The width the tensor is stored in, bits per entry.
+    stored_bits: f64,
     sent: u64,
     bits: f64,
     total_error: f64,
@@ -349,8 +360,14 @@ struct EfReport {
     total_sent: u64,
     total_entries: u64,
     total_bits: f64,
-    /// FedAvg at full precision: 32 bits for every entry of every step.
+    /// Bits per value sent at full precision (top-k, rand-k, threshold and
+    /// cwmp values): the widest stored width of the selected tensors.
+    value_bits: f64,
+    /// FedAvg at full precision: every entry of every step at its tensor's
+    /// stored width.
     full_precision_bits: f64,
+    /// `full_precision_bits / total_entries` (16 for a bf16 dump).
+    full_precision_bits_per_entry: f64,
     /// `full_precision_bits / total_bits`.
     reduction: f64,
     total_error: f64,
@@ -366,12 +383,14 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let lambda = resolved.parameters.lambda.unwrap_or(0.0);
     let factory = resolved.factory(&sequence.names, &sequence.sizes, args.compression.k, lambda)?;
+    let widths = sequence_stored_bits(&sequence);
+    let value_bits = widest(&widths);
     let mut replay = Run::new(
         &sequence.sizes,
         resolved.scope,
         factory,
         resolved.feedback,
-        resolved.bits,
+        resolved.bit_model(value_bits),
         resolved.seed,
     )
     .map_err(|e| anyhow!("tensor '{}': {}", name_of(&sequence, e.tensor), e.error))?;
@@ -413,21 +432,26 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
             .iter()
             .zip(&sequence.shapes)
             .zip(&sequence.sizes)
+            .zip(&widths)
             .zip(per_tensor)
             .zip(replay.units())
-            .map(|((((name, shape), &n), acc), unit)| TensorRow {
-                tensor: name.clone(),
-                shape: shape.clone(),
-                n,
-                sent: acc.0,
-                bits: acc.1,
-                total_error: acc.2,
-                residual_norm: unit.residual().iter().map(|e| e * e).sum::<f64>().sqrt(),
-            })
+            .map(
+                |(((((name, shape), &n), &stored_bits), acc), unit)| TensorRow {
+                    tensor: name.clone(),
+                    shape: shape.clone(),
+                    n,
+                    stored_bits,
+                    sent: acc.0,
+                    bits: acc.1,
+                    total_error: acc.2,
+                    residual_norm: unit.residual().iter().map(|e| e * e).sum::<f64>().sqrt(),
+                },
+            )
             .collect()
     } else {
         Vec::new()
     };
+    let full_precision = full_precision_bits(&sequence.sizes, &widths) * totals.steps as f64;
     let report = EfReport {
         schema: "gradrd.ef/1",
         dump: what,
@@ -440,8 +464,10 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
         total_sent: totals.sent,
         total_entries,
         total_bits: totals.bits,
-        full_precision_bits: fedavg_bits(total_entries, FLOAT_BITS),
-        reduction: fedavg_bits(total_entries, FLOAT_BITS) / totals.bits,
+        value_bits,
+        full_precision_bits: full_precision,
+        full_precision_bits_per_entry: full_precision / total_entries as f64,
+        reduction: full_precision / totals.bits,
         total_error: totals.total_error,
         final_residual_norm: totals.residual_sq.sqrt(),
     };
@@ -483,11 +509,12 @@ fn table(report: &EfReport) -> Vec<u8> {
     bytes.extend(table.render());
     bytes.extend(
         format!(
-            "total: sent {} of {} entries, {} bits ({}x fewer than full precision), total error {}, final residual norm {}\n",
+            "total: sent {} of {} entries, {} bits ({}x fewer than full precision at {} bits/entry as stored), total error {}, final residual norm {}\n",
             report.total_sent,
             report.total_entries,
             sig(report.total_bits, 6),
             sig(report.reduction, 4),
+            shortest(report.full_precision_bits_per_entry),
             sig(report.total_error, 6),
             sig(report.final_residual_norm, 4)
         )

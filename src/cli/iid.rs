@@ -236,6 +236,8 @@ struct Row<'a> {
     undefined: usize,
     pass_ratio: Option<f64>,
     mean_statistic: Option<f64>,
+    /// Why no trial ran (the tensor is too small for this sample size).
+    note: Option<&'a str>,
 }
 
 fn rows(report: &IidReport) -> Vec<Row<'_>> {
@@ -252,12 +254,15 @@ fn rows(report: &IidReport) -> Vec<Row<'_>> {
                 undefined: c.undefined,
                 pass_ratio: c.pass_ratio,
                 mean_statistic: c.mean_statistic,
+                note: c.note.as_deref(),
             })
         })
         .collect()
 }
 
-/// Rows: test × sample size; columns: tensors; cells: pass ratio (mean statistic).
+/// Rows: test × sample size; columns: tensors; cells: pass ratio (mean
+/// statistic), `-` where a tensor is too small for the size (a note under
+/// the table says which).
 fn table(report: &IidReport) -> Vec<u8> {
     let mut out = format!(
         "pass ratio (p > {}) and mean statistic over {} trials, {:?} pairs\n",
@@ -297,5 +302,10 @@ fn table(report: &IidReport) -> Vec<u8> {
         table.push(row);
     }
     out.push_str(&String::from_utf8_lossy(&table.render()));
+    for (i, r) in report.results.iter().enumerate() {
+        for (m, note) in iid::size_notes(&r.cells) {
+            out.push_str(&format!("[{}] sample size {m}: {note}\n", i + 1));
+        }
+    }
     out.into_bytes()
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
+use gradrd::compress::bits::{sequence_stored_bits, widest};
 use gradrd::compress::stale::{replay_with_absences, StaleOutcome, StalePolicy};
 use gradrd::compress::Run;
 use gradrd::dump::{Sequence, StepRange};
@@ -104,6 +105,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
         .map(|i| sequence.read(i))
         .collect::<Result<_, _>>()?;
     let lambda = resolved.parameters_lambda();
+    let bits = resolved.bit_model(widest(&sequence_stored_bits(&sequence)));
     let policies = [
         StalePolicy::Keep,
         StalePolicy::Reset,
@@ -123,7 +125,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
             resolved.scope,
             factory,
             resolved.feedback,
-            resolved.bits,
+            bits,
             resolved.seed,
         )
         .map_err(|e| anyhow!("tensor '{}': {}", name_of(&sequence, e.tensor), e.error))?;

@@ -3,19 +3,67 @@
 //! replace it:
 //!
 //! ```text
-//! values     32 bits per float value, ⌈log2 L⌉ bits per codebook index
+//! values     b bits per value sent at full precision, ⌈log2 L⌉ bits per codebook index
+//! scale      32 bits per message that carries one (top-k + small float)
 //! positions  none when every entry is sent (the message is dense), else
 //!   index:   min(k · ⌈log2 n⌉, n)      an index list or a bitmap, the shorter
 //!   entropy: log2 C(n, k)              the entropy bound of a uniformly
 //!                                      random k-subset of n positions
 //! ```
+//!
+//! **Full precision is the stored width.** `b` is the width the gradient was
+//! recorded in ([`stored_bits`]: 16 for bf16 and f16, 32 for f32, 64 for
+//! f64): a client training in bf16 holds and sends bf16 values, so FedAvg
+//! costs `16 · d` and a top-k value costs 16 bits. Counting them at 32 bits
+//! would double both and make every reduction of a bf16 dump twice too large
+//! against FedAvg. A replay sends all its values in one format, the widest
+//! stored width among its tensors ([`widest`]), so no tensor's values lose
+//! bits; the FedAvg baseline counts each tensor at its own width
+//! ([`full_precision_bits`]). The replay keeps the sent values in f64 (the
+//! rounding of an error-corrected value `g + e` to the stored width, at most
+//! 2^-8 relative for bf16, is not modelled).
+//!
+//! **Scales are f32.** A per-message scale (`absmax / max` of a small-float
+//! format) is computed and applied in f32 on both sides whatever the
+//! gradient's width, so it costs [`SCALE_BITS`] = 32 bits; one per message,
+//! it is negligible next to the values.
 
 use serde::Serialize;
 
 use crate::dist::special::ln_gamma;
+use crate::dump::{DType, Sequence};
 
-/// Bits per float value sent (IEEE binary32).
-pub const FLOAT_BITS: f64 = 32.0;
+/// Bits of a per-message scale (an f32, see the module docs).
+pub const SCALE_BITS: f64 = 32.0;
+
+/// Bits per value of a tensor stored as `dtype`.
+pub fn stored_bits(dtype: DType) -> f64 {
+    8.0 * dtype.size_in_bytes() as f64
+}
+
+/// The stored width of each tensor of `sequence`, in bits per entry (the
+/// widest over its steps, should a tensor change dtype between steps).
+pub fn sequence_stored_bits(sequence: &Sequence) -> Vec<f64> {
+    let mut widths = vec![0.0f64; sequence.names.len()];
+    for (_, metas) in &sequence.steps {
+        for (width, meta) in widths.iter_mut().zip(metas) {
+            *width = width.max(stored_bits(meta.dtype));
+        }
+    }
+    widths
+}
+
+/// The one value width of a replay over tensors stored at `widths`: the
+/// widest (32 when there are none).
+pub fn widest(widths: &[f64]) -> f64 {
+    widths.iter().copied().reduce(f64::max).unwrap_or(32.0)
+}
+
+/// FedAvg bits of one step: every entry at its tensor's stored width,
+/// `Σ_i n_i · b_i`.
+pub fn full_precision_bits(sizes: &[usize], widths: &[f64]) -> f64 {
+    sizes.iter().zip(widths).map(|(&n, &b)| n as f64 * b).sum()
+}
 
 /// How the positions of a sparse message are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,9 +76,12 @@ pub enum PositionCoding {
 }
 
 /// The bit cost model of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct BitModel {
     pub positions: PositionCoding,
+    /// Bits per value sent at full precision: the stored width of the
+    /// gradient (see the module docs).
+    pub value_bits: f64,
 }
 
 impl BitModel {
@@ -100,12 +151,16 @@ mod tests {
     #[test]
     fn dense_and_empty_messages_carry_no_positions() {
         for positions in [PositionCoding::Index, PositionCoding::Entropy] {
-            let model = BitModel { positions };
+            let model = BitModel {
+                positions,
+                value_bits: 32.0,
+            };
             assert_close(model.position_bits(100, 100), 0.0, 0.0, 0.0);
             assert_close(model.position_bits(100, 0), 0.0, 0.0, 0.0);
         }
         let index = BitModel {
             positions: PositionCoding::Index,
+            value_bits: 32.0,
         };
         // 3 of 100: 3 · 7 bits; 50 of 100: a 100-bit bitmap is shorter than 350
         assert_close(index.position_bits(100, 3), 21.0, 0.0, 0.0);

@@ -507,6 +507,7 @@ mod tests {
             .collect();
         let bits = BitModel {
             positions: PositionCoding::Index,
+            value_bits: 32.0,
         };
         for budget in [0u64, 10, 37, 100, 245] {
             let s = threshold_for_budget(&steps, Feedback::Full, bits, budget).unwrap();

@@ -71,6 +71,7 @@ mod tests {
         // python3 -c "print(112000*32 + 112000*24)" -> 6272000
         let index = BitModel {
             positions: PositionCoding::Index,
+            value_bits: 32.0,
         };
         assert_close(
             sparse_bits(11_200_000, 112_000, 32.0, &index),

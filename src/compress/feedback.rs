@@ -157,6 +157,7 @@ impl ErrorFeedback {
             &self.compressor,
             &self.corrected,
             &mut self.update,
+            self.bits.value_bits,
             &mut self.work,
         );
         let gamma = self.feedback.gamma();
@@ -241,7 +242,7 @@ impl ErrorFeedback {
             sent: k,
             bits: self
                 .bits
-                .message_bits(n, k, k as f64 * super::bits::FLOAT_BITS),
+                .message_bits(n, k, k as f64 * self.bits.value_bits),
             error_sq,
             residual_sq,
         })
@@ -269,6 +270,7 @@ mod tests {
     fn index_bits() -> BitModel {
         BitModel {
             positions: PositionCoding::Index,
+            value_bits: 32.0,
         }
     }
 

@@ -229,6 +229,7 @@ mod tests {
     fn bits() -> BitModel {
         BitModel {
             positions: PositionCoding::Index,
+            value_bits: 32.0,
         }
     }
 

@@ -20,7 +20,7 @@
 //! non-negative floats, whose integer order is their numeric order) are
 //! partitioned around the k-th largest with `select_nth_unstable`, O(n).
 
-use super::bits::{codebook_index_bits, FLOAT_BITS};
+use super::bits::{codebook_index_bits, SCALE_BITS};
 use super::minifloat::MiniFloat;
 use super::rng::SplitMix64;
 use super::CompressError;
@@ -49,8 +49,8 @@ pub enum Compressor {
         fraction: f64,
         codebook: Codebook,
     },
-    /// Top-k, then the kept values in a small float format with one 32-bit
-    /// scale per message.
+    /// Top-k, then the kept values in a small float format with one f32
+    /// scale per message ([`super::bits::SCALE_BITS`]).
     TopKFloat {
         fraction: f64,
         format: MiniFloat,
@@ -316,14 +316,17 @@ pub fn cwmp_indices(p: &[f64], costs: &[f64], fraction: f64) -> Vec<usize> {
 }
 
 /// `out = C(p)`; `out` and `p` have the same length. The compressor must
-/// have been validated for `p.len()`.
+/// have been validated for `p.len()`. A value sent at full precision costs
+/// `value_bits` (the stored width, see [`super::bits`]).
 pub(crate) fn compress(
     compressor: &Compressor,
     p: &[f64],
     out: &mut [f64],
+    value_bits: f64,
     work: &mut Workspace,
 ) -> Sent {
     let n = p.len();
+    let full = value_bits;
     out.fill(0.0);
     let mut entries = 0usize;
     let value_bits;
@@ -332,7 +335,7 @@ pub(crate) fn compress(
             let k = fraction_to_count(*fraction, n);
             for_top_k(p, k, &mut work.keys, |i| out[i] = p[i]);
             entries = k;
-            value_bits = k as f64 * FLOAT_BITS;
+            value_bits = k as f64 * full;
         }
         Compressor::TopKCodebook { fraction, codebook } => {
             let k = fraction_to_count(*fraction, n);
@@ -350,7 +353,7 @@ pub(crate) fn compress(
                 out[i] = v;
             }
             entries = k;
-            value_bits = k as f64 * format.bits() + if k > 0 { FLOAT_BITS } else { 0.0 };
+            value_bits = k as f64 * format.bits() + if k > 0 { SCALE_BITS } else { 0.0 };
         }
         Compressor::RandK { fraction, unbiased } => {
             let k = fraction_to_count(*fraction, n);
@@ -360,7 +363,7 @@ pub(crate) fn compress(
                 out[i] = p[i] * factor;
             }
             entries = k;
-            value_bits = k as f64 * FLOAT_BITS;
+            value_bits = k as f64 * full;
         }
         Compressor::Threshold { lambda } => {
             for (o, &x) in out.iter_mut().zip(p) {
@@ -369,14 +372,14 @@ pub(crate) fn compress(
                     entries += 1;
                 }
             }
-            value_bits = entries as f64 * FLOAT_BITS;
+            value_bits = entries as f64 * full;
         }
         Compressor::Cwmp { fraction, costs } => {
             for_cwmp(p, costs, *fraction, &mut work.order, |i| {
                 out[i] = p[i];
                 entries += 1;
             });
-            value_bits = entries as f64 * FLOAT_BITS;
+            value_bits = entries as f64 * full;
         }
         Compressor::Codebook(codebook) => {
             for (o, &x) in out.iter_mut().zip(p) {
@@ -408,7 +411,7 @@ mod tests {
         c.validate(p.len()).unwrap();
         let mut out = vec![0.0; p.len()];
         let mut work = Workspace::new(SplitMix64::new(seed));
-        let sent = compress(c, p, &mut out, &mut work);
+        let sent = compress(c, p, &mut out, 32.0, &mut work);
         (out, sent)
     }
 
@@ -515,7 +518,7 @@ mod tests {
         let mut work = Workspace::new(SplitMix64::new(11));
         let mut out = vec![0.0; p.len()];
         for _ in 0..trials {
-            compress(&c, &p, &mut out, &mut work);
+            compress(&c, &p, &mut out, 32.0, &mut work);
             for (m, o) in mean.iter_mut().zip(&out) {
                 *m += o / trials as f64;
             }

@@ -156,6 +156,7 @@ mod tests {
                 Feedback::Full,
                 BitModel {
                     positions: PositionCoding::Index,
+                    value_bits: 32.0,
                 },
                 0,
             )

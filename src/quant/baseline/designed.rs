@@ -17,7 +17,7 @@
 //! information is the L centers and the scale (`32 (L + 1)` bits), the
 //! decoder's full table.
 
-use super::{BaselineError, Coded, FLOAT_BITS};
+use super::{BaselineError, Coded, SIDE_FLOAT_BITS};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
 use crate::quant::lloyd::design_for_density;
@@ -34,7 +34,7 @@ pub(crate) fn tinyscript(samples: &[f64], bits: u32) -> Result<Coded, BaselineEr
         &symbols,
         design.codebook.levels() as u32,
         f64::from(bits),
-        3 * FLOAT_BITS,
+        3 * SIDE_FLOAT_BITS,
     )
 }
 
@@ -46,6 +46,6 @@ pub(crate) fn with_codebook(samples: &[f64], codebook: &Codebook) -> Result<Code
         &symbols,
         levels as u32,
         (levels as f64).log2(),
-        (levels as u64 + 1) * FLOAT_BITS,
+        (levels as u64 + 1) * SIDE_FLOAT_BITS,
     )
 }

@@ -11,7 +11,7 @@
 //! `np.clip(np.round(x / s), -127, 127)` is the reference (numpy rounds half
 //! to even). The code sent is the byte `q + 128`.
 
-use super::{absmax, as_sent, BaselineError, Coded, FLOAT_BITS};
+use super::{absmax, as_sent, BaselineError, Coded, SIDE_FLOAT_BITS};
 
 /// `clip(round_half_even(x / scale), −127, 127)`.
 pub fn int8_code(x: f64, scale: f64) -> i8 {
@@ -37,7 +37,7 @@ pub(crate) fn quantize(samples: &[f64]) -> Result<Coded, BaselineError> {
         symbols.push((i32::from(q) + 128) as u32);
         decoded.push(f64::from(q) * scale);
     }
-    Coded::dense(decoded, &symbols, 256, 8.0, FLOAT_BITS)
+    Coded::dense(decoded, &symbols, 256, 8.0, SIDE_FLOAT_BITS)
 }
 
 #[cfg(test)]

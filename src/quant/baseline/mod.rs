@@ -57,8 +57,12 @@ mod tests;
 /// Largest rate accepted, in bits per entry (a raw f32 costs 32).
 pub const MAX_RATE: f64 = 32.0;
 
-/// Bits of one side-information float.
-pub const FLOAT_BITS: u64 = 32;
+/// Bits of one side-information float (scale, min/max, fitted parameter,
+/// codebook center): an f32, whatever width the tensor is stored in, since
+/// the scales are computed and applied in f32 on both sides (see the module
+/// docs). This is not the width of the data: a baseline's rate is compared
+/// with the tensor's stored width by its caller.
+pub const SIDE_FLOAT_BITS: u64 = 32;
 
 /// The baselines by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -401,7 +405,7 @@ fn minifloat_tensor(
         &symbols,
         format.alphabet(),
         f64::from(format.bits()),
-        FLOAT_BITS,
+        SIDE_FLOAT_BITS,
     )
 }
 

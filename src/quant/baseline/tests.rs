@@ -504,6 +504,6 @@ fn coded_bits_are_a_stream_that_decodes_to_the_tensor() {
     for (&code, &y) in received.iter().zip(&eval.decoded) {
         assert_close(format.decode(code as u8) * scale, y, 0.0, 0.0);
     }
-    let total = (stream.total_bits() + FLOAT_BITS) as f64 / samples.len() as f64;
+    let total = (stream.total_bits() + SIDE_FLOAT_BITS) as f64 / samples.len() as f64;
     assert_close(eval.result.coded_bits, total, 1e-15, 0.0);
 }

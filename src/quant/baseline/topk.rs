@@ -19,7 +19,7 @@
 //! `coded_bits` reports them ANS-coded.
 
 use super::minifloat::MiniFloat;
-use super::{absmax, minifloat_code, minifloat_scale, BaselineError, Coded, FLOAT_BITS};
+use super::{absmax, minifloat_code, minifloat_scale, BaselineError, Coded, SIDE_FLOAT_BITS};
 use crate::quant::coding;
 
 /// Indices of the `k` largest magnitudes (ties: lower index first), ascending.
@@ -63,7 +63,7 @@ fn cost(
 ) -> Result<(u64, Vec<usize>, coding::EncodedPositions), BaselineError> {
     let kept = ascending(order, k);
     let positions = coding::encode_positions(order.len(), &kept)?;
-    let bits = k as u64 * u64::from(value_bits) + positions.total_bits() + FLOAT_BITS;
+    let bits = k as u64 * u64::from(value_bits) + positions.total_bits() + SIDE_FLOAT_BITS;
     Ok((bits, kept, positions))
 }
 
@@ -132,8 +132,8 @@ pub(crate) fn quantize(
         nominal_bits: (k as u64 * u64::from(format.bits()) + position_bits) as f64,
         entropy_bits: k as f64 * coding::empirical_entropy_bits(&symbols)
             + coding::log2_binomial(n as u64, k as u64)
-            + FLOAT_BITS as f64,
-        coded_bits: values.total_bits() + position_bits + FLOAT_BITS,
+            + SIDE_FLOAT_BITS as f64,
+        coded_bits: values.total_bits() + position_bits + SIDE_FLOAT_BITS,
         sent: k,
     })
 }

@@ -29,7 +29,7 @@
 //! search with the quantizer's own test `x/Δ < b`, and its distortion is
 //! `S_2 − 2 c S_1 + c² S_0` (a direct pass is used when `L log2 n ≥ n`).
 
-use super::{absmax, as_sent, BaselineError, Coded, FLOAT_BITS};
+use super::{absmax, as_sent, BaselineError, Coded, SIDE_FLOAT_BITS};
 
 /// Grid points of the step scan of `uniform-opt`.
 pub const GRID_POINTS: usize = 64;
@@ -57,7 +57,13 @@ pub(crate) fn min_max(samples: &[f64], bits: u32) -> Result<Coded, BaselineError
         symbols.push(index);
         decoded.push(lo + f64::from(index) * step);
     }
-    Coded::dense(decoded, &symbols, levels, f64::from(bits), 2 * FLOAT_BITS)
+    Coded::dense(
+        decoded,
+        &symbols,
+        levels,
+        f64::from(bits),
+        2 * SIDE_FLOAT_BITS,
+    )
 }
 
 /// Index of `x` in the mid-rise quantizer of step `step` with `levels` levels.
@@ -206,7 +212,7 @@ pub(crate) fn optimal_step(samples: &[f64], bits: u32, m: f64) -> Result<Coded, 
         symbols.push(index);
         decoded.push(mid_rise_value(index, step, levels));
     }
-    Coded::dense(decoded, &symbols, levels, f64::from(bits), FLOAT_BITS)
+    Coded::dense(decoded, &symbols, levels, f64::from(bits), SIDE_FLOAT_BITS)
 }
 
 /// An all-zero tensor: the step is sent as the smallest positive f32
@@ -216,7 +222,7 @@ fn zero_tensor(n: usize, levels: u32, bits: u32) -> Result<Coded, BaselineError>
     let index = levels / 2;
     let symbols = vec![index; n];
     let decoded = vec![mid_rise_value(index, step, levels); n];
-    Coded::dense(decoded, &symbols, levels, f64::from(bits), FLOAT_BITS)
+    Coded::dense(decoded, &symbols, levels, f64::from(bits), SIDE_FLOAT_BITS)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::ef::{check_fractions, FeedbackOption};
 use super::{num, read_sequence, Cell, Input, Progress, Section};
+use crate::compress::bits::{sequence_stored_bits, widest};
 use crate::compress::budget::{
     allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget,
 };
@@ -102,6 +103,7 @@ impl BudgetOptions {
         if !self.k.is_empty() {
             let bits = BitModel {
                 positions: PositionCoding::Index,
+                value_bits: widest(&sequence_stored_bits(&sequence)),
             };
             let feedback = self.feedback.feedback();
             let mut table = ReportTable::new(

@@ -3,10 +3,13 @@
 //! the error-feedback memory `e_{t+1} = p_t − C(p_t)`, `p_t = g_t + e_t`
 //! (Seide et al. 2014; Karimireddy et al., ICML 2019), replayed by
 //! `compress::Run`: per-step compression error ‖p − C(p)‖² and residual ‖e‖.
+//! Bits count the values at the tensors' stored width and the reduction is
+//! against FedAvg at that width (`compress::bits`).
 
 use serde::Deserialize;
 
 use super::{num, read_sequence, sig, Input, Progress, Section};
+use crate::compress::bits::{full_precision_bits, sequence_stored_bits, widest};
 use crate::compress::{BitModel, Compressor, Feedback, PositionCoding, Run, Scope};
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
@@ -70,13 +73,18 @@ impl EfOptions {
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
         let (sequence, steps) = read_sequence(input)?;
         let step_numbers: Vec<f64> = sequence.steps.iter().map(|(s, _)| *s as f64).collect();
+        let widths = sequence_stored_bits(&sequence);
         let bits = BitModel {
             positions: PositionCoding::Index,
+            value_bits: widest(&widths),
         };
+        let full_precision = full_precision_bits(&sequence.sizes, &widths) * steps.len() as f64;
+        let per_entry =
+            full_precision / (sequence.sizes.iter().sum::<usize>() * steps.len()) as f64;
         let mut table = ReportTable::new(
             "ef",
-            "Top-k replays over the recorded steps: entries and bits sent, total error Σ_t ‖p_t − C(p_t)‖², final residual ‖e_T‖",
-            &["k", "feedback", "entries sent", "bits", "total error", "final residual"],
+            &format!("Top-k replays over the recorded steps: entries and bits sent (values at {} bits), reduction against full precision at the stored width ({} bits/entry), total error Σ_t ‖p_t − C(p_t)‖², final residual ‖e_T‖", sig(bits.value_bits, 3), sig(per_entry, 4)),
+            &["k", "feedback", "entries sent", "bits", "reduction", "total error", "final residual"],
         );
         let (mut error_series, mut residual_series) = (Vec::new(), Vec::new());
         for &k in &self.k {
@@ -117,6 +125,7 @@ impl EfOptions {
                     format!("{feedback:?}").to_lowercase().into(),
                     totals.sent.to_string().into(),
                     num(totals.bits, 6),
+                    num(full_precision / totals.bits, 4),
                     num(totals.total_error, 4),
                     num(totals.residual_sq.sqrt(), 4),
                 ]);

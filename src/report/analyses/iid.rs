@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{opt, Input, Progress, Section};
 use crate::analysis::depth::depth_order;
-use crate::analysis::iid::{self, IidError, IidSettings, PairKind, TestKind};
+use crate::analysis::iid::{self, IidSettings, PairKind, TestKind};
 use crate::dump::{common_steps, TensorMeta};
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::report::table::ReportTable;
@@ -118,29 +118,22 @@ impl IidOptions {
                     continue;
                 }
             };
-            // One sample size at a time, so that a tensor too small for the
-            // largest size still gets the smaller ones.
-            let mut cells = Vec::new();
-            for &size in &self.sample_sizes {
-                let one = IidSettings {
-                    sample_sizes: vec![size],
-                    ..settings.clone()
-                };
-                let outcome = match self.pairs {
-                    PairKind::Spatial => iid::spatial(&steps[0], &one, index as u64),
-                    PairKind::Temporal => iid::temporal(&steps[0], &one, index as u64),
-                    PairKind::Layers => iid::layers(&steps[0], &steps[1], &one, index as u64),
-                };
-                match outcome {
-                    Ok(mut found) => cells.append(&mut found),
-                    // Too small for this size: an empty cell, said in the text.
-                    Err(error @ IidError::TooFewEntries { .. }) => {
-                        too_small.push(format!("{name}, m = {size}: {error}."))
-                    }
-                    Err(error) => section
-                        .failures
-                        .push(format!("{name} (m = {size}): {error}")),
+            // Each size stands alone: a tensor too small for one has notes
+            // there (said in the text) and the other sizes' cells.
+            let outcome = match self.pairs {
+                PairKind::Spatial => iid::spatial(&steps[0], &settings, index as u64),
+                PairKind::Temporal => iid::temporal(&steps[0], &settings, index as u64),
+                PairKind::Layers => iid::layers(&steps[0], &steps[1], &settings, index as u64),
+            };
+            let cells = match outcome {
+                Ok(cells) => cells,
+                Err(error) => {
+                    section.failures.push(format!("{name}: {error}"));
+                    continue;
                 }
+            };
+            for (size, note) in iid::size_notes(&cells) {
+                too_small.push(format!("{name}, m = {size}: {note}."));
             }
             columns.push((name, cells));
         }
