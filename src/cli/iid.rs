@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
-use gradrd::analysis::depth::depth_order;
+use gradrd::analysis::depth::{DepthOrder, OrderSource};
 use gradrd::analysis::iid::{self, IidCell, IidSettings, PairKind, TestKind};
 use gradrd::dump::{common_steps, Dump, TensorMeta};
 use serde::Serialize;
@@ -82,6 +82,8 @@ struct IidReport {
     schema: &'static str,
     dump: String,
     pairs: PairKind,
+    /// The order of the tensors (and so which tensors are "layers" neighbours).
+    order: OrderSource,
     alpha: f64,
     trials: usize,
     seed: u64,
@@ -124,7 +126,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     for meta in &selected {
         by_name.entry(meta.name.as_str()).or_default().push(meta);
     }
-    let names = depth_order(by_name.keys().copied());
+    let (names, order) = DepthOrder::of(&dump).sort(by_name.keys().copied());
     let pairs = match args.pairs {
         Pairs::Temporal => PairKind::Temporal,
         Pairs::Spatial => PairKind::Spatial,
@@ -181,6 +183,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         schema: "gradrd.iid/1",
         dump: args.dump.display().to_string(),
         pairs,
+        order,
         alpha: args.alpha,
         trials: args.trials,
         seed: args.seed,
@@ -265,8 +268,11 @@ fn rows(report: &IidReport) -> Vec<Row<'_>> {
 /// the table says which).
 fn table(report: &IidReport) -> Vec<u8> {
     let mut out = format!(
-        "pass ratio (p > {}) and mean statistic over {} trials, {:?} pairs\n",
-        report.alpha, report.trials, report.pairs
+        "pass ratio (p > {}) and mean statistic over {} trials, {:?} pairs; tensors in {}\n",
+        report.alpha,
+        report.trials,
+        report.pairs,
+        report.order.describe()
     );
     let mut keys: Vec<(TestKind, usize)> = report
         .results

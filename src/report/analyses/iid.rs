@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{opt, Input, Progress, Section};
-use crate::analysis::depth::depth_order;
+use crate::analysis::depth::DepthOrder;
 use crate::analysis::iid::{self, IidSettings, PairKind, TestKind};
 use crate::dump::{common_steps, TensorMeta};
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
@@ -93,7 +93,7 @@ impl IidOptions {
         for meta in input.selected {
             by_name.entry(meta.name.as_str()).or_default().push(meta);
         }
-        let names = depth_order(by_name.keys().copied());
+        let (names, order) = DepthOrder::of(input.dump).sort(by_name.keys().copied());
         let mut section = Section {
             title: format!("i.i.d. pass ratios ({:?} pairs)", self.pairs).to_lowercase(),
             ..Section::default()
@@ -179,13 +179,14 @@ impl IidOptions {
             }
         }
         section.text.push(format!(
-            "Each trial draws {} and tests the two samples of m values: Spearman's rank correlation (H0: independent) and the two-sample Kolmogorov–Smirnov test (H0: same distribution). A ratio near 1 − alpha = {} is what i.i.d. entries give; columns are tensors from input to output.",
+            "Each trial draws {} and tests the two samples of m values: Spearman's rank correlation (H0: independent) and the two-sample Kolmogorov–Smirnov test (H0: same distribution). A ratio near 1 − alpha = {} is what i.i.d. entries give; columns are tensors from input to output, in {}.",
             match self.pairs {
                 PairKind::Spatial => "two disjoint sets of m random coordinates at one step",
                 PairKind::Temporal => "the same m random coordinates at two consecutive recorded steps",
                 PairKind::Layers => "m random coordinates of each of two neighbouring tensors (columns a → b) at one step",
             },
-            1.0 - self.alpha
+            1.0 - self.alpha,
+            order.describe()
         ));
         section.text.extend(too_small);
         section.figures.push(Figure {
