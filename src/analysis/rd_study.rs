@@ -47,6 +47,10 @@ pub struct QuantizerPoint {
     pub gap_bits: Option<f64>,
     /// `10 log10(distortion / D(coded_bits))`; `null` outside the curve.
     pub gap_db: Option<f64>,
+    /// Set when the quantizer is worse than sending zeros (MSE above the
+    /// values' mean square).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A quantizer that could not run at a rate (the others went on).
@@ -129,6 +133,7 @@ fn place_quantizers(
 ) -> (Vec<QuantizerPoint>, Vec<QuantizerFailure>) {
     let mut points = Vec::new();
     let mut failures = Vec::new();
+    let power = values.iter().map(|x| x * x).sum::<f64>() / values.len().max(1) as f64;
     for &kind in &settings.quantizers {
         let rates = if kind.fixed_width().is_some() {
             &settings.bits[..settings.bits.len().min(1)]
@@ -138,6 +143,9 @@ fn place_quantizers(
         for &bits in rates {
             match place(kind, bits, model, values, settings) {
                 Ok(result) => points.push(QuantizerPoint {
+                    note: (result.mse > power).then(|| {
+                        format!("nmse {:.3}: worse than sending zeros", result.mse / power)
+                    }),
                     result,
                     gap_bits: None,
                     gap_db: None,

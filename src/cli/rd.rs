@@ -24,6 +24,7 @@ use gradrd::dist::{ContinuousDist, FamilyKind, Model};
 use gradrd::fit::{fit, FitOptions, LocMode};
 use gradrd::quant::baseline::BaselineKind;
 use gradrd::quant::rd::CurvePoint;
+use gradrd::quant::tensor::sound_model;
 use rand::SeedableRng;
 use serde::Serialize;
 
@@ -99,6 +100,9 @@ struct RdReport {
     /// Source cells of the discretization and iterations per point.
     cells: usize,
     iterations: usize,
+    /// Why the fitted family was replaced (see `quant::tensor::sound_model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     /// Largest Blahut bracket at a stop, bits (a loose certificate, see `quant::rd`).
     max_bracket_bits: f64,
     curve: Vec<CurvePoint>,
@@ -119,7 +123,7 @@ pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
             args.iterations
         );
     }
-    let (model, values, tensor, step) = source(&args)?;
+    let (model, values, tensor, step, note) = source(&args)?;
     let settings = RdStudySettings {
         m: args.m,
         bits: args.bits.clone(),
@@ -146,6 +150,7 @@ pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
         max_distortion: study.curve.max_distortion,
         cells: study.curve.source_cells,
         iterations: args.iterations,
+        note,
         max_bracket_bits: study.max_bracket_bits(),
         curve: study.curve.curve_points(),
         slb: study.slb,
@@ -178,7 +183,7 @@ fn quantizer_kinds(names: &[String]) -> anyhow::Result<Vec<BaselineKind>> {
     Ok(kinds)
 }
 
-type Source = (Model, Vec<f64>, Option<String>, Option<u64>);
+type Source = (Model, Vec<f64>, Option<String>, Option<u64>, Option<String>);
 
 /// The model and the values the quantizers run on.
 fn source(args: &RdArgs) -> anyhow::Result<Source> {
@@ -190,7 +195,7 @@ fn source(args: &RdArgs) -> anyhow::Result<Source> {
         }
         let mut rng = rand_pcg::Pcg64::seed_from_u64(args.seed);
         let values = model.sample(&mut rng, args.samples);
-        return Ok((model, values, None, None));
+        return Ok((model, values, None, None, None));
     };
     if !args.params.is_empty() {
         bail!("--param gives a model; with --from the model is fitted (drop --param)");
@@ -223,11 +228,14 @@ fn source(args: &RdArgs) -> anyhow::Result<Source> {
     };
     let fitted = fit(args.family, &prepared.values, &fit_options)
         .map_err(|e| failed(format!("{}: {e}", args.family)))?;
+    let (model, note) = sound_model(fitted.model, &prepared.values, args.m)
+        .map_err(|e| failed(format!("laplace: {e}")))?;
     Ok((
-        fitted.model,
+        model,
         prepared.values,
         Some(meta.name.clone()),
         meta.step,
+        note,
     ))
 }
 
@@ -294,6 +302,9 @@ fn table(report: &RdReport) -> Vec<u8> {
         report.cells,
         report.iterations
     ));
+    if let Some(note) = &report.note {
+        text.push_str(&format!("note: {note}\n"));
+    }
     let mut curve = Table::new(["distortion", "rate", "slb"]);
     for (i, p) in report.curve.iter().enumerate() {
         let slb = report.slb.as_ref().map(|s| s[i].rate);
@@ -310,10 +321,22 @@ fn table(report: &RdReport) -> Vec<u8> {
         "gap_bits",
         "gap_db",
     ]);
+    let mut notes = Vec::new();
     for q in &report.quantizers {
         let r = &q.result;
         quantizers.push(vec![
-            r.name.clone(),
+            match &q.note {
+                Some(note) => {
+                    notes.push(format!(
+                        "[{}] {} at {} bits: {note}\n",
+                        notes.len() + 1,
+                        r.name,
+                        r.bits
+                    ));
+                    format!("{} [{}]", r.name, notes.len())
+                }
+                None => r.name.clone(),
+            },
             sig(r.bits, 3),
             sig(r.distortion, 4),
             sig(r.entropy_bits, 4),
@@ -323,6 +346,7 @@ fn table(report: &RdReport) -> Vec<u8> {
         ]);
     }
     text.push_str(&String::from_utf8_lossy(&quantizers.render()));
+    text.extend(notes);
     for e in &report.errors {
         text.push_str(&format!(
             "error: {} at {} bits: {}\n",

@@ -149,6 +149,16 @@ pub fn fit(kind: FamilyKind, data: &[f64], opts: &FitOptions) -> Result<Fit, Fit
     fit_standardized_data(kind, &Standardized::new(data, opts.loc), opts)
 }
 
+/// Whether `model`'s shape (gennorm's β, dweibull's c) sits on the lower end
+/// of the fit's search bound: there the fit found no maximum (its
+/// [`Fit::note`] says so) and the model is a spike, not the data's shape.
+pub fn shape_on_lower_bound(model: &Model) -> bool {
+    model
+        .params()
+        .iter()
+        .any(|(name, value)| matches!(*name, "beta" | "c") && on_lower_shape_bound(*value))
+}
+
 /// A sample standardized once, in place, so that several families can be
 /// fitted to it ([`fit_standardized`]) with no copy of the data per fit: a
 /// fit then holds the standardized values and one transient array of `ln|y − μ|`.

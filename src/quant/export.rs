@@ -5,8 +5,15 @@
 //!   "family": "gennorm", "params": {"beta": 0.8, "loc": 0.0, "scale": 1.3e-4},
 //!   "m": 2.0, "bits": 3, "levels": 8, "scale": 1.3e-4,
 //!   "thresholds": [... L − 1 strictly increasing ...], "centers": [... L ...],
-//!   "zero_level": false, "distortion": ..., "mse": ..., "entropy_bits": ... }
+//!   "zero_level": false, "distortion": ..., "mse": ..., "entropy_bits": ...,
+//!   "nmse": ..., "zero_choice": {...}, "note": "..." }
 //! ```
+//!
+//! A design for a recorded tensor ([`CodebookDocument::from_tensor_design`])
+//! also carries its `nmse` on the tensor as sent, how the automatic zero
+//! level decided (`zero_choice`), and a `note` when the fitted model was not
+//! used or the codebook is worse than sending zeros (see
+//! [`crate::quant::tensor`]); the three are absent otherwise.
 //!
 //! Lookup is `torch.bucketize(x / scale, thresholds, right=False)`
 //! (`numpy.searchsorted(thresholds, x / scale, side="left")`), decoding
@@ -19,6 +26,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::tensor::{TensorDesign, ZeroChoice};
 use super::{Codebook, CodebookError, Design, StopReason};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
 
@@ -69,6 +77,16 @@ pub struct CodebookDocument {
     pub entropy_bits: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub design: Option<DesignInfo>,
+    /// MSE on the tensor as sent over its mean square.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nmse: Option<f64>,
+    /// How the automatic zero level decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_choice: Option<ZeroChoice>,
+    /// Why the fitted model was not used, or that the codebook is worse
+    /// than sending zeros.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A manifest of per-layer codebooks.
@@ -138,6 +156,28 @@ impl CodebookDocument {
                 iterations: design.iterations,
                 newton_steps: design.newton_steps,
             }),
+            nmse: None,
+            zero_choice: None,
+            note: None,
+        }
+    }
+
+    /// The document of a design for a recorded tensor: the fitted `family`
+    /// and `params` when the model was used, `empirical` otherwise.
+    pub fn from_tensor_design(
+        designed: &TensorDesign,
+        family: String,
+        params: BTreeMap<String, f64>,
+    ) -> Self {
+        let (family, params) = match designed.method {
+            "density" => (family, params),
+            _ => ("empirical".to_string(), BTreeMap::new()),
+        };
+        CodebookDocument {
+            nmse: designed.nmse,
+            zero_choice: designed.zero_choice,
+            note: designed.note.clone(),
+            ..Self::from_design(&designed.design, family, params, designed.method)
         }
     }
 

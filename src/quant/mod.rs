@@ -37,6 +37,7 @@ pub mod lloyd;
 mod quadrature;
 pub mod rd;
 mod solver;
+pub mod tensor;
 
 #[cfg(test)]
 pub(crate) mod reference_source;

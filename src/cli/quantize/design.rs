@@ -5,6 +5,11 @@
 //! sweeps the weight exponent. One codebook prints as a `gradrd.codebook/1`
 //! document, several as a `gradrd.codebooks/1` manifest; `--npy DIR` also
 //! writes the arrays as `.npy` files.
+//!
+//! A tensor's design is judged on the tensor as sent (`quant::tensor`): an
+//! unsound fit falls back to the empirical design with a note, the zero level
+//! is reserved when it lowers the MSE (`--zero-level auto`), and every
+//! codebook carries its nmse; notes are footnotes of the table.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +20,9 @@ use gradrd::analysis::prepare;
 use gradrd::dist::{ContinuousDist, FamilyKind, Model};
 use gradrd::dump::{f64_npy_bytes, Dump, TensorMeta};
 use gradrd::fit::{fit, FitOptions, LocMode};
-use gradrd::quant::empirical::design_from_samples;
 use gradrd::quant::export::{CodebookDocument, CodebookManifest, MANIFEST_SCHEMA};
 use gradrd::quant::lloyd::design_for_density;
+use gradrd::quant::tensor::{design_for_tensor, ZeroLevel};
 use gradrd::quant::{levels_from_bits, DesignSpec, LloydOptions};
 use serde::Serialize;
 
@@ -53,9 +58,10 @@ pub struct DesignArgs {
     /// Weight exponent M of the distortion E|X|^M (X − Q(X))²; a list sweeps it.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     m: Vec<f64>,
-    /// Reserve a level at exactly 0 (for sparse or zero-inflated tensors).
-    #[arg(long)]
-    zero_level: bool,
+    /// Reserve a level at exactly 0: `auto` when that lowers the MSE on the tensor as
+    /// sent (a given model: off), `on`, `off`; `--zero-level` alone is `on`.
+    #[arg(long, value_enum, default_value_t = ZeroArg::Auto, num_args = 0..=1, default_missing_value = "on")]
+    zero_level: ZeroArg,
     /// With --from, exact zeros: `auto`/`drop` design on the non-zeros, `keep` on every value
     /// (default: auto for a fit, keep for --empirical).
     #[arg(long, value_enum)]
@@ -83,6 +89,23 @@ pub struct DesignArgs {
     npy: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ZeroArg {
+    Auto,
+    On,
+    Off,
+}
+
+impl ZeroArg {
+    fn rule(self) -> ZeroLevel {
+        match self {
+            ZeroArg::Auto => ZeroLevel::Auto,
+            ZeroArg::On => ZeroLevel::On,
+            ZeroArg::Off => ZeroLevel::Off,
+        }
+    }
+}
+
 /// What the command prints: one document, or a manifest with failures.
 #[derive(Debug, Serialize)]
 struct Manifest<'a> {
@@ -101,7 +124,7 @@ pub fn run(args: DesignArgs) -> anyhow::Result<Outcome> {
     let specs = args
         .m
         .iter()
-        .map(|&m| DesignSpec::new(levels, m, args.zero_level))
+        .map(|&m| DesignSpec::new(levels, m, args.zero_level == ZeroArg::On))
         .collect::<Result<Vec<_>, _>>()
         .context("cannot design")?;
     let options = LloydOptions {
@@ -219,6 +242,7 @@ fn design_tensor(
     options: &LloydOptions,
 ) -> Result<Vec<CodebookDocument>, String> {
     let values = dump.read(meta).map_err(|e| e.to_string())?;
+    let sent: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     let default_zeros = if args.empirical {
         ZerosArg::Keep
     } else {
@@ -226,18 +250,8 @@ fn design_tensor(
     };
     let zeros = args.zeros.unwrap_or(default_zeros).policy();
     let prepared = prepare::prepare(values, zeros, args.nan.policy()).map_err(|e| e.to_string())?;
-    let mut documents = Vec::with_capacity(specs.len());
-    if args.empirical {
-        for spec in specs {
-            let design =
-                design_from_samples(&prepared.values, spec, options).map_err(|e| e.to_string())?;
-            documents.push(CodebookDocument::from_design(
-                &design,
-                "empirical".to_string(),
-                BTreeMap::new(),
-                "empirical",
-            ));
-        }
+    let fitted = if args.empirical {
+        None
     } else {
         let fit_options = FitOptions {
             loc: args.loc,
@@ -245,16 +259,26 @@ fn design_tensor(
         };
         let fitted = fit(args.family, &prepared.values, &fit_options)
             .map_err(|e| format!("{}: {e}", args.family))?;
-        for spec in specs {
-            let design =
-                design_for_density(&fitted.model, spec, options).map_err(|e| e.to_string())?;
-            documents.push(CodebookDocument::from_design(
-                &design,
-                args.family.to_string(),
-                model_params(&fitted.model),
-                "density",
-            ));
-        }
+        Some(fitted.model)
+    };
+    let mut documents = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let designed = design_for_tensor(
+            fitted.as_ref(),
+            &prepared.values,
+            &sent,
+            spec.levels(),
+            spec.m(),
+            args.zero_level.rule(),
+            options,
+        )
+        .map_err(|e| e.to_string())?;
+        let params = fitted.as_ref().map(model_params).unwrap_or_default();
+        documents.push(CodebookDocument::from_tensor_design(
+            &designed,
+            args.family.to_string(),
+            params,
+        ));
     }
     for doc in &mut documents {
         doc.tensor = Some(meta.name.clone());
@@ -307,8 +331,11 @@ struct Row<'a> {
     distortion: f64,
     mse: f64,
     entropy_bits: f64,
+    zero_level: bool,
+    nmse: Option<f64>,
     stop_reason: Option<String>,
     iterations: Option<usize>,
+    note: Option<&'a str>,
 }
 
 fn rows(documents: &[CodebookDocument]) -> Vec<Row<'_>> {
@@ -324,11 +351,14 @@ fn rows(documents: &[CodebookDocument]) -> Vec<Row<'_>> {
             distortion: d.distortion,
             mse: d.mse,
             entropy_bits: d.entropy_bits,
+            zero_level: d.zero_level,
+            nmse: d.nmse,
             stop_reason: d
                 .design
                 .as_ref()
                 .map(|i| format!("{:?}", i.stop_reason).to_lowercase()),
             iterations: d.design.as_ref().map(|i| i.iterations),
+            note: d.note.as_deref(),
         })
         .collect()
 }
@@ -342,23 +372,38 @@ fn table(documents: &[CodebookDocument]) -> Vec<u8> {
         "levels",
         "distortion",
         "mse",
+        "nmse",
+        "zero",
         "entropy",
         "stop",
         "iter",
     ]);
+    let mut notes = Vec::new();
     for r in rows(documents) {
         table.push(vec![
             r.tensor.unwrap_or("-").to_string(),
             r.step.map_or("-".to_string(), |s| s.to_string()),
-            r.family.to_string(),
+            match r.note {
+                Some(note) => {
+                    notes.push(note);
+                    format!("{} [{}]", r.family, notes.len())
+                }
+                None => r.family.to_string(),
+            },
             sig(r.m, 3),
             r.levels.to_string(),
             sig(r.distortion, 4),
             sig(r.mse, 4),
+            r.nmse.map_or("-".to_string(), |v| sig(v, 3)),
+            if r.zero_level { "yes" } else { "no" }.to_string(),
             sig(r.entropy_bits, 4),
             r.stop_reason.unwrap_or_default(),
             r.iterations.map_or("-".to_string(), |i| i.to_string()),
         ]);
     }
-    table.render()
+    let mut bytes = table.render();
+    for (i, note) in notes.iter().enumerate() {
+        bytes.extend(format!("[{}] {note}\n", i + 1).into_bytes());
+    }
+    bytes
 }

@@ -57,6 +57,9 @@ struct Row {
     entropy_bits: f64,
     /// Indices through the real entropy coder (header included).
     coded_bits: f64,
+    /// Set when the codebook is worse than sending zeros (nmse > 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,6 +169,7 @@ fn evaluate_tensor(
         let indices = encode_all(codebook, values);
         let m = args.m.unwrap_or(codebook.m());
         let eval = evaluate_codebook(codebook, values, &indices, m).map_err(|e| e.to_string())?;
+        let nmse = (power > 0.0).then(|| eval.mse / power);
         rows.push(Row {
             tensor: meta.name.clone(),
             step: meta.step,
@@ -175,10 +179,13 @@ fn evaluate_tensor(
             m,
             mse: eval.mse,
             distortion: eval.distortion,
-            nmse: (power > 0.0).then(|| eval.mse / power),
+            nmse,
             fixed_bits: eval.fixed_bits,
             entropy_bits: eval.entropy_bits,
             coded_bits: eval.coded_bits,
+            note: nmse
+                .filter(|v| *v > 1.0)
+                .map(|v| format!("nmse {v:.3}: worse than sending zeros")),
         });
     }
     Ok(rows)
@@ -199,7 +206,9 @@ fn table(report: &EvalReport) -> Vec<u8> {
         "entropy",
         "coded",
     ]);
+    let mut notes = Vec::new();
     for r in &report.results {
+        let nmse = r.nmse.map_or("-".to_string(), |v| sig(v, 3));
         table.push(vec![
             r.tensor.clone(),
             r.step.map_or("-".to_string(), |s| s.to_string()),
@@ -208,12 +217,22 @@ fn table(report: &EvalReport) -> Vec<u8> {
             r.levels.to_string(),
             sig(r.m, 3),
             sig(r.mse, 4),
-            r.nmse.map_or("-".to_string(), |v| sig(v, 3)),
+            match &r.note {
+                Some(note) => {
+                    notes.push(format!("[{}] {}: {note}", notes.len() + 1, r.tensor));
+                    format!("{nmse} [{}]", notes.len())
+                }
+                None => nmse,
+            },
             sig(r.distortion, 4),
             sig(r.fixed_bits, 3),
             sig(r.entropy_bits, 4),
             sig(r.coded_bits, 4),
         ]);
     }
-    table.render()
+    let mut bytes = table.render();
+    for note in notes {
+        bytes.extend(format!("{note}\n").into_bytes());
+    }
+    bytes
 }

@@ -7,18 +7,24 @@
 //!   (`m22`) against the baselines of `quant::baseline::evaluate` — uniform,
 //!   INT8, FP8, FP4, top-k + float, CountSketch, TinyScript-style — as
 //!   (coded bits per entry, MSE) points.
+//!
+//! The codebooks are designed for the tensor as sent (`quant::tensor`): an
+//! unsound fit falls back to Lloyd-Max on the values, the zero level is
+//! reserved when it lowers the MSE, and a footnote says so; every quantizer
+//! whose MSE exceeds the tensor's mean square (worse than sending zeros) is
+//! footnoted too.
 
 use serde::Deserialize;
 
-use super::{at_step, baseline_kinds, gennorm, num, Input, Progress, Section};
+use super::{at_step, baseline_kinds, gennorm, num, sig, Cell, Input, Progress, Section};
 use crate::analysis::{prepare, NanPolicy, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
 use crate::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
-use crate::quant::lloyd::design_for_density;
-use crate::quant::{levels_from_bits, Codebook, DesignSpec, LloydOptions};
+use crate::quant::tensor::{design_for_tensor, ZeroLevel};
+use crate::quant::{levels_from_bits, Codebook, LloydOptions};
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
-use crate::report::table::ReportTable;
+use crate::report::table::{footnoted, ReportTable};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,7 +153,7 @@ impl QuantizeOptions {
                     let model = fit(self.family, &nonzero.values, &FitOptions::default())
                         .map_err(|e| format!("{} fit: {e}", self.family))?
                         .model;
-                    Ok((values, model))
+                    Ok((values, (nonzero.values, model)))
                 });
             let (values, model) = match prepared {
                 Ok(ok) => ok,
@@ -156,13 +162,39 @@ impl QuantizeOptions {
                     continue;
                 }
             };
-            let design = |bits: u32, m: f64| -> Result<Codebook, String> {
-                let spec =
-                    DesignSpec::new(levels_from_bits(bits).map_err(|e| e.to_string())?, m, false)
-                        .map_err(|e| e.to_string())?;
-                design_for_density(&model, &spec, &LloydOptions::default())
-                    .map(|d| d.codebook)
-                    .map_err(|e| e.to_string())
+            let (nonzero, model) = model;
+            let power = values.iter().map(|x| x * x).sum::<f64>() / values.len().max(1) as f64;
+            // the codebook and its note (an unsound fit, the zero level)
+            let design = |bits: u32, m: f64| -> Result<(Codebook, Option<String>), String> {
+                let levels = levels_from_bits(bits).map_err(|e| e.to_string())?;
+                let designed = design_for_tensor(
+                    Some(&model),
+                    &nonzero,
+                    &values,
+                    levels,
+                    m,
+                    ZeroLevel::Auto,
+                    &LloydOptions::default(),
+                )
+                .map_err(|e| e.to_string())?;
+                Ok((designed.design.codebook, designed.note))
+            };
+            // the quantizer cell, footnoted with the design's note and when
+            // the quantizer is worse than sending zeros
+            let label = |table: &mut ReportTable, name: String, note: Option<String>, mse: f64| {
+                let worse = (mse > power)
+                    .then(|| format!("nmse {}: worse than sending zeros", sig(mse / power, 3)));
+                let text: Vec<String> = note.into_iter().chain(worse).collect();
+                if text.is_empty() {
+                    return Cell::from(name);
+                }
+                let whose = if name == meta.name {
+                    name.clone()
+                } else {
+                    format!("{}, {name}", meta.name)
+                };
+                table.notes.push(format!("{whose}: {}", text.join("; ")));
+                footnoted(name, table.notes.len())
             };
             let run = |kind: BaselineKind, rate: u32, m: f64, codebook: Option<Codebook>| {
                 let options = BaselineOptions {
@@ -178,12 +210,13 @@ impl QuantizeOptions {
             };
             let (mut mse_points, mut bit_points) = (Vec::new(), Vec::new());
             for &m in &self.m {
-                match design(self.sweep_bits, m)
-                    .and_then(|c| run(BaselineKind::M22, self.sweep_bits, m, Some(c)))
-                {
-                    Ok(r) => {
+                match design(self.sweep_bits, m).and_then(|(c, note)| {
+                    run(BaselineKind::M22, self.sweep_bits, m, Some(c)).map(|r| (r, note))
+                }) {
+                    Ok((r, note)) => {
+                        let name = label(&mut sweep_table, meta.name.clone(), note, r.mse);
                         sweep_table.push(vec![
-                            meta.name.clone().into(),
+                            name,
                             num(m, 3),
                             num(r.mse, 4),
                             num(r.distortion, 4),
@@ -214,16 +247,21 @@ impl QuantizeOptions {
                 };
                 let mut points = Vec::new();
                 for rate in rates {
-                    let result: Result<BaselineResult, String> = if kind == BaselineKind::M22 {
-                        design(rate, self.compare_m).and_then(|c| run(kind, rate, 0.0, Some(c)))
+                    let result: Result<(BaselineResult, Option<String>), String> = if kind
+                        == BaselineKind::M22
+                    {
+                        design(rate, self.compare_m)
+                            .and_then(|(c, note)| run(kind, rate, 0.0, Some(c)).map(|r| (r, note)))
                     } else {
-                        run(kind, rate, 0.0, None)
+                        run(kind, rate, 0.0, None).map(|r| (r, None))
                     };
                     match result {
-                        Ok(r) => {
+                        Ok((r, note)) => {
+                            let name =
+                                label(&mut compare_table, kind.name().to_string(), note, r.mse);
                             compare_table.push(vec![
                                 meta.name.clone().into(),
-                                kind.name().to_string().into(),
+                                name,
                                 rate.to_string().into(),
                                 num(r.bits, 4),
                                 num(r.coded_bits, 4),

@@ -6,14 +6,15 @@
 
 use serde::Deserialize;
 
-use super::{at_step, baseline_kinds, gennorm, num, opt, Input, Progress, Section};
+use super::{at_step, baseline_kinds, gennorm, num, opt, sig, Input, Progress, Section};
 use crate::analysis::{prepare, rd_study, NanPolicy, RdStudySettings, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
 use crate::quant::baseline::BaselineKind;
 use crate::quant::rd::{MAX_CELLS, MIN_CELLS};
+use crate::quant::tensor::sound_model;
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
-use crate::report::table::ReportTable;
+use crate::report::table::{footnoted, ReportTable};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,10 +146,19 @@ impl RdOptions {
                     let model = fit(self.family, &nonzero.values, &FitOptions::default())
                         .map_err(|e| format!("{} fit: {e}", self.family))?
                         .model;
-                    rd_study(&model, &nonzero.values, &settings).map_err(|e| e.to_string())
+                    let (model, note) = sound_model(model, &nonzero.values, self.m)
+                        .map_err(|e| format!("laplace fit: {e}"))?;
+                    rd_study(&model, &nonzero.values, &settings)
+                        .map(|study| (study, note))
+                        .map_err(|e| e.to_string())
                 });
             let study = match study {
-                Ok(study) => study,
+                Ok((study, note)) => {
+                    if let Some(note) = note {
+                        section.text.push(format!("{}: {note}.", meta.name));
+                    }
+                    study
+                }
                 Err(error) => {
                     section.failures.push(format!("{}: {error}", meta.name));
                     continue;
@@ -203,9 +213,21 @@ impl RdOptions {
             }
             for point in &study.quantizers {
                 let r = &point.result;
+                let name = match &point.note {
+                    Some(note) => {
+                        table.notes.push(format!(
+                            "{} {} at {} bits: {note}",
+                            meta.name,
+                            r.name,
+                            sig(r.bits, 3)
+                        ));
+                        footnoted(r.name.clone(), table.notes.len())
+                    }
+                    None => r.name.clone().into(),
+                };
                 table.push(vec![
                     meta.name.clone().into(),
-                    r.name.clone().into(),
+                    name,
                     num(r.bits, 3),
                     num(r.coded_bits, 4),
                     num(r.distortion, 4),
