@@ -33,8 +33,9 @@
 //!   `FitError::ValuesAtFixedLoc` instead of a meaningless number.
 
 use super::kernels;
-use super::profile::{LocationSums, LogAbs, ShapeFamily};
+use super::profile::{newton_bracketed, LocationSums, LogAbs, ShapeFamily};
 use super::sums::chunked_sums;
+use super::FitOptions;
 use crate::dist::special::gamma;
 
 /// The dweibull profile likelihood for the generic shape-family fit.
@@ -43,6 +44,7 @@ pub(super) struct DWeibullProfile;
 impl ShapeFamily for DWeibullProfile {
     /// c = 1 (Laplace).
     const INITIAL_SHAPE: f64 = 1.0;
+    const GAP_SCAN_ABOVE_SHAPE_ONE: bool = true;
     const POLISH_AT_DATA_VALUES: bool = false;
 
     /// Values at `μ` are left out of `mean L` (they only occur in warm-start
@@ -74,6 +76,32 @@ impl ShapeFamily for DWeibullProfile {
     fn shape_term(c: f64) -> f64 {
         c.ln() - std::f64::consts::LN_2 - 1.0
     }
+}
+
+/// A location within float resolution of a data value (four units in the
+/// last place of the value above it) whose profile log-likelihood per value,
+/// with `c` solved there, exceeds `per_value` (a regular fit's): the value
+/// and that `c`, the nearest such value to the median first; `None` when
+/// no value does. With `c < 1` the likelihood rises without bound as the
+/// location nears a value, and this is where scipy's Nelder–Mead ends (within
+/// 1e-16 scale units of a value). `y` is sorted; one shape solve per
+/// distinct value.
+pub(super) fn pole_above(y: &[f64], per_value: f64, opts: &FitOptions) -> Option<(f64, f64)> {
+    let mut values: Vec<f64> = y.to_vec();
+    values.dedup();
+    values.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+    values.into_iter().find_map(|value| {
+        let mu = value + 4.0 * value.abs().max(f64::MIN_POSITIVE) * f64::EPSILON;
+        let logs = LogAbs::new(y, mu);
+        let solved = newton_bracketed(
+            |c| DWeibullProfile::profile_derivatives(&logs, c),
+            0.5,
+            opts.tol,
+            opts.max_iter,
+        );
+        let loglik = DWeibullProfile::profile_loglik(y, mu, solved.value);
+        (solved.value < 1.0 && loglik > per_value).then_some((value, solved.value))
+    })
 }
 
 /// `ln L(c, μ, α)` over `y` (`−∞`/`+∞` if a value equals `μ`).

@@ -82,6 +82,7 @@ pub(super) struct GenNormProfile;
 impl ShapeFamily for GenNormProfile {
     /// β = 1 (Laplace), scipy's starting value as well.
     const INITIAL_SHAPE: f64 = 1.0;
+    const GAP_SCAN_ABOVE_SHAPE_ONE: bool = false;
     const POLISH_AT_DATA_VALUES: bool = true;
 
     fn profile_derivatives(logs: &LogAbs, beta: f64) -> (f64, f64) {

@@ -43,7 +43,7 @@ use crate::dist::{ContinuousDist, FamilyKind, Model, ParamError};
 use information::{location_standard_error, scalar_standard_error, standard_errors};
 use profile::{
     fit_regular, fit_shape_family, on_lower_shape_bound, runs_into_the_spike, LocationY,
-    ShapeFamily, ShapeFit, SHAPE_BOUNDS,
+    ShapeFamily, ShapeFit, GRID_START_MAX_VALUES, SHAPE_BOUNDS,
 };
 
 /// How the location parameter is treated.
@@ -674,6 +674,19 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
              (the reported loglik is finite, a local supremum)"
         )
     });
+    let pole_note = (data.is_free() && c >= 1.0 && y.len() <= GRID_START_MAX_VALUES)
+        .then(|| dweibull::pole_above(y, dweibull::DWeibullProfile::profile_loglik(y, mu, c), opts))
+        .flatten()
+        .map(|(value, pole_c)| {
+            let value = data.center + data.spread * value;
+            format!(
+                "dweibull with a free loc has an unbounded likelihood as c < 1 and loc nears a \
+                 data value: loc within float resolution of the value {value:.6e} with c = \
+                 {pole_c:.4} is already more likely than this regular maximum with c = {c:.4}, and \
+                 nearer still is more likely without bound; reported: the regular maximum"
+            )
+        });
+    let unbounded_note = unbounded_note.or(pole_note);
     let note = match (bound_note("c", c), unbounded_note) {
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),
         (a, b) => a.or(b),
