@@ -19,7 +19,7 @@ mod common;
 
 use common::{assert_close, fixture};
 use gradrd::dist::{ContinuousDist, DWeibull, FamilyKind, GenNorm, Model};
-use gradrd::fit::{fit, Fit, FitError, FitOptions, LocMode};
+use gradrd::fit::{fit, loglik_censored, Fit, FitError, FitOptions, LocMode, Rounding};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use serde_json::Value;
@@ -341,6 +341,73 @@ fn gennorm_far_below_one_finds_the_best_value_in_the_core() {
     let ours = fitted(FamilyKind::GenNorm, &values, LocMode::Free);
     assert_floor(ours.loglik, 31661.0587625088, "fc2.weight step 200");
     assert_gennorm_maximum_or_bound(&ours, &values, "fc2.weight step 200");
+}
+
+/// The interval-censored log-likelihood `Σ ln(F(u) − F(l))` over the
+/// rounding cells of bfloat16 and float16 values, against scipy's cdf and sf
+/// differences on cells found from the bit patterns
+/// (`tests/fixtures/censored_loglik.json`, `scripts/ref_censored_loglik.py`),
+/// for scipy's fitted parameters of every family on three tensors of each
+/// format.
+#[test]
+fn censored_loglik_matches_scipys_cdf_differences() {
+    let doc = read_json("censored_loglik.json");
+    let cases = doc["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 24);
+    for case in cases {
+        let file = case["file"].as_str().expect("file");
+        let tensor = case["tensor"].as_str().expect("tensor");
+        let kind = family(case["family"].as_str().expect("family"));
+        let rounding = match case["format"].as_str().expect("format") {
+            "bf16" => Rounding::BFloat16,
+            _ => Rounding::Float16,
+        };
+        let params: Vec<(&str, f64)> = case["params"]
+            .as_object()
+            .expect("params")
+            .iter()
+            .map(|(name, v)| (name.as_str(), number(v, name)))
+            .collect();
+        let model = Model::from_params(kind, &params).unwrap_or_else(|e| panic!("{e}"));
+        let values = read_nonzeros(file, tensor);
+        let ours = loglik_censored(&model, &values, rounding).expect("16-bit values");
+        let expected = number(&case["loglik_censored"], "loglik_censored");
+        assert_close(ours, expected, 1e-10, 0.0);
+    }
+}
+
+/// `gradrd fit` reports `loglik_censored` for bfloat16 and float16 tensors
+/// only.
+#[test]
+fn gradrd_fit_reports_the_censored_loglik_for_16_bit_tensors() {
+    for (file, shown) in [("gpt_bf16", true), ("gpt_fp16", true), ("gpt_f32", false)] {
+        let path = fixture(&format!("real/{file}.safetensors"));
+        let out = assert_cmd::Command::cargo_bin("gradrd")
+            .expect("the gradrd binary is built")
+            .args([
+                "fit",
+                path.to_str().expect("path"),
+                "--tensor",
+                "^head\\.weight$",
+            ])
+            .args(["--no-gof", "--format", "json"])
+            .output()
+            .expect("gradrd runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        for fitted in report["results"][0]["fits"].as_array().expect("fits") {
+            let censored = &fitted["loglik_censored"];
+            assert_eq!(censored.is_f64(), shown, "{file}: {fitted}");
+            if shown {
+                // A sum of logs of probabilities (each at most 1).
+                assert!(number(censored, "censored") < 0.0, "{file}: {fitted}");
+            }
+        }
+    }
 }
 
 fn synthetic_cases() -> Vec<Value> {

@@ -20,7 +20,9 @@ use serde::Serialize;
 
 use super::prepare::{prepare, NanPolicy, PrepareError, Prepared, ZeroPolicy};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
-use crate::fit::{fit_standardized, FitOptions, LocMode, StandardizedSample};
+use crate::fit::{
+    fit_standardized, loglik_censored_counted, FitOptions, LocMode, Rounding, StandardizedSample,
+};
 use crate::stats;
 
 /// What `fit_tensor` does with a tensor.
@@ -72,6 +74,11 @@ pub struct FamilyFit {
     /// (only under `--zeros auto` when the tensor has zeros).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loglik_mixture: Option<f64>,
+    /// Log-likelihood of the fitted values as the rounding intervals of their
+    /// 16-bit storage format, `Σ ln(F(u) − F(l))` (only for bfloat16 and
+    /// float16 tensors; see `fit::loglik_censored`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loglik_censored: Option<f64>,
     pub aic: f64,
     pub bic: f64,
     /// Goodness of fit against the fitted distribution; `null` when not
@@ -123,8 +130,21 @@ impl TensorFit {
 /// family is fitted and judged on them; a fit holds one transient array of
 /// `ln|y − μ|`, so a tensor of n values costs about 2n floats at peak.
 pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit, PrepareError> {
+    fit_stored_tensor(values, settings, None)
+}
+
+/// [`fit_tensor`] of values stored in a 16-bit format (`rounding`), with
+/// each fit's interval-censored log-likelihood (`loglik_censored`) beside
+/// its density log-likelihood. It keeps a copy of the fitted values'
+/// distinct values (at most 65 536 for a 16-bit format).
+pub fn fit_stored_tensor(
+    values: Vec<f64>,
+    settings: &FitSettings,
+    rounding: Option<Rounding>,
+) -> Result<TensorFit, PrepareError> {
     let mut prepared = prepare(values, settings.zeros, settings.nan)?;
     stats::sort_finite(&mut prepared.values);
+    let stored = rounding.map(|rounding| (rounding, distinct(&prepared.values)));
     let moments =
         stats::moments(&prepared.values).map_err(|e| PrepareError::Statistics(e.to_string()))?;
     let n_fit = prepared.values.len();
@@ -143,6 +163,12 @@ pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit,
                 fit_standardized(family, sample, &options)
                     .map_err(|e| e.to_string())
                     .and_then(|result| assess(result, sample, &prepared, settings))
+                    .map(|mut fitted| {
+                        fitted.loglik_censored = stored.as_ref().and_then(|(rounding, values)| {
+                            censored_loglik(&fitted, values, *rounding)
+                        });
+                        fitted
+                    })
             });
             match assessed {
                 Ok(fitted) => FamilyOutcome::Fitted(Box::new(fitted)),
@@ -163,6 +189,22 @@ pub fn fit_tensor(values: Vec<f64>, settings: &FitSettings) -> Result<TensorFit,
         },
         fits,
     })
+}
+
+/// The distinct values of `sorted`, each with its count.
+fn distinct(sorted: &[f64]) -> Vec<(f64, usize)> {
+    sorted
+        .chunk_by(|a, b| a == b)
+        .map(|run| (run[0], run.len()))
+        .collect()
+}
+
+/// `fit::loglik_censored` of a fit over the distinct values and their
+/// counts.
+fn censored_loglik(fitted: &FamilyFit, values: &[(f64, usize)], rounding: Rounding) -> Option<f64> {
+    let params: Vec<(&str, f64)> = fitted.params.iter().map(|(&k, &v)| (k, v)).collect();
+    let model = Model::from_params(fitted.family, &params).ok()?;
+    loglik_censored_counted(&model, values, rounding)
 }
 
 /// Goodness of fit of one model: KS statistic and p, W1, W2.
@@ -216,6 +258,7 @@ fn assess(
         se_method: result.se_method,
         loglik: result.loglik,
         loglik_mixture,
+        loglik_censored: None,
         aic: 2.0 * k - 2.0 * result.loglik,
         bic: k * n.ln() - 2.0 * result.loglik,
         ks: gof.as_ref().map(|g| g.ks),

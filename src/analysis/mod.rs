@@ -12,6 +12,6 @@ pub mod iid;
 pub mod prepare;
 pub mod rd_study;
 
-pub use fit_report::{fit_tensor, FamilyOutcome, FitSettings, TensorFit};
+pub use fit_report::{fit_stored_tensor, fit_tensor, FamilyOutcome, FitSettings, TensorFit};
 pub use prepare::{prepare, NanPolicy, PrepareError, Prepared, ZeroPolicy};
 pub use rd_study::{rd_study, QuantizerFailure, QuantizerPoint, RdStudy, RdStudySettings};

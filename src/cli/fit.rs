@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gradrd::analysis::{fit_tensor, FamilyOutcome, FitSettings, NanPolicy, TensorFit, ZeroPolicy};
+use gradrd::analysis::{
+    fit_stored_tensor, FamilyOutcome, FitSettings, NanPolicy, TensorFit, ZeroPolicy,
+};
 use gradrd::dist::FamilyKind;
-use gradrd::dump::{Dump, TensorMeta};
-use gradrd::fit::LocMode;
+use gradrd::dump::{DType, Dump, TensorMeta};
+use gradrd::fit::{LocMode, Rounding};
 use serde::Serialize;
 
 use super::failure::{self, Failure};
@@ -222,7 +224,14 @@ fn dedup(families: &[FamilyKind]) -> Vec<FamilyKind> {
 
 fn fit_one(dump: &Dump, meta: &TensorMeta, settings: &FitSettings) -> Result<TensorFit, String> {
     let values = dump.read(meta).map_err(|e| e.to_string())?;
-    fit_tensor(values, settings).map_err(|e| e.to_string())
+    // The interval-censored log-likelihood for the 16-bit formats only: for
+    // float32 and float64 it is the density one plus a constant of the data.
+    let rounding = match meta.dtype {
+        DType::BF16 => Some(Rounding::BFloat16),
+        DType::F16 => Some(Rounding::Float16),
+        DType::F32 | DType::F64 => None,
+    };
+    fit_stored_tensor(values, settings, rounding).map_err(|e| e.to_string())
 }
 
 /// One CSV row per tensor × family.
