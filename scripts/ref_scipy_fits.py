@@ -31,6 +31,12 @@ or returns non-finite parameters, and a tensor with too few non-zeros, is left o
 under ``skipped``. BF16 is decoded here (bits << 16 as float32), since numpy has no bfloat16.
 
     python3 scripts/ref_scipy_fits.py --real
+
+``--files F ...`` and ``--output O`` fit other safetensors files the same way (for a larger
+recorded model, e.g. ``record_real_models.py --model gpt --vocab 2048 --d-model 128
+--data-out DIR``; the step recorded in each entry stays 300).
+
+    python3 scripts/ref_scipy_fits.py --real --files DIR/step_000300.safetensors --output OUT.json
 """
 
 from __future__ import annotations
@@ -132,10 +138,10 @@ def read_safetensors(path: Path) -> dict:
     return decoded
 
 
-def real_main() -> None:
+def real_main(files: list[str], output: Path) -> None:
     started = time.perf_counter()
     cases, skipped = [], []
-    for relative in REAL_FILES:
+    for relative in files:
         tensors = read_safetensors(ROOT / relative)
         for tensor in sorted(tensors):
             all_values = tensors[tensor].astype(np.float64).ravel()
@@ -165,17 +171,21 @@ def real_main() -> None:
         "cases": cases,
         "skipped": skipped,
     }
-    REAL_OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    REAL_OUTPUT.write_text(json.dumps(document, indent=1) + "\n")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=1) + "\n")
     total = time.perf_counter() - started
-    print(f"{len(cases)} cases, {len(skipped)} skipped -> {REAL_OUTPUT.relative_to(ROOT)} in {total:.1f} s")
+    print(f"{len(cases)} cases, {len(skipped)} skipped -> {output} in {total:.1f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="store_true", help="fit the real-model fixtures instead")
-    if parser.parse_args().real:
-        real_main()
+    parser.add_argument("--files", nargs="+", default=REAL_FILES,
+                        help="--real: safetensors files to fit (paths relative to the repository or absolute)")
+    parser.add_argument("--output", type=Path, default=REAL_OUTPUT, help="--real: where the JSON goes")
+    args = parser.parse_args()
+    if args.real:
+        real_main(args.files, args.output)
         return
     started = time.perf_counter()
     cases = []

@@ -149,3 +149,49 @@ fn quantizer_design_and_rd_on_a_transformer() {
     ]);
     assert_sane_numbers(&rd, "rd");
 }
+
+#[test]
+fn a_report_on_small_transformer_tensors_notes_the_rates_they_cannot_pay_for() {
+    // a 20-entry LayerNorm bias and the 60-entry fused qkv bias: at 1–2
+    // bits/entry top-k cannot pay for its 32-bit scale and positions, and
+    // the qkv bias has fewer distinct values than 2^6 levels — points that do
+    // not exist, said in the report's text, not failures (exit 0)
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("small.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name = \"small\"\ntitle = \"small\"\ndump = {:?}\n\
+             tensor = '^blocks\\.0\\.(ln1\\.bias|attn\\.qkv\\.bias)$'\n\
+             [[analysis]]\nkind = \"quantize\"\nstep = 300\nrates = [1, 2, 6]\n\
+             quantizers = [\"m22\", \"topk-fp4\"]\n\
+             [[analysis]]\nkind = \"rd\"\nstep = 300\ncells = 64\nbits = [1, 2]\n\
+             quantizers = [\"m22\", \"topk-fp4\"]\n",
+            data("gpt-tiny")
+        ),
+    )
+    .unwrap();
+    let output = gradrd()
+        .arg("run")
+        .arg(&spec)
+        .arg("--reports")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("failed"), "{stderr}");
+    let page = std::fs::read_to_string(dir.path().join("small/report.md")).unwrap();
+    for expected in [
+        "blocks.0.ln1.bias: not run, the rate cannot pay for the side information (scale, positions) on this tensor: topk-fp4 at 1 bits, topk-fp4 at 2 bits.",
+        "blocks.0.attn.qkv.bias: not run, fewer distinct values than the levels: m22 at 6 bits.",
+    ] {
+        assert!(page.contains(expected), "{expected:?} not in\n{page}");
+    }
+    // the rd section says the same of the top-k points it could not place
+    let rd_note = page
+        .lines()
+        .filter(|l| l.starts_with("blocks.0.ln1.bias: not run"))
+        .count();
+    assert_eq!(rd_note, 2, "{page}");
+}

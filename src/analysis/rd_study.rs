@@ -69,6 +69,11 @@ pub struct RdStudy {
     pub slb: Option<Vec<CurvePoint>>,
     pub quantizers: Vec<QuantizerPoint>,
     pub failures: Vec<QuantizerFailure>,
+    /// Quantizers whose side information (scale, positions) alone exceeds
+    /// the rate's budget on this tensor: no point at that rate, and not a
+    /// failure (a 20-entry bias at 1 bit/entry has 20 bits for a 32-bit
+    /// scale).
+    pub too_low: Vec<QuantizerFailure>,
 }
 
 impl RdStudy {
@@ -89,7 +94,7 @@ pub fn rd_study(
     values: &[f64],
     settings: &RdStudySettings,
 ) -> Result<RdStudy, RdError> {
-    let (mut quantizers, failures) = place_quantizers(model, values, settings);
+    let (mut quantizers, failures, too_low) = place_quantizers(model, values, settings);
     let deepest = quantizers
         .iter()
         .map(|q| q.result.distortion)
@@ -123,16 +128,20 @@ pub fn rd_study(
         slb,
         quantizers,
         failures,
+        too_low,
     })
 }
 
-fn place_quantizers(
-    model: &Model,
-    values: &[f64],
-    settings: &RdStudySettings,
-) -> (Vec<QuantizerPoint>, Vec<QuantizerFailure>) {
+/// The placed quantizers, the failures, and the rates too low for a scheme.
+type Placed = (
+    Vec<QuantizerPoint>,
+    Vec<QuantizerFailure>,
+    Vec<QuantizerFailure>,
+);
+
+fn place_quantizers(model: &Model, values: &[f64], settings: &RdStudySettings) -> Placed {
     let mut points = Vec::new();
-    let mut failures = Vec::new();
+    let (mut failures, mut too_low) = (Vec::new(), Vec::new());
     let power = values.iter().map(|x| x * x).sum::<f64>() / values.len().max(1) as f64;
     for &kind in &settings.quantizers {
         let rates = if kind.fixed_width().is_some() {
@@ -150,15 +159,22 @@ fn place_quantizers(
                     gap_bits: None,
                     gap_db: None,
                 }),
-                Err(error) => failures.push(QuantizerFailure {
-                    name: kind.to_string(),
-                    bits,
-                    error,
-                }),
+                Err((error, rate_too_low)) => {
+                    let failure = QuantizerFailure {
+                        name: kind.to_string(),
+                        bits,
+                        error,
+                    };
+                    if rate_too_low {
+                        too_low.push(failure);
+                    } else {
+                        failures.push(failure);
+                    }
+                }
             }
         }
     }
-    (points, failures)
+    (points, failures, too_low)
 }
 
 fn place(
@@ -167,11 +183,12 @@ fn place(
     model: &Model,
     values: &[f64],
     settings: &RdStudySettings,
-) -> Result<BaselineResult, String> {
+) -> Result<BaselineResult, (String, bool)> {
+    let failed = |e: &dyn std::fmt::Display| (e.to_string(), false);
     let codebook = if kind == BaselineKind::M22 {
-        let spec = DesignSpec::from_bits(bits, settings.m, false).map_err(|e| e.to_string())?;
-        let design = design_for_density(model, &spec, &LloydOptions::default())
-            .map_err(|e| e.to_string())?;
+        let spec = DesignSpec::from_bits(bits, settings.m, false).map_err(|e| failed(&e))?;
+        let design =
+            design_for_density(model, &spec, &LloydOptions::default()).map_err(|e| failed(&e))?;
         Some(design.codebook)
     } else {
         None
@@ -185,5 +202,5 @@ fn place(
     };
     evaluate(kind, values, &options)
         .map(|evaluation| evaluation.result)
-        .map_err(|e| e.to_string())
+        .map_err(|e| (e.to_string(), e.is_rate_too_low()))
 }

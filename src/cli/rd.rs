@@ -109,6 +109,10 @@ struct RdReport {
     slb: Option<Vec<CurvePoint>>,
     quantizers: Vec<QuantizerPoint>,
     errors: Vec<QuantizerFailure>,
+    /// Rates too low for a scheme's side information on this tensor (no
+    /// point, not an error).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    too_low: Vec<QuantizerFailure>,
 }
 
 pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
@@ -156,6 +160,7 @@ pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
         slb: study.slb,
         quantizers: study.quantizers,
         errors: study.failures,
+        too_low: study.too_low,
     };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
@@ -347,6 +352,12 @@ fn table(report: &RdReport) -> Vec<u8> {
     }
     text.push_str(&String::from_utf8_lossy(&quantizers.render()));
     text.extend(notes);
+    for e in &report.too_low {
+        text.push_str(&format!(
+            "not run: {} at {} bits: {}\n",
+            e.name, e.bits, e.error
+        ));
+    }
     for e in &report.errors {
         text.push_str(&format!(
             "error: {} at {} bits: {}\n",

@@ -178,6 +178,15 @@ pub enum BaselineError {
     Coding(#[from] CodingError),
 }
 
+impl BaselineError {
+    /// Whether the rate cannot pay for the scheme's side information on
+    /// this many entries: a point that does not exist rather than a
+    /// failure.
+    pub fn is_rate_too_low(&self) -> bool {
+        matches!(self, BaselineError::RateTooLow { .. })
+    }
+}
+
 impl From<FitError> for BaselineError {
     fn from(error: FitError) -> Self {
         BaselineError::Fit(error)

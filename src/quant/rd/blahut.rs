@@ -30,23 +30,39 @@
 //! `V_i` does not depend on `y` and cancels from the iteration; the kernel is
 //! `d_ij = a_i (y_j − μ_i)²` and the total distortion is `D_k + Σ p_i V_i`.
 //!
-//! **Bands.** Row `i` only visits the `j` with `s·d_ij ≤ T_i`,
-//! `T_i = T₀ + max(0, −ln S_i)` from the previous iteration (the first
-//! iteration of a solve visits every `j`). The dropped terms sum to at most
-//! `e^{−T_i} ≤ e^{−T₀} S_i`, a relative error `e^{−T₀}` per row
-//! ([`BAND_NATS`] = 40 ⇒ 4e-18). `d_ij` is a parabola in `y_j`, so the band is
-//! an index interval found by binary search.
+//! **Kernel.** The iteration is run in linear space on the kernel of the
+//! slope, computed once per slope (not once per iteration):
+//!
+//! ```text
+//! K_ij = e^{−s (d_ij − d_i,min)},   S_i = e^{−s d_i,min} Σ_j q_j K_ij,
+//! c_j  = Σ_i p_i K_ij / Σ_k q_k K_ik,   r_j = q_j c_j
+//! ```
+//!
+//! with `d_i,min = min_j d_ij`, so every row's largest entry is 1 and no
+//! exponential is taken inside the iterations. Row `i` keeps the `j` with
+//! `s (d_ij − d_i,min) ≤` [`KERNEL_NATS`] (an index interval: `d_ij` is a
+//! parabola in `y_j`). Since `q_j ≥ e^{`[`LN_Q_FLOOR`]`}` and the nearest
+//! point has `K = 1`, `Σ_j q_j K_ij ≥ e^{−300}` while every dropped term is
+//! below `e^{−400}`: the dropped part of a row is below `e^{−100}` of it
+//! relative, and every product `q_j K_ij ≥ e^{−700}` is a normal float (no
+//! subnormal arithmetic). When the kernel of a slope would exceed
+//! [`KERNEL_MAX_ENTRIES`], its rows are computed again in each iteration
+//! instead of stored (same numbers, one exponential per entry).
 
 use super::RdError;
 use rayon::prelude::*;
 use serde::Serialize;
 
-/// `T₀` of the band rule: terms below `e^{−T₀}` of their row are dropped.
-pub const BAND_NATS: f64 = 40.0;
+/// Kernel entries below `e^{−KERNEL_NATS}` of their row's largest are
+/// dropped (see the module doc).
+pub const KERNEL_NATS: f64 = 400.0;
 
-/// `ln q_j` never goes below this (a probability of ~1e-300), so a point that
-/// becomes useful at a larger slope can come back.
-const LN_Q_FLOOR: f64 = -690.0;
+/// `ln q_j` never goes below this (a probability of ~5e-131), so a point
+/// that becomes useful at a larger slope can come back.
+const LN_Q_FLOOR: f64 = -300.0;
+
+/// The largest kernel stored for a slope (two f64 per entry: 64 MiB).
+const KERNEL_MAX_ENTRIES: usize = 1 << 22;
 
 /// Rows are processed in this many fixed chunks (in parallel).
 const ROW_CHUNKS: usize = 16;
@@ -255,8 +271,7 @@ pub struct BlahutArimoto<'a> {
     options: BaOptions,
     ln_q: Vec<f64>,
     ln_s: Vec<f64>,
-    /// Band `[lo, hi)` of each row, recomputed every iteration.
-    first: bool,
+    kernel: Kernel,
     iterations: usize,
     last: Option<(f64, f64, f64)>,
     marginal: Vec<f64>,
@@ -295,7 +310,7 @@ impl<'a> BlahutArimoto<'a> {
             options,
             ln_q,
             ln_s: vec![0.0; problem.source_len()],
-            first: true,
+            kernel: Kernel::new(problem, slope),
             iterations: 0,
             last: None,
             marginal: vec![0.0; ny],
@@ -313,73 +328,29 @@ impl<'a> BlahutArimoto<'a> {
         }
     }
 
-    /// Index interval `[lo, hi)` of reproduction points with
-    /// `s a_i (y − μ_i)² ≤ threshold`.
-    fn band(&self, i: usize, threshold: f64) -> (usize, usize) {
-        let y = &self.problem.reproduction;
-        if !threshold.is_finite() {
-            return (0, y.len());
-        }
-        let half = (threshold / (self.slope * self.problem.weights[i])).sqrt();
-        if !half.is_finite() {
-            return (0, y.len());
-        }
-        let mu = self.problem.centroids[i];
-        let lo = y.partition_point(|v| *v < mu - half);
-        let hi = y.partition_point(|v| *v <= mu + half);
-        if lo >= hi {
-            // The nearest point is outside the band: keep it (and its
-            // neighbour) so every row has support.
-            let j = lo.min(y.len() - 1);
-            return (j.saturating_sub(1), (j + 1).min(y.len()));
-        }
-        (lo, hi)
-    }
-
-    /// `ln S_i` of the rows `first..first + ln_s.len()` (written into `ln_s`)
-    /// and their contributions to the kernel distortion, `Σ p_i ln S_i` and
-    /// the output marginal.
-    fn row_pass(&self, first: usize, ln_s: &mut [f64]) -> RowSums {
+    /// The kernel rows `first..first + ln_s.len()`: `ln S_i` (written into
+    /// `ln_s`) and their contributions to the kernel distortion,
+    /// `Σ p_i ln S_i` and `c_j` (into `marginal`).
+    fn row_pass(&self, q: &[f64], first: usize, ln_s: &mut [f64]) -> RowSums {
         let p = self.problem;
-        let s = self.slope;
-        let y = &p.reproduction;
-        let mut terms: Vec<f64> = Vec::with_capacity(y.len());
         let mut sums = RowSums {
             kernel_distortion: 0.0,
             sum_p_ln_s: 0.0,
-            marginal: vec![0.0; y.len()],
+            marginal: vec![0.0; q.len()],
         };
+        let mut scratch = (Vec::new(), Vec::new());
         for (k, row_ln_s) in ln_s.iter_mut().enumerate() {
             let i = first + k;
-            let threshold = if self.first {
-                f64::INFINITY
-            } else {
-                BAND_NATS + (-*row_ln_s).max(0.0)
-            };
-            let (lo, hi) = self.band(i, threshold);
-            let (a, mu) = (p.weights[i], p.centroids[i]);
-            terms.clear();
-            let mut max = f64::NEG_INFINITY;
-            for (j, y_j) in y.iter().enumerate().take(hi).skip(lo) {
-                let e = y_j - mu;
-                let t = self.ln_q[j] - s * a * e * e;
-                max = max.max(t);
-                terms.push(t);
-            }
-            let mut total = 0.0;
-            let mut weighted = 0.0;
-            for (t, y_j) in terms.iter_mut().zip(&y[lo..hi]) {
-                let e = y_j - mu;
-                *t = (*t - max).exp();
-                total += *t;
-                weighted += *t * a * e * e;
-            }
-            *row_ln_s = max + total.ln();
+            let (lo, kernel, weighted) = self.kernel.row(p, self.slope, i, &mut scratch);
+            let q = &q[lo..lo + kernel.len()];
+            let total: f64 = q.iter().zip(kernel).map(|(q, k)| q * k).sum();
+            let distortion: f64 = q.iter().zip(weighted).map(|(q, kd)| q * kd).sum();
+            *row_ln_s = total.ln() - self.slope * self.kernel.nearest[i];
             sums.sum_p_ln_s += p.probabilities[i] * *row_ln_s;
-            sums.kernel_distortion += p.probabilities[i] * weighted / total;
+            sums.kernel_distortion += p.probabilities[i] * distortion / total;
             let scale = p.probabilities[i] / total;
-            for (r, t) in sums.marginal[lo..hi].iter_mut().zip(&terms) {
-                *r += scale * t;
+            for (c, k) in sums.marginal[lo..lo + kernel.len()].iter_mut().zip(kernel) {
+                *c += scale * k;
             }
         }
         sums
@@ -392,14 +363,14 @@ impl<'a> BlahutArimoto<'a> {
     /// depend on the number of threads.
     pub fn next_iter(&mut self) -> Option<BaStop> {
         let p = self.problem;
-        let y = &p.reproduction;
         let rows = p.source_len();
         let chunk = rows.div_ceil(ROW_CHUNKS).max(1);
+        let q: Vec<f64> = self.ln_q.iter().map(|l| l.exp()).collect();
         let mut ln_s = std::mem::take(&mut self.ln_s);
         let sums: Vec<RowSums> = ln_s
             .par_chunks_mut(chunk)
             .enumerate()
-            .map(|(c, rows)| self.row_pass(c * chunk, rows))
+            .map(|(c, rows)| self.row_pass(&q, c * chunk, rows))
             .collect();
         self.ln_s = ln_s;
         let mut kernel_distortion = 0.0;
@@ -413,19 +384,21 @@ impl<'a> BlahutArimoto<'a> {
             }
         }
         let s = self.slope;
-        self.first = false;
         self.iterations += 1;
 
-        // ln c_j = ln r_j − ln q_j; bracket and mutual information.
+        // r_j = q_j c_j; bracket and mutual information.
         let mut max_ln_c = f64::NEG_INFINITY;
         let mut mean_ln_c = 0.0;
-        for j in 0..y.len() {
-            let r = self.marginal[j];
-            let ln_r = if r > 0.0 { r.ln() } else { LN_Q_FLOOR };
-            let ln_c = ln_r - self.ln_q[j];
+        for ((ln_q, &c), &q) in self.ln_q.iter_mut().zip(&self.marginal).zip(&q) {
+            let r = q * c;
+            let (ln_r, ln_c) = if r > 0.0 {
+                (r.ln(), c.ln())
+            } else {
+                (LN_Q_FLOOR, LN_Q_FLOOR - *ln_q)
+            };
             max_ln_c = max_ln_c.max(ln_c);
             mean_ln_c += r * ln_c;
-            self.ln_q[j] = ln_r;
+            *ln_q = ln_r;
         }
         let bracket = (max_ln_c - mean_ln_c).max(0.0);
         let rate = (-s * kernel_distortion - sum_p_ln_s - mean_ln_c).max(0.0);
@@ -452,6 +425,108 @@ impl<'a> BlahutArimoto<'a> {
             stop,
             ln_q: self.ln_q,
         }
+    }
+}
+
+/// The kernel of one slope (module doc): for each row its band start,
+/// `K_ij` and `K_ij d_ij` over the band, and `d_i,min`.
+struct Kernel {
+    /// `d_i,min = min_j d_ij` of each row.
+    nearest: Vec<f64>,
+    /// Band `[lo, hi)` of each row.
+    bands: Vec<(usize, usize)>,
+    /// Row `i`'s entries start at `offsets[i]` in `values` and `weighted`,
+    /// when stored (empty otherwise).
+    offsets: Vec<usize>,
+    values: Vec<f64>,
+    weighted: Vec<f64>,
+}
+
+impl Kernel {
+    fn new(problem: &DiscreteProblem, slope: f64) -> Kernel {
+        let y = &problem.reproduction;
+        let rows = problem.source_len();
+        let mut nearest = Vec::with_capacity(rows);
+        let mut bands = Vec::with_capacity(rows);
+        for i in 0..rows {
+            let (a, mu) = (problem.weights[i], problem.centroids[i]);
+            let j = y.partition_point(|v| *v < mu);
+            let gap = [j.checked_sub(1), (j < y.len()).then_some(j)]
+                .into_iter()
+                .flatten()
+                .map(|j| (y[j] - mu).abs())
+                .fold(f64::INFINITY, f64::min);
+            nearest.push(a * gap * gap);
+            let half = (KERNEL_NATS / (slope * a) + gap * gap).sqrt();
+            bands.push(if half.is_finite() {
+                let lo = y.partition_point(|v| *v < mu - half);
+                let hi = y.partition_point(|v| *v <= mu + half);
+                // the nearest point is always in (guards rounding at the edge)
+                (lo.min(j.saturating_sub(1)), hi.max((j + 1).min(y.len())))
+            } else {
+                (0, y.len())
+            });
+        }
+        let mut kernel = Kernel {
+            nearest,
+            bands,
+            offsets: Vec::new(),
+            values: Vec::new(),
+            weighted: Vec::new(),
+        };
+        let entries: usize = kernel.bands.iter().map(|(lo, hi)| hi - lo).sum();
+        if entries <= KERNEL_MAX_ENTRIES {
+            kernel.values.reserve_exact(entries);
+            kernel.weighted.reserve_exact(entries);
+            let mut scratch = (Vec::new(), Vec::new());
+            for i in 0..rows {
+                kernel.offsets.push(kernel.values.len());
+                kernel.fill(problem, slope, i, &mut scratch);
+                kernel.values.extend_from_slice(&scratch.0);
+                kernel.weighted.extend_from_slice(&scratch.1);
+            }
+        }
+        kernel
+    }
+
+    /// Row `i`'s `K_ij` and `K_ij d_ij` over its band, into `out`.
+    fn fill(
+        &self,
+        problem: &DiscreteProblem,
+        slope: f64,
+        i: usize,
+        out: &mut (Vec<f64>, Vec<f64>),
+    ) {
+        let (lo, hi) = self.bands[i];
+        let (a, mu, nearest) = (problem.weights[i], problem.centroids[i], self.nearest[i]);
+        out.0.clear();
+        out.1.clear();
+        for y in &problem.reproduction[lo..hi] {
+            let e = y - mu;
+            let d = a * e * e;
+            let k = (-slope * (d - nearest)).exp();
+            out.0.push(k);
+            out.1.push(k * d);
+        }
+    }
+
+    /// Row `i`: its band start, `K_ij` and `K_ij d_ij` (stored, or computed
+    /// into `scratch`).
+    fn row<'s>(
+        &'s self,
+        problem: &DiscreteProblem,
+        slope: f64,
+        i: usize,
+        scratch: &'s mut (Vec<f64>, Vec<f64>),
+    ) -> (usize, &'s [f64], &'s [f64]) {
+        let (lo, hi) = self.bands[i];
+        if self.offsets.is_empty() {
+            self.fill(problem, slope, i, scratch);
+            return (lo, &scratch.0, &scratch.1);
+        }
+        let start = self.offsets[i];
+        let range = start..start + (hi - lo);
+        (lo, &self.values[range.clone()], &self.weighted[range])
     }
 }
 

@@ -22,7 +22,7 @@ use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
 use crate::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
 use crate::quant::tensor::{design_for_tensor, ZeroLevel};
-use crate::quant::{levels_from_bits, Codebook, LloydOptions};
+use crate::quant::{levels_from_bits, Codebook, LloydOptions, QuantError};
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
 use crate::report::table::{footnoted, ReportTable};
 
@@ -52,6 +52,24 @@ pub struct QuantizeOptions {
     /// Seed of the CountSketch hashes.
     #[serde(default)]
     pub seed: u64,
+}
+
+/// Why a quantizer gave no point at a rate.
+enum Unrun {
+    /// The rate cannot pay for the scheme's side information here.
+    RateTooLow,
+    /// The tensor has fewer distinct values than the design's levels.
+    TooFewDistinct,
+    Failed,
+}
+
+impl Unrun {
+    fn of_design(error: &QuantError) -> Unrun {
+        match error {
+            QuantError::TooFewDistinct { .. } => Unrun::TooFewDistinct,
+            _ => Unrun::Failed,
+        }
+    }
 }
 
 fn default_m() -> Vec<f64> {
@@ -165,8 +183,10 @@ impl QuantizeOptions {
             let (nonzero, model) = model;
             let power = values.iter().map(|x| x * x).sum::<f64>() / values.len().max(1) as f64;
             // the codebook and its note (an unsound fit, the zero level)
-            let design = |bits: u32, m: f64| -> Result<(Codebook, Option<String>), String> {
-                let levels = levels_from_bits(bits).map_err(|e| e.to_string())?;
+            let design = |bits: u32,
+                          m: f64|
+             -> Result<(Codebook, Option<String>), (Unrun, String)> {
+                let levels = levels_from_bits(bits).map_err(|e| (Unrun::Failed, e.to_string()))?;
                 let designed = design_for_tensor(
                     Some(&model),
                     &nonzero,
@@ -176,7 +196,7 @@ impl QuantizeOptions {
                     ZeroLevel::Auto,
                     &LloydOptions::default(),
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| (Unrun::of_design(&e), e.to_string()))?;
                 Ok((designed.design.codebook, designed.note))
             };
             // the quantizer cell, footnoted with the design's note and when
@@ -206,7 +226,14 @@ impl QuantizeOptions {
                 };
                 evaluate(kind, &values, &options)
                     .map(|e| e.result)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| {
+                        let kind = if e.is_rate_too_low() {
+                            Unrun::RateTooLow
+                        } else {
+                            Unrun::Failed
+                        };
+                        (kind, e.to_string())
+                    })
             };
             let (mut mse_points, mut bit_points) = (Vec::new(), Vec::new());
             for &m in &self.m {
@@ -226,7 +253,10 @@ impl QuantizeOptions {
                         mse_points.push((m, r.mse));
                         bit_points.push((m, r.coded_bits));
                     }
-                    Err(error) => section
+                    Err((Unrun::TooFewDistinct, error)) => section
+                        .text
+                        .push(format!("{} (M = {m}): no point, {error}.", meta.name)),
+                    Err((_, error)) => section
                         .failures
                         .push(format!("{} (M = {m}): {error}", meta.name)),
                 }
@@ -240,6 +270,7 @@ impl QuantizeOptions {
             sweep_mse.push(series(mse_points));
             sweep_bits.push(series(bit_points));
             let mut compare_series = Vec::new();
+            let (mut too_low, mut too_few) = (Vec::new(), Vec::new());
             for (q, &kind) in kinds.iter().enumerate() {
                 let rates: Vec<u32> = match kind.fixed_width() {
                     Some(width) => vec![width],
@@ -247,7 +278,7 @@ impl QuantizeOptions {
                 };
                 let mut points = Vec::new();
                 for rate in rates {
-                    let result: Result<(BaselineResult, Option<String>), String> = if kind
+                    let result: Result<(BaselineResult, Option<String>), (Unrun, String)> = if kind
                         == BaselineKind::M22
                     {
                         design(rate, self.compare_m)
@@ -270,8 +301,13 @@ impl QuantizeOptions {
                             points.push((r.coded_bits, r.mse));
                         }
                         // A rate too low for a scheme's side information is no point on its curve.
-                        Err(error) if error.contains("cannot pay for") => {}
-                        Err(error) => section
+                        Err((Unrun::RateTooLow, _)) => {
+                            too_low.push(format!("{kind} at {rate} bits"))
+                        }
+                        Err((Unrun::TooFewDistinct, _)) => {
+                            too_few.push(format!("{kind} at {rate} bits"))
+                        }
+                        Err((Unrun::Failed, error)) => section
                             .failures
                             .push(format!("{} ({kind} at {rate} bits): {error}", meta.name)),
                     }
@@ -286,6 +322,20 @@ impl QuantizeOptions {
                     color: q,
                     points,
                 });
+            }
+            if !too_low.is_empty() {
+                section.text.push(format!(
+                    "{}: not run, the rate cannot pay for the side information (scale, positions) on this tensor: {}.",
+                    meta.name,
+                    too_low.join(", ")
+                ));
+            }
+            if !too_few.is_empty() {
+                section.text.push(format!(
+                    "{}: not run, fewer distinct values than the levels: {}.",
+                    meta.name,
+                    too_few.join(", ")
+                ));
             }
             compare_panels.push(Panel {
                 title: meta.name.clone(),

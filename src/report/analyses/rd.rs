@@ -164,6 +164,18 @@ impl RdOptions {
                     continue;
                 }
             };
+            if !study.too_low.is_empty() {
+                let skipped: Vec<String> = study
+                    .too_low
+                    .iter()
+                    .map(|t| format!("{} at {} bits", t.name, t.bits))
+                    .collect();
+                section.text.push(format!(
+                    "{}: not run, the rate cannot pay for the side information (scale, positions) on this tensor: {}.",
+                    meta.name,
+                    skipped.join(", ")
+                ));
+            }
             for failure in &study.failures {
                 section.failures.push(format!(
                     "{} ({} at {} bits): {}",
