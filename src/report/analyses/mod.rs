@@ -109,6 +109,16 @@ kinds! {
     "simulate" => Simulate(simulate::SimulateOptions),
 }
 
+/// Why a scheme has no point at a rate: its side information alone exceeds
+/// the budget.
+pub(crate) const RATE_TOO_LOW: &str =
+    "the rate cannot pay for the side information (scale, positions) on this tensor";
+
+/// The paragraph `"<tensor>: not run, <why>: <a>, <b>."`, if anything was not run.
+pub(crate) fn not_run(tensor: &str, why: &str, items: &[String]) -> Option<String> {
+    (!items.is_empty()).then(|| format!("{tensor}: not run, {why}: {}.", items.join(", ")))
+}
+
 /// The selected tensors at `step` (the last selected step when `None`), in
 /// depth order; an error names the step when it holds none.
 pub(crate) fn at_step<'a>(

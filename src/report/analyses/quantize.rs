@@ -16,7 +16,10 @@
 
 use serde::Deserialize;
 
-use super::{at_step, baseline_kinds, gennorm, num, sig, Cell, Input, Progress, Section};
+use super::{
+    at_step, baseline_kinds, gennorm, not_run, num, sig, Cell, Input, Progress, Section,
+    RATE_TOO_LOW,
+};
 use crate::analysis::{prepare, NanPolicy, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
@@ -323,20 +326,14 @@ impl QuantizeOptions {
                     points,
                 });
             }
-            if !too_low.is_empty() {
-                section.text.push(format!(
-                    "{}: not run, the rate cannot pay for the side information (scale, positions) on this tensor: {}.",
-                    meta.name,
-                    too_low.join(", ")
-                ));
-            }
-            if !too_few.is_empty() {
-                section.text.push(format!(
-                    "{}: not run, fewer distinct values than the levels: {}.",
-                    meta.name,
-                    too_few.join(", ")
-                ));
-            }
+            section
+                .text
+                .extend(not_run(&meta.name, RATE_TOO_LOW, &too_low));
+            section.text.extend(not_run(
+                &meta.name,
+                "fewer distinct values than the levels",
+                &too_few,
+            ));
             compare_panels.push(Panel {
                 title: meta.name.clone(),
                 x: Axis::log("coded rate (bits/entry)"),

@@ -6,7 +6,10 @@
 
 use serde::Deserialize;
 
-use super::{at_step, baseline_kinds, gennorm, num, opt, sig, Input, Progress, Section};
+use super::{
+    at_step, baseline_kinds, gennorm, not_run, num, opt, sig, Input, Progress, Section,
+    RATE_TOO_LOW,
+};
 use crate::analysis::{prepare, rd_study, NanPolicy, RdStudySettings, ZeroPolicy};
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
@@ -164,18 +167,14 @@ impl RdOptions {
                     continue;
                 }
             };
-            if !study.too_low.is_empty() {
-                let skipped: Vec<String> = study
-                    .too_low
-                    .iter()
-                    .map(|t| format!("{} at {} bits", t.name, t.bits))
-                    .collect();
-                section.text.push(format!(
-                    "{}: not run, the rate cannot pay for the side information (scale, positions) on this tensor: {}.",
-                    meta.name,
-                    skipped.join(", ")
-                ));
-            }
+            let too_low: Vec<String> = study
+                .too_low
+                .iter()
+                .map(|t| format!("{} at {} bits", t.name, t.bits))
+                .collect();
+            section
+                .text
+                .extend(not_run(&meta.name, RATE_TOO_LOW, &too_low));
             for failure in &study.failures {
                 section.failures.push(format!(
                     "{} ({} at {} bits): {}",
