@@ -21,6 +21,7 @@
 //! by dynamic programming over the budget in units of `gcd(n_i)` bits, when
 //! that table is small enough.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::bits::BitModel;
@@ -203,19 +204,22 @@ pub fn operational_curve(
 
 /// The [`operational_curve`] of every tensor, on its values pooled over
 /// the steps (`steps[t][i]` is tensor `i` at step `t`); an error names the
-/// tensor's index.
+/// tensor's index. Tensors are designed in parallel.
 pub fn pooled_curves(
     steps: &[Vec<Vec<f64>>],
     max_bits: u32,
     m: f64,
 ) -> Result<Vec<Vec<RatePoint>>, (usize, QuantError)> {
     let tensors = steps.first().map_or(0, Vec::len);
-    (0..tensors)
+    let curves: Vec<_> = (0..tensors)
+        .into_par_iter()
         .map(|i| {
             let pooled: Vec<f64> = steps.iter().flat_map(|s| s[i].iter().copied()).collect();
             operational_curve(&pooled, max_bits, m).map_err(|e| (i, e))
         })
-        .collect()
+        .collect();
+    // the first failing tensor, whichever thread found it
+    curves.into_iter().collect()
 }
 
 /// Indices of the lower convex hull of `points` (sorted by increasing

@@ -13,7 +13,7 @@
 use serde::Deserialize;
 
 use super::ef::{check_fractions, FeedbackOption};
-use super::{num, read_sequence, Cell, Input, Progress, Section};
+use super::{num, per_item, read_sequence, Cell, Input, Progress, Section};
 use crate::compress::bits::{sequence_stored_bits, widest};
 use crate::compress::budget::{
     allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget,
@@ -112,19 +112,25 @@ impl BudgetOptions {
                 &["k", "budget (entries)", "top-k error", "λ", "threshold sent", "threshold error", "ratio"],
             );
             let (mut topk_points, mut threshold_points) = (Vec::new(), Vec::new());
-            for &k in &self.k {
-                progress(&format!("threshold at k = {k}"));
-                let topk = replay_totals(
-                    &steps,
-                    Scope::PerTensor,
-                    |_, _| Compressor::TopK { fraction: k },
-                    feedback,
-                    bits,
-                    0,
-                )
-                .map_err(named)?;
-                let search = threshold_for(&steps, feedback, bits, Budget::Entries(topk.sent))
-                    .map_err(named)?;
+            let searches = per_item(
+                &self.k,
+                progress,
+                |k| format!("threshold at k = {k}"),
+                |&k| {
+                    let topk = replay_totals(
+                        &steps,
+                        Scope::PerTensor,
+                        |_, _| Compressor::TopK { fraction: k },
+                        feedback,
+                        bits,
+                        0,
+                    )?;
+                    let search = threshold_for(&steps, feedback, bits, Budget::Entries(topk.sent))?;
+                    Ok((topk, search))
+                },
+            );
+            for (&k, search) in self.k.iter().zip(searches) {
+                let (topk, search) = search.map_err(named)?;
                 table.push(vec![
                     num(k, 3),
                     topk.sent.to_string().into(),

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{fit_settings, num, opt, Input, Progress, Section};
+use super::{fit_settings, num, opt, per_item, Input, Progress, Section};
 use crate::analysis::depth::DepthOrder;
 use crate::analysis::{fit_tensor, FamilyOutcome, ZeroPolicy};
 use crate::dist::FamilyKind;
@@ -71,15 +71,21 @@ impl EvolveOptions {
             ..Section::default()
         };
         let mut points = Vec::new();
-        for meta in metas {
+        let fits = per_item(
+            &metas,
+            progress,
+            |meta| format!("{} step {}", meta.name, meta.step.unwrap_or_default()),
+            |meta| {
+                input
+                    .dump
+                    .read(meta)
+                    .map_err(|e| e.to_string())
+                    .and_then(|values| fit_tensor(values, &settings).map_err(|e| e.to_string()))
+            },
+        );
+        for (meta, fit) in metas.into_iter().zip(fits) {
             let step = meta.step.expect("filtered");
-            progress(&format!("{} step {step}", meta.name));
             let tensor = names.iter().position(|n| *n == meta.name).expect("named");
-            let fit = input
-                .dump
-                .read(meta)
-                .map_err(|e| e.to_string())
-                .and_then(|values| fit_tensor(values, &settings).map_err(|e| e.to_string()));
             match fit {
                 Ok(fit) => {
                     for outcome in &fit.fits {

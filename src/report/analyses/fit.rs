@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{at_step, fit_settings, num, opt, Input, Progress, Section};
+use super::{at_step, fit_settings, num, opt, per_tensor, Input, Progress, Section};
 use crate::analysis::{fit_tensor, prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
 use crate::report::figure::{histogram, Axis, Figure, Legend, Panel, Series, Style, Width};
@@ -88,18 +88,14 @@ impl FitOptions {
         );
         let mut panels = Vec::new();
         let mut notes = Vec::new();
-        for meta in metas {
-            progress(&meta.name);
-            let outcome = input
-                .dump
-                .read(meta)
-                .map_err(|e| e.to_string())
-                .and_then(|values| {
-                    let prepared = prepare(values.clone(), self.zeros, NanPolicy::Error)
-                        .map_err(|e| e.to_string())?;
-                    let fit = fit_tensor(values, &settings).map_err(|e| e.to_string())?;
-                    Ok((prepared.values, fit))
-                });
+        let outcomes = per_tensor(&metas, progress, |meta| {
+            let values = input.dump.read(meta).map_err(|e| e.to_string())?;
+            let prepared =
+                prepare(values.clone(), self.zeros, NanPolicy::Error).map_err(|e| e.to_string())?;
+            let fit = fit_tensor(values, &settings).map_err(|e| e.to_string())?;
+            Ok::<_, String>((prepared.values, fit))
+        });
+        for (meta, outcome) in metas.into_iter().zip(outcomes) {
             let (values, fit) = match outcome {
                 Ok(ok) => ok,
                 Err(error) => {

@@ -11,6 +11,7 @@ use crate::dist::FamilyKind;
 use crate::dump::{Dump, Sequence, TensorMeta};
 use crate::fit::LocMode;
 use crate::quant::baseline::BaselineKind;
+use rayon::prelude::*;
 
 use super::figure::Figure;
 use super::spec::{split_kind, KindError, SourceKeys};
@@ -48,6 +49,39 @@ pub struct Section {
 
 /// Called with a short label as an analysis moves from item to item.
 pub type Progress<'p> = &'p mut dyn FnMut(&str);
+
+/// `work` on every item, in parallel on rayon's pool, with the results in
+/// the items' order. Each item's `label` reaches `progress` (on the calling
+/// thread) as its work starts. Memory is that of one item per worker, and
+/// the results do not depend on the number of threads (each item's work is
+/// the same whichever thread runs it).
+pub(crate) fn per_item<T: Sync, R: Send>(
+    items: &[T],
+    progress: Progress,
+    label: impl Fn(&T) -> String + Sync,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let (sender, started) = std::sync::mpsc::channel::<String>();
+    let (label, work) = (&label, &work);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            items
+                .par_iter()
+                .map_with(sender, |sender, item| {
+                    // the receiver outlives the work: a send cannot fail
+                    let _ = sender.send(label(item));
+                    work(item)
+                })
+                .collect::<Vec<R>>()
+        });
+        for item in started {
+            progress(&item);
+        }
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
 
 /// Declares the kinds: `"name" => Variant(module::Options)`.
 macro_rules! kinds {
@@ -117,6 +151,15 @@ pub(crate) const RATE_TOO_LOW: &str =
 /// The paragraph `"<tensor>: not run, <why>: <a>, <b>."`, if anything was not run.
 pub(crate) fn not_run(tensor: &str, why: &str, items: &[String]) -> Option<String> {
     (!items.is_empty()).then(|| format!("{tensor}: not run, {why}: {}.", items.join(", ")))
+}
+
+/// [`per_item`] over tensors, each labelled by its name.
+pub(crate) fn per_tensor<R: Send>(
+    metas: &[&TensorMeta],
+    progress: Progress,
+    work: impl Fn(&TensorMeta) -> R + Sync,
+) -> Vec<R> {
+    per_item(metas, progress, |meta| meta.name.clone(), |meta| work(meta))
 }
 
 /// The selected tensors at `step` (the last selected step when `None`), in

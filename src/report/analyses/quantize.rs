@@ -17,11 +17,12 @@
 use serde::Deserialize;
 
 use super::{
-    at_step, baseline_kinds, gennorm, not_run, num, sig, Cell, Input, Progress, Section,
-    RATE_TOO_LOW,
+    at_step, baseline_kinds, gennorm, not_run, num, per_tensor, sig, Cell, Input, Progress,
+    Section, RATE_TOO_LOW,
 };
 use crate::analysis::{prepare, NanPolicy, ZeroPolicy};
 use crate::dist::FamilyKind;
+use crate::dump::TensorMeta;
 use crate::fit::{fit, FitOptions};
 use crate::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
 use crate::quant::tensor::{design_for_tensor, ZeroLevel};
@@ -73,6 +74,19 @@ impl Unrun {
             _ => Unrun::Failed,
         }
     }
+}
+
+/// A quantizer's point, or why it has none.
+type Outcome = Result<(BaselineResult, Option<String>), (Unrun, String)>;
+
+/// What was run on one tensor (see [`QuantizeOptions::runs_on`]).
+struct TensorRuns {
+    /// Mean square of the tensor as sent (the MSE of sending zeros).
+    power: f64,
+    /// One outcome per M of the sweep.
+    sweep: Vec<Outcome>,
+    /// Per quantizer, `(rate, outcome)` per rate.
+    compare: Vec<Vec<(u32, Outcome)>>,
 }
 
 fn default_m() -> Vec<f64> {
@@ -142,6 +156,94 @@ impl QuantizeOptions {
         Ok(())
     }
 
+    /// Every design and evaluation on one tensor: the M sweep (one result
+    /// per M) and the comparison (per quantizer, per rate).
+    fn runs_on(
+        &self,
+        input: &Input,
+        meta: &TensorMeta,
+        kinds: &[BaselineKind],
+    ) -> Result<TensorRuns, String> {
+        let values = input.dump.read(meta).map_err(|e| e.to_string())?;
+        let nonzero = prepare(values.clone(), ZeroPolicy::Drop, NanPolicy::Error)
+            .map_err(|e| e.to_string())?
+            .values;
+        let model = fit(self.family, &nonzero, &FitOptions::default())
+            .map_err(|e| format!("{} fit: {e}", self.family))?
+            .model;
+        let power = values.iter().map(|x| x * x).sum::<f64>() / values.len().max(1) as f64;
+        // the codebook and its note (an unsound fit, the zero level)
+        let design = |bits: u32, m: f64| -> Result<(Codebook, Option<String>), (Unrun, String)> {
+            let levels = levels_from_bits(bits).map_err(|e| (Unrun::Failed, e.to_string()))?;
+            let designed = design_for_tensor(
+                Some(&model),
+                &nonzero,
+                &values,
+                levels,
+                m,
+                ZeroLevel::Auto,
+                &LloydOptions::default(),
+            )
+            .map_err(|e| (Unrun::of_design(&e), e.to_string()))?;
+            Ok((designed.design.codebook, designed.note))
+        };
+        let run = |kind: BaselineKind, rate: u32, m: f64, codebook: Option<Codebook>| {
+            let options = BaselineOptions {
+                rate: f64::from(rate),
+                m,
+                seed: self.seed,
+                codebook,
+                ..BaselineOptions::default()
+            };
+            evaluate(kind, &values, &options)
+                .map(|e| e.result)
+                .map_err(|e| {
+                    let kind = if e.is_rate_too_low() {
+                        Unrun::RateTooLow
+                    } else {
+                        Unrun::Failed
+                    };
+                    (kind, e.to_string())
+                })
+        };
+        let sweep = self
+            .m
+            .iter()
+            .map(|&m| {
+                design(self.sweep_bits, m).and_then(|(c, note)| {
+                    run(BaselineKind::M22, self.sweep_bits, m, Some(c)).map(|r| (r, note))
+                })
+            })
+            .collect();
+        let compare = kinds
+            .iter()
+            .map(|&kind| {
+                let rates: Vec<u32> = match kind.fixed_width() {
+                    Some(width) => vec![width],
+                    None => self.rates.clone(),
+                };
+                rates
+                    .into_iter()
+                    .map(|rate| {
+                        let result = if kind == BaselineKind::M22 {
+                            design(rate, self.compare_m).and_then(|(c, note)| {
+                                run(kind, rate, 0.0, Some(c)).map(|r| (r, note))
+                            })
+                        } else {
+                            run(kind, rate, 0.0, None).map(|r| (r, None))
+                        };
+                        (rate, result)
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(TensorRuns {
+            power,
+            sweep,
+            compare,
+        })
+    }
+
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
         let kinds = self.kinds()?;
         let (step, metas) = at_step(input, self.step)?;
@@ -162,46 +264,16 @@ impl QuantizeOptions {
         );
         let (mut sweep_mse, mut sweep_bits, mut compare_panels) =
             (Vec::new(), Vec::new(), Vec::new());
-        for (t, meta) in metas.iter().enumerate() {
-            progress(&meta.name);
-            let prepared = input
-                .dump
-                .read(meta)
-                .map_err(|e| e.to_string())
-                .and_then(|values| {
-                    let nonzero = prepare(values.clone(), ZeroPolicy::Drop, NanPolicy::Error)
-                        .map_err(|e| e.to_string())?;
-                    let model = fit(self.family, &nonzero.values, &FitOptions::default())
-                        .map_err(|e| format!("{} fit: {e}", self.family))?
-                        .model;
-                    Ok((values, (nonzero.values, model)))
-                });
-            let (values, model) = match prepared {
-                Ok(ok) => ok,
+        let runs = per_tensor(&metas, progress, |meta| self.runs_on(input, meta, &kinds));
+        for (t, (meta, runs)) in metas.iter().zip(runs).enumerate() {
+            let runs = match runs {
+                Ok(runs) => runs,
                 Err(error) => {
                     section.failures.push(format!("{}: {error}", meta.name));
                     continue;
                 }
             };
-            let (nonzero, model) = model;
-            let power = values.iter().map(|x| x * x).sum::<f64>() / values.len().max(1) as f64;
-            // the codebook and its note (an unsound fit, the zero level)
-            let design = |bits: u32,
-                          m: f64|
-             -> Result<(Codebook, Option<String>), (Unrun, String)> {
-                let levels = levels_from_bits(bits).map_err(|e| (Unrun::Failed, e.to_string()))?;
-                let designed = design_for_tensor(
-                    Some(&model),
-                    &nonzero,
-                    &values,
-                    levels,
-                    m,
-                    ZeroLevel::Auto,
-                    &LloydOptions::default(),
-                )
-                .map_err(|e| (Unrun::of_design(&e), e.to_string()))?;
-                Ok((designed.design.codebook, designed.note))
-            };
+            let power = runs.power;
             // the quantizer cell, footnoted with the design's note and when
             // the quantizer is worse than sending zeros
             let label = |table: &mut ReportTable, name: String, note: Option<String>, mse: f64| {
@@ -219,30 +291,9 @@ impl QuantizeOptions {
                 table.notes.push(format!("{whose}: {}", text.join("; ")));
                 footnoted(name, table.notes.len())
             };
-            let run = |kind: BaselineKind, rate: u32, m: f64, codebook: Option<Codebook>| {
-                let options = BaselineOptions {
-                    rate: f64::from(rate),
-                    m,
-                    seed: self.seed,
-                    codebook,
-                    ..BaselineOptions::default()
-                };
-                evaluate(kind, &values, &options)
-                    .map(|e| e.result)
-                    .map_err(|e| {
-                        let kind = if e.is_rate_too_low() {
-                            Unrun::RateTooLow
-                        } else {
-                            Unrun::Failed
-                        };
-                        (kind, e.to_string())
-                    })
-            };
             let (mut mse_points, mut bit_points) = (Vec::new(), Vec::new());
-            for &m in &self.m {
-                match design(self.sweep_bits, m).and_then(|(c, note)| {
-                    run(BaselineKind::M22, self.sweep_bits, m, Some(c)).map(|r| (r, note))
-                }) {
+            for (&m, sweep) in self.m.iter().zip(runs.sweep) {
+                match sweep {
                     Ok((r, note)) => {
                         let name = label(&mut sweep_table, meta.name.clone(), note, r.mse);
                         sweep_table.push(vec![
@@ -274,21 +325,9 @@ impl QuantizeOptions {
             sweep_bits.push(series(bit_points));
             let mut compare_series = Vec::new();
             let (mut too_low, mut too_few) = (Vec::new(), Vec::new());
-            for (q, &kind) in kinds.iter().enumerate() {
-                let rates: Vec<u32> = match kind.fixed_width() {
-                    Some(width) => vec![width],
-                    None => self.rates.clone(),
-                };
+            for (q, (&kind, at_rates)) in kinds.iter().zip(runs.compare).enumerate() {
                 let mut points = Vec::new();
-                for rate in rates {
-                    let result: Result<(BaselineResult, Option<String>), (Unrun, String)> = if kind
-                        == BaselineKind::M22
-                    {
-                        design(rate, self.compare_m)
-                            .and_then(|(c, note)| run(kind, rate, 0.0, Some(c)).map(|r| (r, note)))
-                    } else {
-                        run(kind, rate, 0.0, None).map(|r| (r, None))
-                    };
+                for (rate, result) in at_rates {
                     match result {
                         Ok((r, note)) => {
                             let name =

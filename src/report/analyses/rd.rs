@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use super::{
-    at_step, baseline_kinds, gennorm, not_run, num, opt, sig, Input, Progress, Section,
+    at_step, baseline_kinds, gennorm, not_run, num, opt, per_tensor, sig, Input, Progress, Section,
     RATE_TOO_LOW,
 };
 use crate::analysis::{prepare, rd_study, NanPolicy, RdStudySettings, ZeroPolicy};
@@ -137,24 +137,20 @@ impl RdOptions {
             &["tensor", "quantizer", "nominal bits", "coded bits", "distortion", "gap (bits)", "gap (dB)"],
         );
         let mut panels = Vec::new();
-        for meta in &metas {
-            progress(&meta.name);
-            let study = input
-                .dump
-                .read(meta)
+        let studies = per_tensor(&metas, progress, |meta| {
+            let values = input.dump.read(meta).map_err(|e| e.to_string())?;
+            let nonzero =
+                prepare(values, ZeroPolicy::Auto, NanPolicy::Error).map_err(|e| e.to_string())?;
+            let model = fit(self.family, &nonzero.values, &FitOptions::default())
+                .map_err(|e| format!("{} fit: {e}", self.family))?
+                .model;
+            let (model, note) = sound_model(model, &nonzero.values, self.m)
+                .map_err(|e| format!("laplace fit: {e}"))?;
+            rd_study(&model, &nonzero.values, &settings)
+                .map(|study| (study, note))
                 .map_err(|e| e.to_string())
-                .and_then(|values| {
-                    let nonzero = prepare(values, ZeroPolicy::Auto, NanPolicy::Error)
-                        .map_err(|e| e.to_string())?;
-                    let model = fit(self.family, &nonzero.values, &FitOptions::default())
-                        .map_err(|e| format!("{} fit: {e}", self.family))?
-                        .model;
-                    let (model, note) = sound_model(model, &nonzero.values, self.m)
-                        .map_err(|e| format!("laplace fit: {e}"))?;
-                    rd_study(&model, &nonzero.values, &settings)
-                        .map(|study| (study, note))
-                        .map_err(|e| e.to_string())
-                });
+        });
+        for (meta, study) in metas.iter().zip(studies) {
             let study = match study {
                 Ok((study, note)) => {
                     if let Some(note) = note {
