@@ -23,7 +23,7 @@ use gradrd::analysis::{
 use gradrd::dist::{ContinuousDist, FamilyKind, Model};
 use gradrd::fit::{fit, FitOptions, LocMode};
 use gradrd::quant::baseline::BaselineKind;
-use gradrd::quant::rd::CurvePoint;
+use gradrd::quant::rd::{BaOptions, CurvePoint};
 use gradrd::quant::tensor::sound_model;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -78,7 +78,7 @@ pub struct RdArgs {
     #[arg(long, default_value_t = 16)]
     points: usize,
     /// Blahut–Arimoto iterations per point of the curve (warm-started from the previous point).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = BaOptions::default().max_iterations)]
     iterations: usize,
     #[command(flatten)]
     out: OutputArgs,

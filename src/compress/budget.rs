@@ -3,10 +3,13 @@
 //! **Hard threshold vs top-k at an equal total budget** (Sahu et al.,
 //! "Rethinking gradient sparsification as total error minimization",
 //! NeurIPS 2021): find the constant λ whose hard-threshold replay sends at
-//! most the budget of entries over the whole run, by bisection on λ (the
-//! spend falls as λ grows; with error feedback this is not guaranteed
-//! step by step, so the returned spend is the measured one, never above the
-//! budget), and compare total errors `Σ_t ‖p_t − C(p_t)‖²`.
+//! most the budget of entries over the whole run, by a bracketing search on
+//! ln λ (Illinois steps on `ln(spend + 1) − ln(budget + 1)`, bisection when
+//! a step would leave the bracket; it stops at the exact budget or at a
+//! relative width of 1e-10 in λ). The spend falls as λ grows; with error
+//! feedback this is not guaranteed step by step, so the returned spend is
+//! the measured one, never above the budget. Then compare total errors
+//! `Σ_t ‖p_t − C(p_t)‖²`.
 //!
 //! **Per-tensor bit allocation** under a total bit budget: tensor `i` with
 //! `n_i` entries has an operational distortion-rate curve `D_i(R)` (per
@@ -32,9 +35,16 @@ use super::CompressError;
 use crate::quant::empirical::design_from_samples;
 use crate::quant::{DesignSpec, LloydOptions, QuantError};
 
-/// Bisection steps at most (λ is a double: 64 halvings of any finite
-/// interval reach adjacent doubles).
+/// Search steps at most.
 const MAX_BISECTIONS: usize = 200;
+
+/// The search starts `2^-80` below the bound on every |p| (below it, every
+/// non-zero entry is sent) ...
+const LN_LAMBDA_RANGE: f64 = 80.0 * std::f64::consts::LN_2;
+
+/// ... and stops when the bracket on λ is narrower than this relative width
+/// (far below the resolution of any stored gradient: f32 is 6e-8).
+const LN_LAMBDA_TOLERANCE: f64 = 1e-10;
 
 /// The constant hard threshold that spends a total budget.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -60,6 +70,21 @@ impl Budget {
         match *self {
             Budget::Entries(b) => totals.sent > b,
             Budget::Bits(b) => totals.bits > b,
+        }
+    }
+
+    /// What `totals` spent in this budget's unit.
+    fn spent(&self, totals: &RunTotals) -> f64 {
+        match *self {
+            Budget::Entries(_) => totals.sent as f64,
+            Budget::Bits(_) => totals.bits,
+        }
+    }
+
+    fn amount(&self) -> f64 {
+        match *self {
+            Budget::Entries(b) => b as f64,
+            Budget::Bits(b) => b,
         }
     }
 
@@ -119,33 +144,55 @@ pub fn threshold_for<G: AsRef<[f64]>>(
                 .fold(0.0f64, |m, x| m.max(x.abs()))
         })
         .sum();
-    let mut low = 0.0;
-    let mut high = 2.0 * bound + f64::MIN_POSITIVE;
+    let high = 2.0 * bound + f64::MIN_POSITIVE;
     let mut best = ThresholdSearch {
         lambda: high,
         totals: replay(high)?,
         evaluations: 0,
     };
     evaluations += 1;
+    // Illinois steps on ln λ against the misfit ln(spend + 1) − ln(budget + 1):
+    // `lower` overspends, `upper` (the best so far) does not. The lower end
+    // starts where λ is below every entry's resolution (spend as at λ = 0).
+    let misfit = |totals: &RunTotals| budget.spent(totals).ln_1p() - budget.amount().ln_1p();
+    let mut lower = (high.ln() - LN_LAMBDA_RANGE, misfit(&everything));
+    let mut upper = (high.ln(), misfit(&best.totals));
+    let mut last_side = None;
     for _ in 0..MAX_BISECTIONS {
-        let mid = 0.5 * (low + high);
-        if mid <= low || mid >= high {
+        if upper.0 - lower.0 <= LN_LAMBDA_TOLERANCE {
             break;
         }
-        let totals = replay(mid)?;
-        evaluations += 1;
-        if budget.exceeded_by(&totals) {
-            low = mid;
+        let secant = upper.0 - upper.1 * (upper.0 - lower.0) / (upper.1 - lower.1);
+        let margin = 1e-3 * (upper.0 - lower.0);
+        let u = if secant.is_finite() && secant > lower.0 + margin && secant < upper.0 - margin {
+            secant
         } else {
-            high = mid;
+            0.5 * (lower.0 + upper.0)
+        };
+        let lambda = u.exp();
+        let totals = replay(lambda)?;
+        evaluations += 1;
+        let point = (u, misfit(&totals));
+        if budget.exceeded_by(&totals) {
+            lower = point;
+            if last_side == Some(false) {
+                upper.1 *= 0.5;
+            }
+            last_side = Some(false);
+        } else {
+            upper = point;
             best = ThresholdSearch {
-                lambda: mid,
+                lambda,
                 totals,
                 evaluations: 0,
             };
             if budget.met_exactly_by(&totals) {
                 break;
             }
+            if last_side == Some(true) {
+                lower.1 *= 0.5;
+            }
+            last_side = Some(true);
         }
     }
     best.evaluations = evaluations;

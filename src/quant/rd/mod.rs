@@ -30,7 +30,7 @@
 //! keep it at 1e-3…1 nat long after the rate has settled. With the sweep's
 //! warm starts a fixed budget of iterations per slope is what bounds the
 //! work; each point carries its bracket and stop reason. Measured (tests,
-//! default options: 512 cells, 300 iterations, `D ≥ 10⁻² D_max`): the unit
+//! default options: 512 cells, 150 iterations, `D ≥ 10⁻² D_max`): the unit
 //! Gaussian lies within 2.3e-3 bit above `½ log2(1/D)` everywhere, the error
 //! growing as `D` falls (1024 cells: 5.5e-4 bit).
 

@@ -14,7 +14,7 @@ use crate::analysis::{prepare, rd_study, NanPolicy, RdStudySettings, ZeroPolicy}
 use crate::dist::FamilyKind;
 use crate::fit::{fit, FitOptions};
 use crate::quant::baseline::BaselineKind;
-use crate::quant::rd::{MAX_CELLS, MIN_CELLS};
+use crate::quant::rd::{BaOptions, MAX_CELLS, MIN_CELLS};
 use crate::quant::tensor::sound_model;
 use crate::report::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
 use crate::report::table::{footnoted, ReportTable};
@@ -68,7 +68,7 @@ fn default_points() -> usize {
 }
 
 fn default_iterations() -> usize {
-    300
+    BaOptions::default().max_iterations
 }
 
 /// Colours: the limit, the bound, then one per quantizer.
