@@ -924,6 +924,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["gpt", "resnet"], required=True)
     parser.add_argument("--fixtures", default=str(ROOT / "tests" / "fixtures" / "real"))
+    parser.add_argument("--no-fixtures", action="store_true",
+                        help="write only --data-out (the fixtures are sized for the default model)")
     parser.add_argument("--data-out", default=None, help="directory for the time series (step_NNNNNN.*)")
     parser.add_argument("--notes", default=None, help="gpt: directory for pickletools listings (outside the repo)")
     parser.add_argument("--steps", type=int, default=400, help="optimizer steps; gradients of steps 0..steps")
@@ -966,7 +968,8 @@ def main() -> None:
         model, recorded, other, summary = train_gpt(args)
         trained = time.perf_counter() - started
         names = [name for name, _ in model.named_parameters()]
-        files = write_gpt_fixtures(out, names, recorded[args.fixture_step], recorded[100], other, args.fixture_step)
+        files = [] if args.no_fixtures else write_gpt_fixtures(
+            out, names, recorded[args.fixture_step], recorded[100], other, args.fixture_step)
         summary["fixture_zero_fractions"] = {
             n: float((recorded[args.fixture_step][n] == 0).float().mean()) for n in names
         }
@@ -982,10 +985,11 @@ def main() -> None:
         model, recorded, summary = train_resnet(args)
         trained = time.perf_counter() - started
         names = [name for name, _ in model.named_parameters()]
-        files = write_resnet_fixtures(out, recorded[args.fixture_step], args.fixture_step)
-    entries = manifest_entries(files, names, summary["model"])
-    update_manifest(out, summary["model"], entries, versions)
-    if args.notes and args.model == "gpt":
+        files = [] if args.no_fixtures else write_resnet_fixtures(out, recorded[args.fixture_step], args.fixture_step)
+    if files:
+        entries = manifest_entries(files, names, summary["model"])
+        update_manifest(out, summary["model"], entries, versions)
+    if args.notes and args.model == "gpt" and files:
         write_notes(Path(args.notes), out, args.fixture_step, names)
     summary.update({
         "arguments": {**vars(args), "fixtures": shown(out)},

@@ -336,7 +336,7 @@ fn table(report: &RdReport) -> Vec<u8> {
                         "[{}] {} at {} bits: {note}\n",
                         notes.len() + 1,
                         r.name,
-                        r.bits
+                        sig(r.bits, 3)
                     ));
                     format!("{} [{}]", r.name, notes.len())
                 }
