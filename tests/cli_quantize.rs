@@ -331,3 +331,71 @@ fn invalid_codebooks_are_named_errors() {
         assert!(!stderr.contains("panicked"));
     }
 }
+
+/// Tensor names are data: `--npy` files named after them stay inside the
+/// folder (`dump::file_name`), whatever the names hold.
+#[test]
+fn npy_files_named_after_hostile_tensor_names_stay_in_their_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<u8> = (0..64)
+        .flat_map(|i| ((i as f32 - 31.5) * 0.01).to_le_bytes())
+        .collect();
+    let names = ["../escape/a", "/tmp/gradrd-absolute", "..", "a\nb"];
+    let mut header = String::from("{");
+    let mut data = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let start = data.len();
+        data.extend(&values);
+        if i > 0 {
+            header.push(',');
+        }
+        header.push_str(&format!(
+            "{}:{{\"dtype\":\"F32\",\"shape\":[64],\"data_offsets\":[{start},{}]}}",
+            serde_json::to_string(name).unwrap(),
+            data.len()
+        ));
+    }
+    header.push('}');
+    let dump = dir.path().join("hostile.safetensors");
+    std::fs::write(&dump, common::safetensors_bytes(&header, &data)).unwrap();
+    let npy = dir.path().join("deep").join("arrays");
+    let out = gradrd()
+        .args(["quantize", "design", "--from"])
+        .arg(&dump)
+        .args(["--bits", "2", "-o"])
+        .arg(dir.path().join("codebooks.json"))
+        .arg("--npy")
+        .arg(&npy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut written: Vec<String> = std::fs::read_dir(&npy)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "%2E.%2Fescape%2Fa.centers.npy",
+            "%2E.%2Fescape%2Fa.thresholds.npy",
+            "%2E..centers.npy",
+            "%2E..thresholds.npy",
+            "%2Ftmp%2Fgradrd-absolute.centers.npy",
+            "%2Ftmp%2Fgradrd-absolute.thresholds.npy",
+            "a%0Ab.centers.npy",
+            "a%0Ab.thresholds.npy",
+        ]
+    );
+    // nothing next to the folder, nothing at the absolute path
+    let beside: Vec<_> = std::fs::read_dir(dir.path().join("deep"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["arrays"]);
+    assert!(!std::path::Path::new("/tmp/gradrd-absolute.centers.npy").exists());
+}

@@ -594,7 +594,8 @@ fn safeguarded_newton(
         let next = if newton > below && newton < above {
             newton
         } else if below > 0.0 && above.is_finite() {
-            (below * above).sqrt()
+            // not √(below·above): that product underflows for roots below 1e-154
+            below.sqrt() * above.sqrt()
         } else if below > 0.0 {
             below * std::f64::consts::E
         } else if above.is_finite() {

@@ -26,6 +26,9 @@
 //! (<https://numpy.org/neps/nep-0001-npy-format.html>), safetensors is
 //! <https://github.com/huggingface/safetensors#format>.
 //!
+//! Writers that name files after tensors go through [`file_name::file_component`]
+//! (one percent-encoded path component, never a way out of the folder).
+//!
 //! Non-finite values are data here: [`Dump::read`] returns them as stored and
 //! [`Dump::summarize`] counts them; the caller decides what to do.
 
@@ -33,6 +36,7 @@ mod dcp;
 mod discover;
 mod elements;
 mod error;
+pub mod file_name;
 mod format;
 mod hf_index;
 mod input;

@@ -18,6 +18,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use gradrd::analysis::prepare;
 use gradrd::dist::{ContinuousDist, FamilyKind, Model};
+use gradrd::dump::file_name::file_component;
 use gradrd::dump::{f64_npy_bytes, Dump, TensorMeta};
 use gradrd::fit::{fit, FitOptions, LocMode};
 use gradrd::quant::export::{CodebookDocument, CodebookManifest, MANIFEST_SCHEMA};
@@ -288,7 +289,8 @@ fn design_tensor(
 }
 
 /// `thresholds.npy` and `centers.npy` for one codebook, else
-/// `<tensor>[.step<N>][.m<M>].thresholds.npy` …; all files are prepared
+/// `<tensor>[.step<N>][.m<M>].thresholds.npy` … with the tensor name as one
+/// percent-encoded path component (`dump::file_name`); all files are prepared
 /// before any is moved into place.
 fn write_npy(dir: &Path, documents: &[CodebookDocument]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -298,7 +300,10 @@ fn write_npy(dir: &Path, documents: &[CodebookDocument]) -> anyhow::Result<()> {
         let stem = if documents.len() == 1 {
             String::new()
         } else {
-            let mut stem = doc.tensor.clone().unwrap_or_else(|| "codebook".to_string());
+            let mut stem = doc
+                .tensor
+                .as_deref()
+                .map_or_else(|| "codebook".to_string(), file_component);
             if let Some(step) = doc.step {
                 stem.push_str(&format!(".step{step}"));
             }
