@@ -5,22 +5,44 @@
 //! through which torch references tensor storages. This VM builds plain
 //! [`Value`]s and never executes anything: `GLOBAL` pushes a name,
 //! `REDUCE`/`NEWOBJ` record a call (except `collections.OrderedDict()`, which
-//! becomes an empty dict), `BUILD` on a recorded call keeps its state beside
-//! it ([`Value::Object`]: how dataclasses such as torch.distributed.checkpoint's
-//! `Metadata` arrive) and on anything else drops it (a state dict's
-//! `_metadata`). A memo entry taken before `BUILD` stays the bare call.
+//! becomes an empty dict), `BUILD` on a recorded call gives it its state in
+//! place ([`Value::Object`]: how dataclasses such as
+//! torch.distributed.checkpoint's `Metadata` arrive) and on anything else
+//! drops it (a state dict's `_metadata`).
 //!
-//! Bounds: every length is checked against the remaining input before any
-//! allocation, nesting is limited to [`MAX_DEPTH`] (so dropping a value never
-//! overflows the stack), and containers are shared (`Rc`) so `BINGET` never
-//! copies — a "billion laughs" program stays linear in its size.
-//! Opcode reference: CPython `Lib/pickletools.py`.
+//! Objects are shared as in CPython's unpickler: while the program runs,
+//! every container lives once in an arena and the stack and the memo hold
+//! references to it, so `DUP`, `MEMOIZE`/`BINPUT` and `BINGET` never copy,
+//! and `APPEND`/`SETITEMS`/`BUILD` change the one object every reference
+//! sees (a dict pickled twice is filled once and read twice). At `STOP` the
+//! result is frozen into reference-counted [`Value`]s, each arena object
+//! converted once however often it is referenced, so a "billion laughs"
+//! program stays linear in its size.
+//!
+//! Bounds, whatever the program (CPython's unpickler has none of them):
+//!
+//! ```text
+//! every length                  checked against the remaining input before any allocation
+//! values held at once           stack + memo + container items + containers <= MAX_CELLS
+//! nesting of the result         <= MAX_DEPTH containers (freezing and dropping never overflow the stack)
+//! work                          O(1) amortized per opcode byte (no copy-on-write, no rescans)
+//! cycles (a list holding itself) cut when frozen: the inner reference reads as None
+//! ```
+//!
+//! So a program of n bytes runs in O(n) time and at most
+//! `MAX_CELLS` × ~48 bytes of memory. Opcode reference: CPython
+//! `Lib/pickletools.py`; object sharing: `Lib/pickle.py` (`_Unpickler`).
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Deepest nesting of containers accepted.
 pub const MAX_DEPTH: u32 = 200;
+
+/// Most values the VM holds at once: stack entries, memo entries, items of
+/// containers and containers, counted together. A `torch.save` state dict
+/// costs about 30 per tensor, so this admits some 140 000 tensors.
+pub const MAX_CELLS: usize = 1 << 22;
 
 /// A value on the pickle stack.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,19 +151,6 @@ pub struct PickleError {
     pub what: String,
 }
 
-fn node<T>(item: T, children: impl IntoIterator<Item = u32>) -> Result<Rc<Node<T>>, String> {
-    let depth = children.into_iter().max().unwrap_or(0) + 1;
-    if depth > MAX_DEPTH {
-        return Err(format!("nesting deeper than {MAX_DEPTH}"));
-    }
-    Ok(Rc::new(Node { depth, item }))
-}
-
-fn tuple(items: Vec<Value>) -> Result<Value, String> {
-    let depths: Vec<u32> = items.iter().map(Value::depth).collect();
-    Ok(Value::Tuple(node(items, depths)?))
-}
-
 /// Runs a pickle program and returns the value `STOP` yields.
 pub fn load(program: &[u8]) -> Result<Value, PickleError> {
     load_prefix(program).map(|(value, _)| value)
@@ -151,17 +160,25 @@ pub fn load(program: &[u8]) -> Result<Value, PickleError> {
 /// follow each other, as in a legacy `torch.save` file) and returns the
 /// value `STOP` yields with the number of bytes the program took.
 pub fn load_prefix(input: &[u8]) -> Result<(Value, usize), PickleError> {
-    let program = input;
     let mut vm = Vm {
-        input: program,
+        input,
         at: 0,
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
+        arena: Vec::new(),
+        stored: 0,
     };
     loop {
         let offset = vm.at as u64;
-        match vm.step() {
+        let step = vm.step().and_then(|stop| {
+            vm.check_cells()?;
+            match stop {
+                Some(slot) => vm.freeze_root(&slot).map(Some),
+                None => Ok(None),
+            }
+        });
+        match step {
             Ok(Some(value)) => return Ok((value, vm.at)),
             Ok(None) => {}
             Err(what) => return Err(PickleError { offset, what }),
@@ -169,13 +186,56 @@ pub fn load_prefix(input: &[u8]) -> Result<(Value, usize), PickleError> {
     }
 }
 
+/// A value while the program runs: a scalar (never a container), or a
+/// reference to a container in the arena.
+#[derive(Debug, Clone)]
+enum Slot {
+    Leaf(Value),
+    Obj(usize),
+}
+
+/// A container of the arena; its items reference other slots.
+#[derive(Debug)]
+enum Obj {
+    Tuple(Vec<Slot>),
+    List(Vec<Slot>),
+    Dict(Vec<(Slot, Slot)>),
+    Call(Slot, Slot),
+    Persistent(Slot),
+    Object(Slot, Slot),
+}
+
+impl Obj {
+    /// Cells it holds: itself and its items.
+    fn cells(&self) -> usize {
+        1 + match self {
+            Obj::Tuple(items) | Obj::List(items) => items.len(),
+            Obj::Dict(pairs) => 2 * pairs.len(),
+            Obj::Call(..) | Obj::Object(..) => 2,
+            Obj::Persistent(_) => 1,
+        }
+    }
+}
+
 struct Vm<'p> {
     input: &'p [u8],
     at: usize,
-    stack: Vec<Value>,
+    stack: Vec<Slot>,
     /// Stack lengths at each `MARK`.
     marks: Vec<usize>,
-    memo: HashMap<u32, Value>,
+    memo: HashMap<u32, Slot>,
+    arena: Vec<Obj>,
+    /// Cells held by the arena ([`Obj::cells`] summed).
+    stored: usize,
+}
+
+/// What [`Vm::freeze`] knows of an arena object.
+#[derive(Clone)]
+enum Frozen {
+    Unvisited,
+    /// Being frozen: a reference to it from inside is a cycle.
+    InProgress,
+    Done(Value),
 }
 
 impl<'p> Vm<'p> {
@@ -220,28 +280,64 @@ impl<'p> Vm<'p> {
         Ok(Value::Str(Rc::from(text)))
     }
 
-    fn pop(&mut self) -> Result<Value, String> {
+    /// The [`MAX_CELLS`] bound, checked after every opcode.
+    fn check_cells(&self) -> Result<(), String> {
+        let cells = self.stack.len() + self.memo.len() + self.stored;
+        if cells > MAX_CELLS {
+            return Err(format!(
+                "the program holds more than {MAX_CELLS} values at once (gradrd's limit for a pickle)"
+            ));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, value: Value) {
+        self.stack.push(Slot::Leaf(value));
+    }
+
+    /// Puts `obj` in the arena and pushes a reference to it.
+    fn push_obj(&mut self, obj: Obj) {
+        let slot = self.alloc(obj);
+        self.stack.push(slot);
+    }
+
+    fn alloc(&mut self, obj: Obj) -> Slot {
+        self.stored += obj.cells();
+        self.arena.push(obj);
+        Slot::Obj(self.arena.len() - 1)
+    }
+
+    fn pop(&mut self) -> Result<Slot, String> {
         if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
             return Err("pop across a MARK".into());
         }
         self.stack.pop().ok_or_else(|| "stack underflow".into())
     }
 
-    fn top(&mut self) -> Result<&mut Value, String> {
+    fn top(&self) -> Result<&Slot, String> {
         if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
             return Err("stack underflow at MARK".into());
         }
-        self.stack
-            .last_mut()
-            .ok_or_else(|| "stack underflow".into())
+        self.stack.last().ok_or_else(|| "stack underflow".into())
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<Value>, String> {
+    /// The arena object the top of the stack references.
+    fn top_obj(&mut self) -> Result<&mut Obj, String> {
+        match self.top()? {
+            Slot::Obj(id) => {
+                let id = *id;
+                Ok(&mut self.arena[id])
+            }
+            Slot::Leaf(_) => Err("not a container".into()),
+        }
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<Slot>, String> {
         let mark = self.marks.pop().ok_or("no MARK on the stack")?;
         Ok(self.stack.split_off(mark))
     }
 
-    fn pop_n(&mut self, n: usize) -> Result<Vec<Value>, String> {
+    fn pop_n(&mut self, n: usize) -> Result<Vec<Slot>, String> {
         let floor = self.marks.last().copied().unwrap_or(0);
         if self.stack.len() < floor + n {
             return Err("stack underflow".into());
@@ -250,77 +346,130 @@ impl<'p> Vm<'p> {
     }
 
     fn memo_put(&mut self, index: u32) -> Result<(), String> {
-        let value = self.top()?.clone();
-        self.memo.insert(index, value);
+        let slot = self.top()?.clone();
+        self.memo.insert(index, slot);
         Ok(())
     }
 
     fn memo_get(&mut self, index: u32) -> Result<(), String> {
-        let value = self
+        let slot = self
             .memo
             .get(&index)
             .cloned()
             .ok_or_else(|| format!("memo {index} is empty"))?;
-        self.stack.push(value);
+        self.stack.push(slot);
         Ok(())
     }
 
-    fn append(&mut self, items: Vec<Value>) -> Result<(), String> {
-        let Value::List(list) = self.top()? else {
+    fn append(&mut self, items: Vec<Slot>) -> Result<(), String> {
+        let added = items.len();
+        let Ok(Obj::List(list)) = self.top_obj() else {
             return Err("APPEND to a non-list".into());
         };
-        let depth = items
-            .iter()
-            .map(|v| v.depth() + 1)
-            .chain([list.depth])
-            .max()
-            .unwrap_or(1);
-        if depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH}"));
-        }
-        let list = Rc::make_mut(list);
-        list.depth = depth;
-        list.item.extend(items);
+        list.extend(items);
+        self.stored += added;
         Ok(())
     }
 
-    fn set_items(&mut self, items: Vec<Value>) -> Result<(), String> {
+    fn set_items(&mut self, items: Vec<Slot>) -> Result<(), String> {
         if items.len() % 2 != 0 {
             return Err("SETITEMS with an odd number of items".into());
         }
-        let Value::Dict(dict) = self.top()? else {
+        let added = items.len();
+        let Ok(Obj::Dict(dict)) = self.top_obj() else {
             return Err("SETITEM on a non-dict".into());
         };
-        let depth = items
-            .iter()
-            .map(|v| v.depth() + 1)
-            .chain([dict.depth])
-            .max()
-            .unwrap_or(1);
-        if depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH}"));
-        }
-        let dict = Rc::make_mut(dict);
-        dict.depth = depth;
         let mut items = items.into_iter();
         while let (Some(key), Some(value)) = (items.next(), items.next()) {
-            dict.item.push((key, value));
+            dict.push((key, value));
         }
+        self.stored += added;
         Ok(())
     }
 
-    fn call(&mut self, func: Value, args: Value) -> Result<Value, String> {
-        if let Value::Global(g) = &func {
+    fn call(&mut self, func: Slot, args: Slot) {
+        if let Slot::Leaf(Value::Global(g)) = &func {
             if g.0 == "collections" && g.1 == "OrderedDict" {
-                return Ok(Value::Dict(node(Vec::new(), [])?));
+                return self.push_obj(Obj::Dict(Vec::new()));
             }
         }
-        let depths = [func.depth(), args.depth()];
-        Ok(Value::Call(node((func, args), depths)?))
+        self.push_obj(Obj::Call(func, args));
+    }
+
+    /// `BUILD`: a recorded call on top becomes `Object(call, state)` in
+    /// place, so every reference to it sees the state; other objects drop it.
+    fn build(&mut self, state: Slot) -> Result<(), String> {
+        let Slot::Obj(id) = *self.top()? else {
+            return Ok(());
+        };
+        if !matches!(self.arena[id], Obj::Call(..)) {
+            return Ok(());
+        }
+        let placeholder = Obj::Persistent(Slot::Leaf(Value::None));
+        let call = std::mem::replace(&mut self.arena[id], placeholder);
+        self.stored -= 2;
+        let call = self.alloc(call);
+        let object = Obj::Object(call, state);
+        self.stored += object.cells();
+        self.arena[id] = object;
+        Ok(())
+    }
+
+    /// The result of the program: the arena objects reachable from `slot`
+    /// converted into [`Value`]s, each once.
+    fn freeze_root(&self, slot: &Slot) -> Result<Value, String> {
+        let mut frozen = vec![Frozen::Unvisited; self.arena.len()];
+        self.freeze(slot, &mut frozen, 0)
+    }
+
+    /// `path` is the number of containers above `slot`; recursion stops at
+    /// [`MAX_DEPTH`].
+    fn freeze(&self, slot: &Slot, frozen: &mut [Frozen], path: u32) -> Result<Value, String> {
+        let id = match slot {
+            Slot::Leaf(value) => return Ok(value.clone()),
+            Slot::Obj(id) => *id,
+        };
+        match &frozen[id] {
+            Frozen::Done(value) => return Ok(value.clone()),
+            Frozen::InProgress => return Ok(Value::None),
+            Frozen::Unvisited => {}
+        }
+        if path >= MAX_DEPTH {
+            return Err(format!("nesting deeper than {MAX_DEPTH}"));
+        }
+        frozen[id] = Frozen::InProgress;
+        let mut each = |s: &Slot| self.freeze(s, frozen, path + 1);
+        let value = match &self.arena[id] {
+            Obj::Tuple(items) => Value::Tuple(node_of(
+                items.iter().map(&mut each).collect::<Result<Vec<_>, _>>()?,
+            )),
+            Obj::List(items) => Value::List(node_of(
+                items.iter().map(&mut each).collect::<Result<Vec<_>, _>>()?,
+            )),
+            Obj::Dict(pairs) => {
+                let mut frozen_pairs = Vec::with_capacity(pairs.len());
+                for (key, value) in pairs {
+                    let key = each(key)?;
+                    frozen_pairs.push((key, each(value)?));
+                }
+                Value::Dict(node_of(frozen_pairs))
+            }
+            Obj::Call(func, args) => {
+                let func = each(func)?;
+                Value::Call(node_of((func, each(args)?)))
+            }
+            Obj::Object(call, state) => {
+                let call = each(call)?;
+                Value::Object(node_of((call, each(state)?)))
+            }
+            Obj::Persistent(pid) => Value::Persistent(node_of(each(pid)?)),
+        };
+        frozen[id] = Frozen::Done(value.clone());
+        Ok(value)
     }
 
     /// Executes one opcode; `Some` at `STOP`.
-    fn step(&mut self) -> Result<Option<Value>, String> {
+    fn step(&mut self) -> Result<Option<Slot>, String> {
         let [opcode] = self.take_array::<1>()?;
         match opcode {
             0x80 => {
@@ -336,12 +485,12 @@ impl<'p> Vm<'p> {
             }
             b'.' => {
                 // STOP
-                let value = self.pop()?;
-                return Ok(Some(value));
+                let slot = self.pop()?;
+                return Ok(Some(slot));
             }
-            b'}' => self.stack.push(Value::Dict(node(Vec::new(), [])?)),
-            b']' => self.stack.push(Value::List(node(Vec::new(), [])?)),
-            b')' => self.stack.push(tuple(Vec::new())?),
+            b'}' => self.push_obj(Obj::Dict(Vec::new())),
+            b']' => self.push_obj(Obj::List(Vec::new())),
+            b')' => self.push_obj(Obj::Tuple(Vec::new())),
             b'(' => self.marks.push(self.stack.len()),
             b'q' => {
                 let [index] = self.take_array::<1>()?;
@@ -366,15 +515,15 @@ impl<'p> Vm<'p> {
             }
             b'X' => {
                 let s = self.take_str(4)?;
-                self.stack.push(s);
+                self.push(s);
             }
             0x8c => {
                 let s = self.take_str(1)?;
-                self.stack.push(s);
+                self.push(s);
             }
             0x8d => {
                 let s = self.take_str(8)?;
-                self.stack.push(s);
+                self.push(s);
             }
             b'T' | b'U' | b'B' | b'C' | 0x8e => {
                 // BINSTRING, SHORT_BINSTRING (py2 str), BINBYTES, SHORT_BINBYTES, BINBYTES8
@@ -385,41 +534,40 @@ impl<'p> Vm<'p> {
                 };
                 let len = self.take_len(width)?;
                 let bytes = self.take(len)?;
-                self.stack.push(Value::Bytes(Rc::from(bytes)));
+                self.push(Value::Bytes(Rc::from(bytes)));
             }
             b'c' => {
                 let module = self.take_line()?;
                 let name = self.take_line()?;
-                self.stack.push(Value::Global(Rc::new((module, name))));
+                self.push(Value::Global(Rc::new((module, name))));
             }
             0x93 => {
                 // STACK_GLOBAL
                 let name = self.pop()?;
                 let module = self.pop()?;
-                match (module.as_str(), name.as_str()) {
-                    (Some(m), Some(n)) => self
-                        .stack
-                        .push(Value::Global(Rc::new((m.to_string(), n.to_string())))),
+                match (module, name) {
+                    (Slot::Leaf(Value::Str(m)), Slot::Leaf(Value::Str(n))) => {
+                        self.push(Value::Global(Rc::new((m.to_string(), n.to_string()))))
+                    }
                     _ => return Err("STACK_GLOBAL needs two strings".into()),
                 }
             }
             b'Q' => {
                 // BINPERSID
                 let pid = self.pop()?;
-                let depth = pid.depth();
-                self.stack.push(Value::Persistent(node(pid, [depth])?));
+                self.push_obj(Obj::Persistent(pid));
             }
             b'J' => {
                 let n = i32::from_le_bytes(self.take_array()?);
-                self.stack.push(Value::Int(i64::from(n)));
+                self.push(Value::Int(i64::from(n)));
             }
             b'K' => {
                 let [n] = self.take_array::<1>()?;
-                self.stack.push(Value::Int(i64::from(n)));
+                self.push(Value::Int(i64::from(n)));
             }
             b'M' => {
                 let n = u16::from_le_bytes(self.take_array()?);
-                self.stack.push(Value::Int(i64::from(n)));
+                self.push(Value::Int(i64::from(n)));
             }
             0x8a => {
                 // LONG1: little-endian two's complement of n bytes
@@ -431,49 +579,42 @@ impl<'p> Vm<'p> {
                 let negative = bytes.last().is_some_and(|b| b & 0x80 != 0);
                 let mut full = if negative { [0xFFu8; 8] } else { [0u8; 8] };
                 full[..len].copy_from_slice(bytes);
-                self.stack.push(Value::Int(i64::from_le_bytes(full)));
+                self.push(Value::Int(i64::from_le_bytes(full)));
             }
             b'G' => {
                 let x = f64::from_be_bytes(self.take_array()?);
-                self.stack.push(Value::Float(x));
+                self.push(Value::Float(x));
             }
-            b'N' => self.stack.push(Value::None),
-            0x88 => self.stack.push(Value::Bool(true)),
-            0x89 => self.stack.push(Value::Bool(false)),
+            b'N' => self.push(Value::None),
+            0x88 => self.push(Value::Bool(true)),
+            0x89 => self.push(Value::Bool(false)),
             0x85..=0x87 => {
                 let items = self.pop_n(usize::from(opcode - 0x84))?;
-                self.stack.push(tuple(items)?);
+                self.push_obj(Obj::Tuple(items));
             }
             b't' => {
                 let items = self.pop_mark()?;
-                self.stack.push(tuple(items)?);
+                self.push_obj(Obj::Tuple(items));
             }
             b'l' => {
                 let items = self.pop_mark()?;
-                let depths: Vec<u32> = items.iter().map(Value::depth).collect();
-                self.stack.push(Value::List(node(items, depths)?));
+                self.push_obj(Obj::List(items));
             }
             b'd' => {
                 let items = self.pop_mark()?;
-                self.stack.push(Value::Dict(node(Vec::new(), [])?));
+                self.push_obj(Obj::Dict(Vec::new()));
                 self.set_items(items)?;
             }
             b'R' | 0x81 => {
                 // REDUCE, NEWOBJ
                 let args = self.pop()?;
                 let func = self.pop()?;
-                let value = self.call(func, args)?;
-                self.stack.push(value);
+                self.call(func, args);
             }
             b'b' => {
                 // BUILD
                 let state = self.pop()?;
-                let top = self.top()?;
-                if matches!(top, Value::Call(_)) {
-                    let call = std::mem::replace(top, Value::None);
-                    let depths = [call.depth(), state.depth()];
-                    *self.top()? = Value::Object(node((call, state), depths)?);
-                }
+                self.build(state)?;
             }
             b's' => {
                 let items = self.pop_n(2)?;
@@ -505,6 +646,46 @@ impl<'p> Vm<'p> {
         }
         Ok(None)
     }
+}
+
+/// What a frozen container holds, for its depth.
+trait Children {
+    fn deepest(&self) -> u32;
+}
+
+impl Children for Vec<Value> {
+    fn deepest(&self) -> u32 {
+        self.iter().map(Value::depth).max().unwrap_or(0)
+    }
+}
+
+impl Children for Vec<(Value, Value)> {
+    fn deepest(&self) -> u32 {
+        self.iter()
+            .map(|(k, v)| k.depth().max(v.depth()))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Children for (Value, Value) {
+    fn deepest(&self) -> u32 {
+        self.0.depth().max(self.1.depth())
+    }
+}
+
+impl Children for Value {
+    fn deepest(&self) -> u32 {
+        self.depth()
+    }
+}
+
+/// A frozen container one level above the deepest of its children.
+fn node_of<T: Children>(item: T) -> Rc<Node<T>> {
+    Rc::new(Node {
+        depth: item.deepest() + 1,
+        item,
+    })
 }
 
 #[cfg(test)]
@@ -594,6 +775,51 @@ mod tests {
         }
         program.push(b'.');
         assert!(matches!(load(&program), Ok(Value::List(_))));
+    }
+
+    #[test]
+    fn a_memoized_dict_is_shared_not_copied() {
+        // d = {}; memo 0 = d; d['a'] = 1; result (d, memo 0): both hold 'a'
+        let value = load(b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x01sh\x00\x86.").unwrap();
+        let pair = value.as_tuple().unwrap();
+        assert_eq!(pair[0].get("a"), Some(&Value::Int(1)));
+        assert_eq!(pair[1].get("a"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn build_changes_the_object_every_reference_sees() {
+        // o = C(); memo 0 = o; o.__setstate__(7); result (o, memo 0)
+        let value = load(b"\x80\x02cm\nC\n)Rq\x00K\x07bh\x00\x86.").unwrap();
+        let pair = value.as_tuple().unwrap();
+        for item in pair {
+            let (class, state) = item.as_object().unwrap();
+            assert_eq!(class, &("m".to_string(), "C".to_string()));
+            assert_eq!(state, &Value::Int(7));
+        }
+    }
+
+    #[test]
+    fn a_cycle_is_cut_at_its_back_reference() {
+        // L = []; L.append(L)
+        let value = load(b"\x80\x02]q\x00h\x00a.").unwrap();
+        assert_eq!(value.as_list().unwrap(), &[Value::None]);
+    }
+
+    #[test]
+    fn values_held_at_once_are_bounded() {
+        let mut program = b"\x80\x02".to_vec();
+        program.extend(std::iter::repeat_n(b'N', MAX_CELLS + 1));
+        program.push(b'.');
+        let err = load(&program).unwrap_err();
+        assert_eq!(err.offset, MAX_CELLS as u64 + 2);
+        assert!(err.what.contains("values at once"), "{}", err.what);
+        // pushing and popping holds one value: no limit on the length
+        let mut program = b"\x80\x02".to_vec();
+        for _ in 0..MAX_CELLS {
+            program.extend(b"N0");
+        }
+        program.extend(b"N.");
+        assert_eq!(load(&program).unwrap(), Value::None);
     }
 
     proptest! {

@@ -1,0 +1,194 @@
+//! Hostile `.pt` and `.npz` archives on the real binary: pickle programs
+//! that grow without bound under copy-on-write or a naive stack, deflate
+//! bombs, lying zip sizes, flipped data bits, and archives of thousands of
+//! entries. Each must end in one line naming the file and the zip entry,
+//! exit 2, fast and in bounded memory (the binary runs under a 1 GiB address
+//! space limit, so an allocation the size of the bomb aborts it instead).
+//! Every input is built here.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
+
+/// Address space the binary may use, in KiB (`ulimit -v`).
+const ADDRESS_SPACE_KIB: u64 = 1 << 20;
+
+/// A zip of `entries`, each stored or deflated.
+fn zip_of(entries: &[(&str, &[u8], CompressionMethod)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes, method) in entries {
+        let options = SimpleFileOptions::default()
+            .compression_method(*method)
+            .large_file(bytes.len() > u32::MAX as usize / 2);
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// What `gradrd ARGS` did, run under [`ADDRESS_SPACE_KIB`].
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+fn gradrd(args: &[&str]) -> Run {
+    let binary = assert_cmd::cargo::cargo_bin("gradrd");
+    let started = Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
+        ))
+        .arg(binary)
+        .args(args)
+        .output()
+        .expect("sh runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+/// `gradrd inspect FILE` fails with exit 2, one line holding every needle,
+/// within `seconds`.
+#[track_caller]
+fn refused(file: &Path, needles: &[&str], seconds: f64) -> String {
+    let run = gradrd(&["inspect", file.to_str().unwrap()]);
+    assert_eq!(run.code, Some(2), "stderr: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("gradrd: error: "), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    for needle in needles {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle:?} not in {}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.took.as_secs_f64() < seconds,
+        "took {:?}: {}",
+        run.took,
+        run.stderr
+    );
+    run.stderr
+}
+
+/// A `.pt` holding only `archive/data.pkl`.
+fn pickle_pt(dir: &Path, name: &str, pickle: &[u8], method: CompressionMethod) -> PathBuf {
+    write(dir, name, &zip_of(&[("archive/data.pkl", pickle, method)]))
+}
+
+// ---------------------------------------------------------------- pickles
+
+#[test]
+fn pickle_dup_append_growth_is_linear_not_copy_on_write() {
+    // [] then 150 000 × (DUP, BININT1 1, APPEND): CPython appends to one
+    // list; a copy-on-write VM copies it at every DUP (≈ 270 GB from 450 kB).
+    let mut pickle = b"\x80\x02]".to_vec();
+    for _ in 0..150_000 {
+        pickle.extend(b"2K\x01a");
+    }
+    pickle.push(b'.');
+    let dir = tempfile::tempdir().unwrap();
+    let file = pickle_pt(dir.path(), "dup.pt", &pickle, CompressionMethod::Stored);
+    refused(
+        &file,
+        &["dup.pt: `archive/data.pkl`: no tensors found"],
+        5.0,
+    );
+}
+
+#[test]
+fn pickle_memoized_list_appends_take_linear_time() {
+    // [] then 200 000 × (MEMOIZE, BININT1 1, APPEND): every memo entry is
+    // the same list (quadratic time, and memory, when each append copies).
+    let mut pickle = b"\x80\x04]".to_vec();
+    for _ in 0..200_000 {
+        pickle.extend(b"\x94K\x01a");
+    }
+    pickle.push(b'.');
+    let dir = tempfile::tempdir().unwrap();
+    let file = pickle_pt(dir.path(), "memo.pt", &pickle, CompressionMethod::Stored);
+    refused(
+        &file,
+        &["memo.pt: `archive/data.pkl`: no tensors found"],
+        5.0,
+    );
+}
+
+#[test]
+fn pickle_of_two_hundred_million_nones_stops_at_the_value_limit() {
+    // 2·10^8 NONE opcodes, deflated to ~200 kB: 6.4 GB of stack unbounded.
+    let mut pickle = vec![b'N'; 200_000_000];
+    pickle[..2].copy_from_slice(b"\x80\x02");
+    pickle.push(b'.');
+    let dir = tempfile::tempdir().unwrap();
+    let file = pickle_pt(dir.path(), "nones.pt", &pickle, CompressionMethod::Deflated);
+    drop(pickle);
+    assert!(std::fs::metadata(&file).unwrap().len() < 1 << 20);
+    refused(
+        &file,
+        &[
+            "nones.pt: `archive/data.pkl` at byte ",
+            "holds more than 4194304 values at once",
+        ],
+        5.0,
+    );
+}
+
+#[test]
+fn pickle_list_holding_itself_is_cut_not_walked_forever() {
+    // L = []; L.append(L)  — a cycle CPython builds; the walk must end.
+    let pickle = b"\x80\x02]q\x00h\x00a.";
+    let dir = tempfile::tempdir().unwrap();
+    let file = pickle_pt(dir.path(), "cycle.pt", pickle, CompressionMethod::Stored);
+    refused(
+        &file,
+        &["cycle.pt: `archive/data.pkl`: no tensors found"],
+        5.0,
+    );
+}
+
+/// `{'x': d, 'y': d}` with `d = {'w': tensor}` pickled once and referenced
+/// again through the memo, as `pickle.dumps` writes a shared dict: the memo
+/// entry is taken while `d` is still empty and must see its items.
+#[test]
+fn a_dict_pickled_once_and_referenced_twice_holds_its_tensors_both_times() {
+    let mut pickle = b"\x80\x02}q\x00(X\x01\x00\x00\x00x}q\x01X\x01\x00\x00\x00w".to_vec();
+    pickle.extend(b"ctorch._utils\n_rebuild_tensor_v2\nq\x02(");
+    pickle.extend(b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x03tQ");
+    pickle.extend(b"K\x00K\x03\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR");
+    pickle.extend(b"sX\x01\x00\x00\x00yh\x01u.");
+    let data: Vec<u8> = [1.0f32, 2.0, 3.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let bytes = zip_of(&[
+        ("archive/data.pkl", &pickle, CompressionMethod::Stored),
+        ("archive/data/0", &data, CompressionMethod::Stored),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "shared.pt", &bytes);
+    let run = gradrd(&["inspect", file.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains("x.w "), "{}", run.stdout);
+    assert!(run.stdout.contains("y.w "), "{}", run.stdout);
+}
