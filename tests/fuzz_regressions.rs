@@ -89,17 +89,19 @@ fn parquet_footer_list_declaring_gigabytes_is_rejected_before_polars() {
 }
 
 #[test]
-fn a_panic_inside_polars_is_a_table_error() {
-    // fuzz target `parquet`, 2026-11-27: a footer that passes the bounds
+fn a_footer_polars_panics_on_is_refused_before_polars() {
+    // fuzz target `parquet`, 2026-11-27: a footer that passed the bounds
     // check but holds a non-bool SortingColumn.descending; polars-parquet
-    // 0.55.2 panics at file_metadata_thrift.rs:388 `expect("thrift bool field")`.
-    // (A 300 s run hit 19 distinct panic sites in polars, all caught.)
+    // 0.55.2 panics at file_metadata_thrift.rs:388 `expect("thrift bool field")`
+    // (a 300 s run hit 19 distinct panic sites in polars, all caught). The
+    // footer's fields are now read with their types before polars runs, and
+    // this one (the schema, a bool instead of a list) is refused there.
     let message = first_error(
         "g.parquet",
         crash_input("parquet_polars_panics_thrift_bool_field.parquet"),
     );
     assert_eq!(
         message,
-        "g.parquet: cannot read table: corrupt file (polars failed on it: thrift bool field)"
+        "g.parquet: Parquet: corrupt footer at byte 25: field of compact type 1, expected 9"
     );
 }

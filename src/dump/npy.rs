@@ -12,6 +12,12 @@
 //! endian for `f2/f4/f8`); object (`|O`), integer, complex and structured
 //! dtypes are rejected. The declared size is checked against the file before
 //! anything is allocated.
+//!
+//! The header dict must hold exactly the keys `descr`, `fortran_order` and
+//! `shape`, each once: numpy refuses any other key set ("Header does not
+//! contain the correct keys", `numpy.lib.format._read_array_header`), and a
+//! repeated key, which numpy's `ast.literal_eval` would resolve to its last
+//! value, is refused rather than read differently.
 
 use std::io::Read;
 use std::path::Path;
@@ -155,6 +161,10 @@ pub(crate) fn read_header(
     Ok(header)
 }
 
+/// The keys of an .npy header dict, all required, no other allowed
+/// (`numpy.lib.format._read_array_header`).
+const HEADER_KEYS: [&str; 3] = ["descr", "fortran_order", "shape"];
+
 /// Parses the header dict literal (data_start left at 0).
 fn parse_header_dict(text: &str, path: &Path, tensor: &str) -> Result<NpyHeader, DumpError> {
     let field = |field: &str, what: String| DumpError::bad_field(path, tensor, field, what);
@@ -173,6 +183,21 @@ fn parse_header_dict(text: &str, path: &Path, tensor: &str) -> Result<NpyHeader,
             ))
         }
     };
+    // numpy: `EXPECTED_KEYS != d.keys()` -> "Header does not contain the
+    // correct keys"; a repeated key is refused too, since numpy's
+    // `ast.literal_eval` would keep its last value.
+    for (index, (key, _)) in dict.iter().enumerate() {
+        if !HEADER_KEYS.contains(&key.as_str()) {
+            return Err(field(
+                key,
+                "not a header key (numpy reads exactly `descr`, `fortran_order` and `shape`)"
+                    .into(),
+            ));
+        }
+        if dict[..index].iter().any(|(k, _)| k == key) {
+            return Err(field(key, "appears twice in the header".into()));
+        }
+    }
     let get = |key: &str| dict.iter().find(|(k, _)| k == key).map(|(_, v)| v);
     let descr = match get("descr") {
         Some(literal::Lit::Str(d)) => d.as_str(),
@@ -431,6 +456,31 @@ mod tests {
             parse("(3L, 4L)").unwrap(),
             Lit::Tuple(vec![Lit::Int(3), Lit::Int(4)])
         );
+    }
+
+    #[test]
+    fn header_keys_are_exactly_numpys() {
+        let path = Path::new("h.npy");
+        let message = |text: &str| parse_header_dict(text, path, "h").unwrap_err().to_string();
+        assert_eq!(
+            message("{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (2,), }"),
+            "h.npy: tensor `h`: field `descr`: appears twice in the header"
+        );
+        assert_eq!(
+            message("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'shape': (1,), }"),
+            "h.npy: tensor `h`: field `shape`: appears twice in the header"
+        );
+        assert_eq!(
+            message("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}"),
+            "h.npy: tensor `h`: field `extra`: not a header key (numpy reads exactly `descr`, `fortran_order` and `shape`)"
+        );
+        assert!(message("{'descr': '<f4', 'shape': (2,)}").contains("field `fortran_order`"));
+        assert!(parse_header_dict(
+            "{'shape': (2,), 'fortran_order': True, 'descr': '>f8'}",
+            path,
+            "h"
+        )
+        .is_ok());
     }
 
     #[test]

@@ -11,6 +11,15 @@
 //! names, `scripts/record_gradients.py`), the tensors keep that order.
 //! Accepted dtypes: F16, BF16, F32, F64 (anything else is an error naming the
 //! tensor and its dtype).
+//!
+//! The header is checked as the `safetensors` crate 0.8 checks it
+//! (`Metadata::validate`, `SafeTensors::read_metadata`), so gradrd never reads
+//! a file the reference reader refuses: the tensors' byte ranges, sorted by
+//! `(begin, end)`, must tile the data exactly — each begins where the previous
+//! ends (no overlap, no hole; "invalid offset for tensor") and the last ends
+//! at the end of the file ("incomplete metadata, file not fully covered").
+//! A name the JSON object holds twice is refused (serde would keep one of the
+//! two silently).
 
 use std::path::Path;
 
@@ -47,12 +56,22 @@ pub(crate) fn scan(input: Input) -> Result<(Vec<Found>, bool), DumpError> {
         ));
     }
     let header = &contents[8..8 + header_len as usize];
-    let header: serde_json::Map<String, Value> = serde_json::from_slice(header).map_err(|e| {
+    let Entries(entries) = serde_json::from_slice(header).map_err(|e| {
         DumpError::malformed(
             path,
             format!("safetensors: header is not a JSON object: {e}"),
         )
     })?;
+    let mut header = serde_json::Map::new();
+    for (name, value) in entries {
+        if header.contains_key(&name) {
+            return Err(DumpError::malformed(
+                path,
+                format!("safetensors: tensor `{name}` appears twice in the header"),
+            ));
+        }
+        header.insert(name, value);
+    }
     let data_start = 8 + header_len;
     let step = metadata_step(path, header.get("__metadata__"))?;
     let mut found = header
@@ -60,6 +79,7 @@ pub(crate) fn scan(input: Input) -> Result<(Vec<Found>, bool), DumpError> {
         .filter(|(name, _)| name.as_str() != "__metadata__")
         .map(|(name, info)| tensor(path, name, info, data_start, file_len, step))
         .collect::<Result<Vec<_>, _>>()?;
+    check_tiling(path, &found, data_start, file_len)?;
     let order = recorded_order(header.get("__metadata__"));
     if let Some(order) = &order {
         let rank: std::collections::HashMap<&str, usize> = order
@@ -168,6 +188,80 @@ fn tensor(
         shape,
         inner_step,
     })
+}
+
+/// The `safetensors` crate's rule: sorted by `(begin, end)`, each tensor's
+/// bytes begin where the previous tensor's end, and the last ends at the end
+/// of the file.
+fn check_tiling(
+    path: &Path,
+    found: &[Found],
+    data_start: u64,
+    file_len: u64,
+) -> Result<(), DumpError> {
+    let mut ranges: Vec<(u64, u64, &str)> = found
+        .iter()
+        .map(|f| {
+            let begin = f.locator.data_start - data_start;
+            let bytes = f.locator.extent * f.dtype.size_in_bytes() as u64;
+            (begin, begin + bytes, f.name.as_str())
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut end = 0;
+    for &(begin, next_end, name) in &ranges {
+        if begin != end {
+            let what = if begin < end {
+                format!("[{begin}, {next_end}] overlaps the tensor before it, which ends at {end}")
+            } else {
+                format!("[{begin}, {next_end}] leaves bytes {end}..{begin} of the data unused")
+            };
+            return Err(DumpError::bad_field(
+                path,
+                name,
+                "data_offsets",
+                format!("{what} (the safetensors library refuses this: invalid offset)"),
+            ));
+        }
+        end = next_end;
+    }
+    let data_len = file_len - data_start;
+    if end != data_len {
+        let what = format!(
+            "the tensors end at data byte {end} but the file holds {data_len} bytes of data (the safetensors library refuses this: incomplete metadata, file not fully covered)"
+        );
+        return Err(match ranges.last() {
+            Some(&(_, _, name)) => DumpError::bad_field(path, name, "data_offsets", what),
+            None => DumpError::malformed(path, format!("safetensors: {what}")),
+        });
+    }
+    Ok(())
+}
+
+/// The header's entries in file order, repeated names included.
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 fn u64_array(value: Option<&Value>) -> Option<Vec<u64>> {
