@@ -192,3 +192,118 @@ fn a_dict_pickled_once_and_referenced_twice_holds_its_tensors_both_times() {
     assert!(run.stdout.contains("x.w "), "{}", run.stdout);
     assert!(run.stdout.contains("y.w "), "{}", run.stdout);
 }
+
+// ---------------------------------------------------------- zip entries
+
+/// An `.npy` of float32 `values` (shape `(n,)`).
+fn npy_f4(values: &[f32]) -> Vec<u8> {
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    common::npy_bytes(
+        &format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+            values.len()
+        ),
+        &data,
+    )
+}
+
+#[test]
+fn npz_deflate_bomb_declaring_a_small_tensor_is_refused_before_inflating() {
+    // a (4,) tensor, then 100 MB of zeros deflated ~1000:1 in the same entry
+    let mut member = npy_f4(&[1.0, 2.0, 3.0, 4.0]);
+    member.resize(member.len() + 100_000_000, 0);
+    let bytes = zip_of(&[("g.npy", &member, CompressionMethod::Deflated)]);
+    assert!(bytes.len() < 1 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bomb.npz", &bytes);
+    refused(
+        &file,
+        &[
+            "bomb.npz: tensor `g`: field `shape`: zip entry `g.npy` declares 100000144 bytes, its tensor needs only 144 (refused before inflating)",
+        ],
+        5.0,
+    );
+}
+
+/// Replaces the uncompressed size of every entry (local header and central
+/// directory) of a zip without zip64 records by `size`.
+fn lie_about_sizes(bytes: &mut [u8], size: u32) {
+    let mut at = 0;
+    while at + 30 <= bytes.len() {
+        match bytes[at..at + 4] {
+            [b'P', b'K', 3, 4] => bytes[at + 22..at + 26].copy_from_slice(&size.to_le_bytes()),
+            [b'P', b'K', 1, 2] => bytes[at + 24..at + 28].copy_from_slice(&size.to_le_bytes()),
+            _ => {}
+        }
+        at += 1;
+    }
+}
+
+#[test]
+fn npz_entry_inflating_past_its_declared_size_stops_there() {
+    // the header says (4,) and the entry declares 144 bytes, but 10 MB inflate
+    let mut member = npy_f4(&[1.0, 2.0, 3.0, 4.0]);
+    let declared = member.len() as u32;
+    member.resize(member.len() + 10_000_000, 0);
+    let mut bytes = zip_of(&[("g.npy", &member, CompressionMethod::Deflated)]);
+    lie_about_sizes(&mut bytes, declared);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "lying.npz", &bytes);
+    refused(
+        &file,
+        &["lying.npz: zip entry `g.npy` of tensor `g`: File is larger than its declared uncompressed size"],
+        5.0,
+    );
+}
+
+#[test]
+fn npz_with_one_flipped_data_bit_fails_its_crc() {
+    for method in [CompressionMethod::Stored, CompressionMethod::Deflated] {
+        let member = npy_f4(&[1.0, 2.0, 3.0, 4.0]);
+        let mut bytes = zip_of(&[("g.npy", &member, method)]);
+        if method == CompressionMethod::Stored {
+            // the last data byte of the entry: 4.0f32 = 00 00 80 40
+            let at = bytes
+                .windows(4)
+                .position(|w| w == 4.0f32.to_le_bytes())
+                .unwrap();
+            bytes[at + 3] ^= 0x01;
+        } else {
+            // the CRC field of both headers instead of the deflate stream
+            let crc = crc_of(&member);
+            let at: Vec<usize> = bytes
+                .windows(4)
+                .enumerate()
+                .filter(|(_, w)| *w == crc.to_le_bytes())
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(at.len(), 2);
+            for i in at {
+                bytes[i] ^= 0x01;
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "flipped.npz", &bytes);
+        refused(
+            &file,
+            &["flipped.npz: zip entry `g.npy` of tensor `g`: bad CRC-32 (the data are corrupt)"],
+            5.0,
+        );
+    }
+}
+
+/// CRC-32 (zip's polynomial), bit by bit.
+fn crc_of(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

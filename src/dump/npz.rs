@@ -1,10 +1,11 @@
 //! NumPy `.npz` reader: a zip archive (stored or deflated, usually zip64) of
 //! `name.npy` entries; the tensor name is the entry name without `.npy`.
-//! Only each entry's `.npy` header is read at open time.
+//! Only each entry's `.npy` header is read at open time, and each entry
+//! must declare no more than its header and data (`zipped.rs`).
 
 use super::input::Input;
 use super::layout::Source;
-use super::{npy, DumpError, Found};
+use super::{npy, zipped, DumpError, Found};
 
 /// Headers of all `.npy` entries of an `.npz` file (other entries are ignored).
 pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
@@ -25,12 +26,19 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
         let tensor = tensor.to_string();
         let declared_size = entry.size();
         let header = npy::read_header(&mut entry, path, &tensor)?;
-        found.push(header.into_found(
+        let found_here = header.into_found(
             path,
             &tensor,
-            Source::ZipEntry(entry_name),
+            Source::ZipEntry(entry_name.clone()),
             declared_size,
-        )?);
+        )?;
+        let needed = found_here
+            .locator
+            .byte_len()
+            .map(|len| len.saturating_add(found_here.locator.data_start));
+        zipped::declared_size_fits(&entry_name, declared_size, needed.unwrap_or(u64::MAX))
+            .map_err(|what| DumpError::bad_field(path, &tensor, "shape", what))?;
+        found.push(found_here);
     }
     if found.is_empty() {
         return Err(DumpError::malformed(

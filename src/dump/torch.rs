@@ -26,7 +26,7 @@ use super::elements::Encoding;
 use super::input::{Archive, Input};
 use super::layout::{self, Layout, Locator, Source};
 use super::pickle::{self, Value};
-use super::{legacy_torch, npz, DType, DumpError, Found, InnerStep};
+use super::{legacy_torch, npz, zipped, DType, DumpError, Found, InnerStep};
 
 /// Largest `data.pkl` read (a state dict of 10^5 tensors is a few MB).
 const MAX_PICKLE_BYTES: u64 = 256 << 20;
@@ -97,6 +97,12 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
                     ))
                 }
             };
+            let element_size = spec.storage_element_size.unwrap_or(0);
+            let storage_bytes = spec.storage_numel.saturating_mul(element_size);
+            if element_size > 0 {
+                zipped::declared_size_fits(&entry, available, storage_bytes)
+                    .map_err(|what| DumpError::bad_field(path, &name, "storage", what))?;
+            }
             let storage = Storage {
                 source: Source::ZipEntry(entry),
                 data_start: 0,
