@@ -37,7 +37,7 @@ fn write_dump(path: &std::path::Path) {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let value = if state % 5 == 0 {
+            let value = if state.is_multiple_of(5) {
                 0.0f32
             } else {
                 (state >> 40) as f32 * 1e-7 - 0.8

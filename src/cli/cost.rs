@@ -88,6 +88,14 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
             args.codebook_bits
         );
     }
+    for (flag, value) in [
+        ("--classes", args.classes),
+        ("--reference-samples", args.reference_samples),
+    ] {
+        if !(1..=1_000_000_000_000).contains(&value) {
+            bail!("{flag} must be between 1 and 1e12, got {value}");
+        }
+    }
     if !(args.logit_bits.is_finite() && args.logit_bits > 0.0) {
         bail!(
             "--logit-bits must be finite and > 0, got {}",

@@ -237,7 +237,7 @@ impl CompressorArg {
 }
 
 fn read_codebook(path: &Path) -> anyhow::Result<Codebook> {
-    let text = std::fs::read_to_string(path)
+    let text = gradrd::files::read_to_string(path)
         .with_context(|| format!("cannot read codebook {}", path.display()))?;
     serde_json::from_str::<Codebook>(&text)
         .with_context(|| format!("codebook {} is not a valid codebook", path.display()))
@@ -245,7 +245,7 @@ fn read_codebook(path: &Path) -> anyhow::Result<Codebook> {
 
 /// Reads a costs file (`compress::cwmp_costs`).
 pub fn read_costs(path: &Path) -> anyhow::Result<CostMap> {
-    let text = std::fs::read_to_string(path)
+    let text = gradrd::files::read_to_string(path)
         .with_context(|| format!("cannot read costs {}", path.display()))?;
     parse_cost_map(&text).with_context(|| {
         format!(

@@ -100,7 +100,7 @@ pub fn nothing_selected(path: &Path, dump: &Dump) -> anyhow::Error {
 /// output format and destination (the output lists them too).
 pub fn report(failures: &[Failure]) {
     for failure in failures {
-        eprintln!("gradrd: error: {}", failure.describe());
+        super::message::error(&failure.describe());
     }
 }
 

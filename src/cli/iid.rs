@@ -138,7 +138,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     match pairs {
         PairKind::Temporal | PairKind::Spatial => {
             for (index, name) in names.iter().enumerate() {
-                progress.set_message(name.to_string());
+                progress.set_message(name);
                 let outcome = load_steps(&dump, &by_name[name]).and_then(|steps| {
                     let cells = if pairs == PairKind::Temporal {
                         iid::temporal(&steps, &settings, index as u64)
@@ -153,7 +153,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
         }
         PairKind::Layers => {
             for (index, pair) in names.windows(2).enumerate() {
-                progress.set_message(pair[0].to_string());
+                progress.set_message(pair[0]);
                 let outcome = common_steps(&by_name[pair[0]], &by_name[pair[1]])
                     .map_err(|e| e.to_string())
                     .and_then(|(a, b)| Ok((load_steps(&dump, &a)?, load_steps(&dump, &b)?)))

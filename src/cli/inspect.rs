@@ -23,14 +23,15 @@ pub struct InspectArgs {
     out: OutputArgs,
 }
 
+/// One tensor; the shape is a list in JSON and `2x3x4` in CSV cells
+/// ([`TensorRow::for_csv`]).
 #[derive(Debug, Serialize)]
-struct TensorRow {
+struct TensorRow<Shape = Vec<u64>> {
     tensor: String,
     step: Option<u64>,
     file: String,
     dtype: String,
-    #[serde(serialize_with = "shape_string_in_csv")]
-    shape: Vec<u64>,
+    shape: Shape,
     n: u64,
     zeros: u64,
     zero_fraction: f64,
@@ -42,12 +43,23 @@ struct TensorRow {
     max: Option<f64>,
 }
 
-/// Shapes are a list in JSON and `2x3x4` in CSV cells.
-fn shape_string_in_csv<S: serde::Serializer>(shape: &[u64], s: S) -> Result<S::Ok, S::Error> {
-    if s.is_human_readable() {
-        s.collect_seq(shape)
-    } else {
-        s.serialize_str(&shape_text(shape))
+impl TensorRow {
+    fn for_csv(&self) -> TensorRow<String> {
+        TensorRow {
+            tensor: self.tensor.clone(),
+            step: self.step,
+            file: self.file.clone(),
+            dtype: self.dtype.clone(),
+            shape: shape_text(&self.shape),
+            n: self.n,
+            zeros: self.zeros,
+            zero_fraction: self.zero_fraction,
+            nan: self.nan,
+            inf: self.inf,
+            nonfinite: self.nonfinite,
+            min: self.min,
+            max: self.max,
+        }
     }
 }
 
@@ -107,7 +119,13 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
     };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
-        Format::Csv => csv_bytes(&report.tensors)?,
+        Format::Csv => csv_bytes(
+            &report
+                .tensors
+                .iter()
+                .map(TensorRow::for_csv)
+                .collect::<Vec<_>>(),
+        )?,
         Format::Table => table(&report),
     };
     args.out.emit(&bytes).context("cannot write the report")?;

@@ -12,6 +12,7 @@ mod fit;
 mod generate;
 mod iid;
 mod inspect;
+mod message;
 mod output;
 mod progress;
 mod quantize;
@@ -23,7 +24,8 @@ mod stale;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// gradrd — model recorded neural-network gradients and design
 /// rate-distortion-aware compressors for federated learning.
@@ -79,7 +81,17 @@ pub enum Outcome {
 
 pub fn main() -> ExitCode {
     quiet_caught_polars_panics();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => error.exit(),
+        Err(error) if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            error.exit()
+        }
+        Err(error) => {
+            eprintln!("{}", message::usage_error(&error, &typed_command()));
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Fit(args) => fit::run(args),
@@ -101,10 +113,27 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::Partial) => ExitCode::from(1),
         Err(error) => {
-            eprintln!("gradrd: error: {error:#}");
+            message::error(&format!("{error:#}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// The (sub)commands named at the start of the command line, as typed:
+/// `gradrd quantize eval` for `gradrd quantize eval --bad`.
+fn typed_command() -> String {
+    let mut command = Cli::command();
+    let mut path = vec![command.get_name().to_string()];
+    for arg in std::env::args().skip(1) {
+        match command.find_subcommand(&arg) {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                command = sub.clone();
+            }
+            None => break,
+        }
+    }
+    path.join(" ")
 }
 
 /// polars panics on some corrupt Parquet files instead of returning an

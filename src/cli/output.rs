@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use gradrd::report::escape;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,17 +49,10 @@ impl OutputArgs {
 }
 
 /// Checks before any work that `-o FILE` can be written, so a long run does
-/// not fail at its very end.
+/// not fail at its very end (the same checks run again when it is written).
 pub fn check_writable(output: &Option<PathBuf>) -> anyhow::Result<()> {
     if let Some(path) = output {
-        let dir = parent_dir(path);
-        if !dir.is_dir() {
-            anyhow::bail!(
-                "cannot write {}: folder {} does not exist",
-                path.display(),
-                dir.display()
-            );
-        }
+        Destination::of(path)?;
     }
     Ok(())
 }
@@ -70,31 +64,110 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+/// Where an output file lands. gradrd writes only regular files and new
+/// paths: a folder, FIFO, socket or device is refused, and so is any file
+/// gradrd has read as an input in this run (compared by device and inode,
+/// so another name or a link to the dump is caught too). A symbolic link is
+/// kept and the file it points to is replaced; a link to nothing is refused.
+/// A new file gets mode 0666 less the umask; a replaced file keeps its mode.
+struct Destination {
+    /// The path renamed onto (a symbolic link's target).
+    path: PathBuf,
+    /// The mode of the file replaced.
+    mode: Option<u32>,
+}
+
+impl Destination {
+    fn of(asked: &Path) -> anyhow::Result<Destination> {
+        let refuse = |why: String| anyhow::anyhow!("cannot write {}: {why}", asked.display());
+        let link = std::fs::symlink_metadata(asked);
+        let path = match &link {
+            Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(asked)
+                .map_err(|_| refuse("it is a symbolic link to nothing".into()))?,
+            _ => asked.to_path_buf(),
+        };
+        match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = parent_dir(&path);
+                if !dir.is_dir() {
+                    return Err(refuse(format!("folder {} does not exist", dir.display())));
+                }
+                Ok(Destination { path, mode: None })
+            }
+            Err(e) => Err(refuse(e.to_string())),
+            Ok(meta) if !meta.is_file() => Err(refuse(format!(
+                "it is {}; gradrd writes only regular files or new paths",
+                gradrd::files::special_kind(&meta.file_type())
+            ))),
+            Ok(meta) if gradrd::files::is_an_input(&meta) => Err(refuse(
+                "it is one of this run's input files; write the output elsewhere".into(),
+            )),
+            Ok(meta) => Ok(Destination {
+                path,
+                mode: Some(file_mode(&meta)),
+            }),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn file_mode(_: &std::fs::Metadata) -> u32 {
+    0o666
+}
+
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_all_atomically(&[(path.to_path_buf(), bytes.to_vec())])
 }
 
 /// Writes every file to a temporary file beside it first and renames them
-/// into place only when all were written, so a failure leaves none half-written.
+/// into place only when all were written, so a failure leaves none
+/// half-written ([`Destination`] says where each goes).
 pub fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
     let mut written = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        written.push((path, write_temporary(path, bytes)?));
-    }
-    for (path, temp) in written {
-        temp.persist(path)
+        let destination = Destination::of(path)?;
+        let temp = write_temporary(&destination, bytes)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push((path, destination.path, temp));
+    }
+    for (asked, path, temp) in written {
+        temp.persist(&path)
+            .with_context(|| format!("cannot write {}", asked.display()))?;
     }
     Ok(())
 }
 
-fn write_temporary(path: &Path, bytes: &[u8]) -> anyhow::Result<tempfile::NamedTempFile> {
-    let dir = parent_dir(path);
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.flush())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+fn write_temporary(
+    destination: &Destination,
+    bytes: &[u8],
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = parent_dir(&destination.path);
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Created 0666 less the umask, as any other tool's output.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temp = builder.tempfile_in(dir)?;
+    if let Some(mode) = destination.mode {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+    }
+    temp.write_all(bytes)?;
+    temp.flush()?;
     Ok(temp)
 }
 
@@ -105,13 +178,30 @@ pub fn json_bytes<T: Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// CSV with a header row from the record's field names.
+/// CSV with a header row from the record's field names; every field made
+/// inert for spreadsheets and terminals ([`escape::csv_field`]).
 pub fn csv_bytes<R: Serialize>(rows: &[R]) -> anyhow::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.serialize(row).context("cannot encode CSV")?;
     }
-    writer.into_inner().context("cannot encode CSV")
+    let raw = writer.into_inner().context("cannot encode CSV")?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(raw.as_slice());
+    let mut escaped = csv::Writer::from_writer(Vec::new());
+    for record in reader.records() {
+        let record = record.context("cannot encode CSV")?;
+        escaped
+            .write_record(
+                record
+                    .iter()
+                    .map(|field| escape::csv_field(field).into_owned()),
+            )
+            .context("cannot encode CSV")?;
+    }
+    escaped.into_inner().context("cannot encode CSV")
 }
 
 /// A plain text table: left-aligned text, right-aligned numbers.
@@ -128,8 +218,13 @@ impl Table {
         }
     }
 
+    /// Adds a row; its cells are shown inert ([`escape::terminal`]).
     pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
+        self.rows.push(
+            row.into_iter()
+                .map(|cell| escape::terminal(&cell).into_owned())
+                .collect(),
+        );
     }
 
     pub fn render(&self) -> Vec<u8> {

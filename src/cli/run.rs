@@ -34,10 +34,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     progress.finish_and_clear();
     let rendered = rendered?;
     for note in &rendered.notes {
-        eprintln!("gradrd: note: {note}");
+        super::message::note(note);
     }
     for failure in &rendered.failures {
-        eprintln!("gradrd: failed: {failure}");
+        super::message::print("failed", failure);
     }
     println!(
         "{}: {} files ({})",

@@ -43,7 +43,7 @@ impl SelectionArgs {
         };
         let dump = Dump::open_with(path, OpenOptions { collisions })?;
         for note in dump.notes() {
-            eprintln!("gradrd: note: {note}");
+            super::message::note(&note.to_string());
         }
         Ok(dump)
     }

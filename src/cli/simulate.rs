@@ -211,7 +211,7 @@ impl UplinkFiles {
         let codebooks = match &args.codebook {
             None => None,
             Some(path) => {
-                let text = std::fs::read_to_string(path)
+                let text = gradrd::files::read_to_string(path)
                     .with_context(|| format!("cannot read codebook {}", path.display()))?;
                 Some(
                     parse_codebooks(&text)

@@ -56,7 +56,7 @@ pub(crate) struct Chunk {
 pub(crate) fn scan(dir: &Path) -> Result<Vec<Found>, DumpError> {
     let path = dir.join(METADATA);
     let mut program = Vec::new();
-    std::fs::File::open(&path)
+    crate::files::open_regular(&path)
         .map_err(|e| DumpError::io(&path, e))?
         .take(MAX_METADATA_BYTES)
         .read_to_end(&mut program)
@@ -345,7 +345,8 @@ pub(crate) fn read(t: &TensorMeta, chunks: &[Chunk]) -> Result<Vec<f64>, DumpErr
 }
 
 fn read_chunk(t: &TensorMeta, chunk: &Chunk) -> Result<Vec<f64>, DumpError> {
-    let mut file = std::fs::File::open(&chunk.file).map_err(|e| DumpError::io(&chunk.file, e))?;
+    let mut file =
+        crate::files::open_regular(&chunk.file).map_err(|e| DumpError::io(&chunk.file, e))?;
     file.seek(SeekFrom::Start(chunk.byte_offset))
         .map_err(|e| DumpError::io(&chunk.file, e))?;
     let mut bytes = Vec::new();

@@ -251,7 +251,7 @@ fn walk(root: &Path, dir: &Path, entries: Vec<(PathBuf, FileType)>, opened: &mut
             note(
                 opened,
                 &path,
-                format!("{}, not read", special_kind(&file_type)),
+                format!("{}, not read", crate::files::special_kind(&file_type)),
             );
         } else if name.ends_with(".distcp") {
             note(
@@ -348,19 +348,6 @@ fn open_dcp(
         Err(error) => opened.skipped.push((metadata, error)),
     }
     taken
-}
-
-fn special_kind(file_type: &FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if file_type.is_fifo() {
-        "FIFO"
-    } else if file_type.is_socket() {
-        "socket"
-    } else if file_type.is_block_device() || file_type.is_char_device() {
-        "device"
-    } else {
-        "not a regular file"
-    }
 }
 
 fn file_name(path: &Path) -> String {

@@ -55,8 +55,8 @@ impl FileKind {
                 bytes.len() as u64
             }
             None => {
-                let file =
-                    std::fs::File::open(input.path).map_err(|e| DumpError::io(input.path, e))?;
+                let file = crate::files::open_regular(input.path)
+                    .map_err(|e| DumpError::io(input.path, e))?;
                 let len = file
                     .metadata()
                     .map_err(|e| DumpError::io(input.path, e))?

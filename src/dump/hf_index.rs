@@ -38,7 +38,7 @@ impl ShardIndex {
     pub(crate) fn read(path: &Path) -> Result<ShardIndex, DumpError> {
         let malformed = |what: String| DumpError::malformed(path, format!("shard index: {what}"));
         let mut text = Vec::new();
-        std::fs::File::open(path)
+        crate::files::open_regular(path)
             .map_err(|e| DumpError::io(path, e))?
             .take(MAX_INDEX_BYTES + 1)
             .read_to_end(&mut text)

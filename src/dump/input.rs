@@ -22,7 +22,7 @@ pub(crate) struct Input<'a> {
 
 /// The whole contents of an [`Input`], never empty.
 pub(crate) enum Contents {
-    Mapped(memmap2::Mmap),
+    Mapped(mapped::Mapped),
     Memory(Arc<[u8]>),
 }
 
@@ -75,7 +75,8 @@ impl<'a> Input<'a> {
     pub(crate) fn open(&self) -> Result<Handle, DumpError> {
         match self.memory {
             None => {
-                let file = File::open(self.path).map_err(|e| DumpError::io(self.path, e))?;
+                let file = crate::files::open_regular(self.path)
+                    .map_err(|e| DumpError::io(self.path, e))?;
                 let len = file.metadata().map_err(|e| DumpError::io(self.path, e))?;
                 if len.len() == 0 {
                     return Err(self.empty());

@@ -195,7 +195,10 @@ impl Dump {
         } else if !metadata.is_file() {
             return Err(DumpError::malformed(
                 path,
-                "not a regular file or directory (a FIFO or device is not read)",
+                format!(
+                    "not a regular file or folder but {}, not read",
+                    crate::files::special_kind(&metadata.file_type())
+                ),
             ));
         } else {
             discover::open_file(Input::file(path))?

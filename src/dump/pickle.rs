@@ -372,7 +372,7 @@ impl<'p> Vm<'p> {
     }
 
     fn set_items(&mut self, items: Vec<Slot>) -> Result<(), String> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err("SETITEMS with an odd number of items".into());
         }
         let added = items.len();

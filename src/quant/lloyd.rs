@@ -206,7 +206,7 @@ impl<'a, D: ContinuousDist + ?Sized> DensityLloyd<'a, D> {
             m: spec.m(),
             closed_form: loc == 0.0 || spec.m() == 0.0,
         };
-        let mirrored = loc == 0.0 && !(spec.zero_level() && levels % 2 == 0);
+        let mirrored = loc == 0.0 && !(spec.zero_level() && levels.is_multiple_of(2));
         let (problem, interior) = if mirrored {
             let half = levels / 2;
             let odd = levels % 2 == 1;

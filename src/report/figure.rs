@@ -13,6 +13,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use super::escape;
+
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -218,7 +220,8 @@ impl Figure {
         let mut text = String::new();
         {
             let backend = SVGBackend::with_string(&mut text, self.pixels(SVG_DPI));
-            self.draw(backend.into_drawing_area(), SVG_DPI / 72.0)?;
+            self.shown()
+                .draw(backend.into_drawing_area(), SVG_DPI / 72.0)?;
         }
         Ok(embed_font(&text))
     }
@@ -227,7 +230,22 @@ impl Figure {
     pub fn write_png(&self, path: &Path) -> Result<(), String> {
         register_font()?;
         let backend = BitMapBackend::new(path, self.pixels(PNG_DPI));
-        self.draw(backend.into_drawing_area(), PNG_DPI / 72.0)
+        self.shown()
+            .draw(backend.into_drawing_area(), PNG_DPI / 72.0)
+    }
+
+    /// The figure with its panel titles and series names as they are drawn:
+    /// control characters written as escapes ([`escape::terminal`]; XML may
+    /// not hold them, and a name may be any string a dump holds).
+    fn shown(&self) -> Figure {
+        let mut shown = self.clone();
+        for panel in &mut shown.panels {
+            panel.title = escape::terminal(&panel.title).into_owned();
+            for series in &mut panel.series {
+                series.name = escape::terminal(&series.name).into_owned();
+            }
+        }
+        shown
     }
 
     /// The plotted points, one row per point: `panel,series,x,y`.
@@ -241,8 +259,8 @@ impl Figure {
                 for (x, y) in &series.points {
                     writer
                         .write_record([
-                            panel.title.as_str(),
-                            series.name.as_str(),
+                            escape::csv_field(&panel.title).as_ref(),
+                            escape::csv_field(&series.name).as_ref(),
                             &x.to_string(),
                             &y.to_string(),
                         ])

@@ -12,9 +12,11 @@
 //! this one.
 
 pub mod analyses;
+pub mod escape;
 pub mod figure;
 mod page;
 pub mod spec;
+mod staging;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -89,17 +91,14 @@ fn render_into(
             reports_dir.display()
         ))
     })?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{}.partial-", spec.name))
-        .tempdir_in(reports_dir)
-        .map_err(|e| {
-            ReportError::Write(format!("cannot write into {}: {e}", reports_dir.display()))
-        })?;
+    let mut notes: Vec<String> = staging::remove_stale(reports_dir, &spec.name);
+    let staging = staging::Staging::new(reports_dir, &spec.name).map_err(|e| {
+        ReportError::Write(format!("cannot write into {}: {e}", reports_dir.display()))
+    })?;
     let total = spec.analyses.len();
     let mut dumps: Vec<(PathBuf, Dump)> = Vec::new();
     let mut sections = Vec::with_capacity(total);
     let mut unreadable: Vec<String> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
     for (index, analysis) in spec.analyses.iter().enumerate() {
         let source = &analysis.source;
         let label = source.dump.item.display().to_string();
@@ -242,7 +241,7 @@ fn write_files(
 /// Moves the staged folder to `target`, replacing a previous report: the
 /// old one is first moved aside, then removed once the new one is in place
 /// (and moved back if the new one cannot be).
-fn replace(staging: tempfile::TempDir, target: &Path) -> Result<(), String> {
+fn replace(staging: staging::Staging, target: &Path) -> Result<(), String> {
     let parent = staging.path().parent().unwrap_or(Path::new("."));
     let cannot = |e: std::io::Error| format!("cannot replace {}: {e}", target.display());
     let aside = if target.exists() {
@@ -256,7 +255,7 @@ fn replace(staging: tempfile::TempDir, target: &Path) -> Result<(), String> {
     } else {
         None
     };
-    let staged = staging.keep();
+    let (staged, _lock) = staging.keep();
     if let Err(e) = std::fs::rename(&staged, target) {
         if let Some((_, old)) = &aside {
             let _ = std::fs::rename(old, target);

@@ -3,7 +3,7 @@
 //! `report.md` (the same content in Markdown, figures as PNG).
 
 use super::analyses::Section;
-use super::table::html_escape;
+use super::escape;
 
 /// The facts a report's heading states.
 pub struct Heading<'a> {
@@ -23,47 +23,47 @@ th{border-bottom:2px solid #444}td.num{text-align:right;font-variant-numeric:tab
 pub fn html(heading: &Heading, sections: &[Section]) -> String {
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
-        html_escape(heading.title),
-        html_escape(heading.title)
+        escape::html(heading.title),
+        escape::html(heading.title)
     );
     if let Some(description) = heading.description {
-        out.push_str(&format!("<p>{}</p>\n", html_escape(description)));
+        out.push_str(&format!("<p>{}</p>\n", escape::html(description)));
     }
     out.push_str(&format!(
         "<p class=\"files\">Spec <code>{}</code>, dump <code>{}</code>, {}. Rendered by gradrd {}.</p>\n",
-        html_escape(heading.spec),
-        html_escape(heading.dump),
-        html_escape(heading.selection),
+        escape::html(heading.spec),
+        escape::html(heading.dump),
+        escape::html(heading.selection),
         env!("CARGO_PKG_VERSION")
     ));
     for (i, section) in sections.iter().enumerate() {
         out.push_str(&format!(
             "<h2>{}. {}</h2>\n",
             i + 1,
-            html_escape(&section.title)
+            escape::html(&section.title)
         ));
         for paragraph in &section.text {
-            out.push_str(&format!("<p>{}</p>\n", html_escape(paragraph)));
+            out.push_str(&format!("<p>{}</p>\n", escape::html(paragraph)));
         }
         for figure in &section.figures {
             out.push_str(&format!(
                 "<figure>\n<img src=\"{name}.svg\" alt=\"{caption}\">\n<figcaption>{caption} <span class=\"files\">[<a href=\"{name}.svg\">SVG</a> · <a href=\"{name}.png\">PNG</a> · <a href=\"{name}.csv\">data</a>]</span></figcaption>\n</figure>\n",
-                name = html_escape(&figure.name),
-                caption = html_escape(&figure.caption)
+                name = escape::html(&figure.name),
+                caption = escape::html(&figure.caption)
             ));
         }
         for table in &section.tables {
             out.push_str(&format!(
                 "<p><b>{}</b> <span class=\"files\">[<a href=\"{name}.csv\">CSV</a> · <a href=\"{name}.md\">Markdown</a> · <a href=\"{name}.tex\">LaTeX</a>]</span></p>\n",
-                html_escape(&table.caption),
-                name = html_escape(&table.name)
+                escape::html(&table.caption),
+                name = escape::html(&table.name)
             ));
             out.push_str(&table.html());
         }
         if !section.failures.is_empty() {
             out.push_str("<ul class=\"failures\">\n");
             for failure in &section.failures {
-                out.push_str(&format!("<li>failed: {}</li>\n", html_escape(failure)));
+                out.push_str(&format!("<li>failed: {}</li>\n", escape::html(failure)));
             }
             out.push_str("</ul>\n");
         }
@@ -73,39 +73,54 @@ pub fn html(heading: &Heading, sections: &[Section]) -> String {
 }
 
 pub fn markdown(heading: &Heading, sections: &[Section]) -> String {
-    let mut out = format!("# {}\n\n", heading.title);
+    let md = escape::markdown;
+    let mut out = format!("# {}\n\n", md(heading.title));
     if let Some(description) = heading.description {
-        out.push_str(&format!("{description}\n\n"));
+        out.push_str(&format!("{}\n\n", md(description)));
     }
     out.push_str(&format!(
-        "Spec `{}`, dump `{}`, {}. Rendered by gradrd {}.\n",
-        heading.spec,
-        heading.dump,
-        heading.selection,
+        "Spec {}, dump {}, {}. Rendered by gradrd {}.\n",
+        md(heading.spec),
+        md(heading.dump),
+        md(heading.selection),
         env!("CARGO_PKG_VERSION")
     ));
     for (i, section) in sections.iter().enumerate() {
-        out.push_str(&format!("\n## {}. {}\n\n", i + 1, section.title));
+        out.push_str(&format!("\n## {}. {}\n\n", i + 1, md(&section.title)));
         for paragraph in &section.text {
-            out.push_str(&format!("{paragraph}\n\n"));
+            out.push_str(&format!("{}\n\n", md(paragraph)));
         }
         for figure in &section.figures {
             out.push_str(&format!(
                 "![{caption}]({name}.png)\n\n*{caption}* ([SVG]({name}.svg), [data]({name}.csv))\n\n",
-                caption = figure.caption,
-                name = figure.name
+                caption = md(&figure.caption),
+                name = link_target(&figure.name)
             ));
         }
         for table in &section.tables {
             out.push_str(&format!(
                 "**{}** ([CSV]({name}.csv), [LaTeX]({name}.tex))\n\n{}\n",
-                table.caption,
+                md(&table.caption),
                 table.markdown(),
-                name = table.name
+                name = link_target(&table.name)
             ));
         }
         for failure in &section.failures {
-            out.push_str(&format!("- failed: {failure}\n"));
+            out.push_str(&format!("- failed: {}\n", md(failure)));
+        }
+    }
+    out
+}
+
+/// A file name as a Markdown link target: percent-encoded where Markdown or
+/// a URL would read the character otherwise.
+fn link_target(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
         }
     }
     out

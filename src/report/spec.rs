@@ -71,6 +71,10 @@ pub(crate) struct SourceKeys {
     steps: Option<Spanned<String>>,
 }
 
+/// The most `[[analysis]]` tables one spec may hold (a report of more would
+/// not be read; a larger count is a generated or hostile file).
+pub const MAX_ANALYSES: usize = 1000;
+
 /// The names of the source keys.
 const SOURCE_KEYS: [&str; 3] = ["dump", "tensor", "steps"];
 
@@ -102,7 +106,7 @@ struct Header {
 impl Spec {
     /// Reads and parses the spec file at `path`.
     pub fn read(path: &Path) -> Result<Spec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        let text = crate::files::read_to_string(path).map_err(|e| SpecError {
             file: path.display().to_string(),
             line: None,
             message: format!("cannot read the spec: {e}"),
@@ -112,9 +116,10 @@ impl Spec {
 
     /// Parses spec `text`; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
+        let lines = Lines::of(text);
         let error = |span: Option<Range<usize>>, message: String| SpecError {
             file: path.display().to_string(),
-            line: span.map(|s| line_of(text, s.start)),
+            line: span.map(|s| lines.line(s.start)),
             message,
         };
         let toml_error = |e: toml::de::Error| error(e.span(), e.message().trim().to_string());
@@ -136,7 +141,7 @@ impl Spec {
         }
         let folder = path.parent().unwrap_or(Path::new(""));
         let resolve = |keys: SourceKeys, defaults: Option<&Source>| -> Result<Source, SpecError> {
-            let located = |span: Range<usize>| line_of(text, span.start);
+            let located = |span: Range<usize>| lines.line(span.start);
             let dump = match (keys.dump, defaults) {
                 (Some(d), _) => Located {
                     line: located(d.span()),
@@ -196,10 +201,19 @@ impl Spec {
         if entries.is_empty() {
             return Err(error(Some(root_span), "no [[analysis]] table".to_string()));
         }
+        if entries.len() > MAX_ANALYSES {
+            return Err(error(
+                entries.get(MAX_ANALYSES).map(|e| e.span()),
+                format!(
+                    "{} [[analysis]] tables, at most {MAX_ANALYSES} in one spec",
+                    entries.len()
+                ),
+            ));
+        }
         let mut analyses = Vec::with_capacity(entries.len());
         for entry in entries {
             let span = entry.span();
-            let line = line_of(text, span.start);
+            let line = lines.line(span.start);
             let (analysis, keys) = AnalysisSpec::from_toml(entry).map_err(|e| match e {
                 KindError::Toml(e) => toml_error(e),
                 KindError::At(span, message) => error(Some(span), message),
@@ -320,11 +334,23 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The 1-based line of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    1 + text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
+/// 1-based line numbers of byte offsets, from the offsets of the line breaks
+/// found once (a spec of many tables is not rescanned per table).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Lines {
+        Lines(
+            text.bytes()
+                .enumerate()
+                .filter_map(|(i, b)| (b == b'\n').then_some(i))
+                .collect(),
+        )
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        1 + self.0.partition_point(|&at| at < offset)
+    }
 }
 
 #[cfg(test)]

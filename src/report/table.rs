@@ -6,7 +6,10 @@
 //! number rounded and a footnote marker beside a value, the CSV holds the
 //! full number (the shortest decimal that reads back as the same `f64`) and
 //! the bare value, so the data behind a table can be used without losing
-//! digits. Numbers are right-aligned in Markdown and LaTeX.
+//! digits. Numbers are right-aligned in Markdown and LaTeX. Every export
+//! escapes its cells for its format ([`escape`]).
+
+use super::escape;
 
 /// One table of a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,14 +98,17 @@ impl ReportTable {
         writer.write_record(&self.headers).expect("in memory");
         for row in &self.rows {
             writer
-                .write_record(row.iter().map(Cell::exact))
+                .write_record(
+                    row.iter()
+                        .map(|cell| escape::csv_field(cell.exact()).into_owned()),
+                )
                 .expect("in memory");
         }
         writer.into_inner().expect("in memory")
     }
 
     pub fn markdown(&self) -> String {
-        let escape = |cell: &str| cell.replace('\\', "\\\\").replace('|', "\\|");
+        let escape = |cell: &str| escape::markdown(cell);
         let mut out = format!(
             "| {} |\n|",
             self.headers
@@ -139,14 +145,14 @@ impl ReportTable {
             .map(|c| if self.numeric(c) { 'r' } else { 'l' })
             .collect();
         let line = |cells: &mut dyn Iterator<Item = &str>| {
-            cells.map(latex_escape).collect::<Vec<_>>().join(" & ") + " \\\\\n"
+            cells.map(escape::latex).collect::<Vec<_>>().join(" & ") + " \\\\\n"
         };
         let mut out =
             String::from("% requires \\usepackage{booktabs}\n\\begin{table}\n\\centering\n");
         out.push_str(&format!(
             "\\caption{{{}}}\n\\label{{tab:{}}}\n",
-            latex_escape(&self.caption),
-            latex_escape(&self.name)
+            escape::latex(&self.caption),
+            escape::latex(&self.name)
         ));
         out.push_str(&format!("\\begin{{tabular}}{{{align}}}\n\\toprule\n"));
         out.push_str(&line(&mut self.headers.iter().map(String::as_str)));
@@ -156,7 +162,10 @@ impl ReportTable {
         }
         out.push_str("\\bottomrule\n\\end{tabular}\n");
         for note in &self.notes {
-            out.push_str(&format!("\\par{{\\footnotesize {}}}\n", latex_escape(note)));
+            out.push_str(&format!(
+                "\\par{{\\footnotesize {}}}\n",
+                escape::latex(note)
+            ));
         }
         out.push_str("\\end{table}\n");
         out
@@ -165,7 +174,7 @@ impl ReportTable {
     pub fn html(&self) -> String {
         let mut out = String::from("<table>\n<thead><tr>");
         for h in &self.headers {
-            out.push_str(&format!("<th>{}</th>", html_escape(h)));
+            out.push_str(&format!("<th>{}</th>", escape::html(h)));
         }
         out.push_str("</tr></thead>\n<tbody>\n");
         let numeric: Vec<bool> = (0..self.headers.len()).map(|c| self.numeric(c)).collect();
@@ -173,7 +182,7 @@ impl ReportTable {
             out.push_str("<tr>");
             for (cell, &num) in row.iter().zip(&numeric) {
                 let class = if num { " class=\"num\"" } else { "" };
-                out.push_str(&format!("<td{class}>{}</td>", html_escape(&cell.shown)));
+                out.push_str(&format!("<td{class}>{}</td>", escape::html(&cell.shown)));
             }
             out.push_str("</tr>\n");
         }
@@ -181,7 +190,7 @@ impl ReportTable {
         if !self.notes.is_empty() {
             out.push_str("<ul class=\"notes\">\n");
             for note in &self.notes {
-                out.push_str(&format!("<li>{}</li>\n", html_escape(note)));
+                out.push_str(&format!("<li>{}</li>\n", escape::html(note)));
             }
             out.push_str("</ul>\n");
         }
@@ -218,42 +227,6 @@ pub fn full_precision(value: f64) -> String {
     }
 }
 
-/// Escapes LaTeX's special characters (`\ & % $ # _ { } ~ ^`) and writes
-/// `<`, `>` (which text fonts do not have) and the few non-ASCII symbols the
-/// tables use in math mode.
-pub fn latex_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '\\' => out.push_str("\\textbackslash{}"),
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            '–' => out.push_str("--"),
-            '−' => out.push('-'),
-            'β' => out.push_str("$\\beta$"),
-            'λ' => out.push_str("$\\lambda$"),
-            '≤' => out.push_str("$\\le$"),
-            '<' => out.push_str("$<$"),
-            '>' => out.push_str("$>$"),
-            '×' => out.push_str("$\\times$"),
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
-/// Escapes `& < > "` for HTML text and attributes.
-pub fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,7 +242,7 @@ mod tests {
     fn markdown_escapes_pipes_and_right_aligns_numbers() {
         assert_eq!(
             table().markdown(),
-            "| tensor | β | p |\n|---|---:|---:|\n| fc1.weight | 0.81 | 1e-3 |\n| a\\|b_c | – | 12% |\n"
+            "| tensor | β | p |\n|---|---:|---:|\n| fc1.weight | 0.81 | 1e-3 |\n| a\\|b\\_c | – | 12% |\n"
         );
     }
 
@@ -291,11 +264,22 @@ mod tests {
     }
 
     #[test]
-    fn latex_escape_covers_every_special_character() {
-        assert_eq!(
-            latex_escape(r"\&%$#_{}~^<>"),
-            r"\textbackslash{}\&\%\$\#\_\{\}\textasciitilde{}\textasciicircum{}$<$$>$"
+    fn every_export_shows_a_hostile_name_as_text() {
+        let mut t = ReportTable::new("t", "c", &["tensor", "x"]);
+        t.push(vec!["<script>x</script>\n=1+1".into(), num(-0.5, 2)]);
+        let md = t.markdown();
+        assert!(
+            md.contains("| &lt;script&gt;x&lt;/script&gt;\\n=1+1 | -0.50 |"),
+            "{md}"
         );
+        let csv = String::from_utf8(t.csv()).unwrap();
+        assert_eq!(csv, "tensor,x\n<script>x</script>\\n=1+1,-0.5\n");
+        assert!(t.latex().contains("$>$\\textbackslash{}n=1+1 & -0.50"));
+        let mut t = ReportTable::new("t", "c", &["tensor"]);
+        t.push(vec!["=cmd|' /C calc'!A0".into()]);
+        let csv = String::from_utf8(t.csv()).unwrap();
+        assert_eq!(csv, "tensor\n'=cmd|' /C calc'!A0\n");
+        assert!(t.html().contains("<td>=cmd|' /C calc'!A0</td>"));
     }
 
     #[test]

@@ -232,6 +232,16 @@ pub fn simulate<T: Task>(
     mut observe: impl FnMut(&RoundResult),
 ) -> Result<FlRun, SimError> {
     config.validate()?;
+    let parameters = task.parameters() as u128;
+    super::memory::check_f64(
+        || {
+            format!(
+                "clients {} × {parameters} parameters of error memory",
+                config.clients
+            )
+        },
+        config.clients as u128 * parameters,
+    )?;
     let mut clients: Vec<Client<T::Client>> = task
         .clients(config.clients, config.split, config.seed)?
         .into_iter()

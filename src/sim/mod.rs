@@ -12,6 +12,7 @@
 pub mod activation;
 pub mod digits;
 pub mod fl;
+pub mod memory;
 pub mod mlp;
 pub mod record;
 pub mod split;
@@ -35,6 +36,12 @@ pub enum SimError {
     ClassesPerClient { value: usize, classes: usize },
     #[error("{0}")]
     Setting(String),
+    #[error("{what} needs {needed} of memory, more than the {available} available")]
+    TooLarge {
+        what: String,
+        needed: String,
+        available: String,
+    },
     #[error(transparent)]
     Uplink(#[from] uplink::UplinkError),
     #[error("round {round}, client {client}, layer {layer}: {error}")]

@@ -73,6 +73,12 @@ impl DigitsTask {
         if hidden == 0 {
             return Err(SimError::Zero { field: "hidden" });
         }
+        // Parameters, gradient, the round's sum and one client's memory.
+        let (h, i, c) = (hidden as u128, train.input as u128, train.classes as u128);
+        super::memory::check_f64(
+            || format!("hidden {h} ({} parameters, 4 copies)", h * (i + c + 1) + c),
+            4 * (h * (i + c + 1) + c),
+        )?;
         Ok(Self {
             model: Mlp {
                 input: train.input,

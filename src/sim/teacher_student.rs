@@ -74,7 +74,17 @@ impl TeacherStudentConfig {
                 return Err(SimError::NotPositive { field, value });
             }
         }
-        Ok(())
+        // The teacher's K×N and the student's M×N weights, the student's
+        // gradient and one more M×N working copy.
+        let (n, k, m) = (
+            self.input_dim as u128,
+            self.teacher_hidden as u128,
+            self.student_hidden as u128,
+        );
+        super::memory::check_f64(
+            || format!("input-dim {n} × (teacher-hidden {k} + 3 × student-hidden {m}) weights"),
+            (k + 3 * m) * n,
+        )
     }
 }
 

@@ -47,7 +47,7 @@ pub fn fails_with_2(args: &[&str]) -> String {
 /// pads it, then `data`.
 pub fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
     let mut header = header.to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

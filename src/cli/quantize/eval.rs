@@ -78,7 +78,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
             bail!("--m must be finite and >= 0, got {m}");
         }
     }
-    let text = std::fs::read_to_string(&args.codebook)
+    let text = gradrd::files::read_to_string(&args.codebook)
         .with_context(|| format!("cannot read {}", args.codebook.display()))?;
     let codebooks =
         parse_codebooks(&text).with_context(|| format!("{}", args.codebook.display()))?;
