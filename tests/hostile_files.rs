@@ -343,3 +343,59 @@ fn a_killed_run_leaves_the_previous_report_and_a_partial_the_next_run_removes() 
     assert_eq!(last.status.code(), Some(0), "{last:?}");
     assert!(!left.exists(), "the killed run's partial is removed");
 }
+
+#[test]
+fn an_unreadable_subfolder_is_reported_like_an_unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d");
+    for sub in ["", "closed", "open"] {
+        std::fs::create_dir_all(dump.join(sub)).unwrap();
+    }
+    npy(&dump.join("step_1.npy"), &[0.5, -1.0, 2.0, 0.25]);
+    npy(&dump.join("open/step_2.npy"), &[0.5, -1.0, 2.0, 0.25]);
+    npy(&dump.join("closed/step_3.npy"), &[0.5, -1.0, 2.0, 0.25]);
+    npy(&dump.join("step_4.npy"), &[0.5, -1.0, 2.0, 0.25]);
+    let everyone = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    for path in [dir.path(), &dump, &dump.join("open")] {
+        everyone(path, 0o755);
+    }
+    for path in ["step_1.npy", "open/step_2.npy", "closed/step_3.npy"] {
+        everyone(&dump.join(path), 0o644);
+    }
+    everyone(&dump.join("closed"), 0o000);
+    everyone(&dump.join("step_4.npy"), 0o000);
+    // Permissions bind only an unprivileged user: as root, run as nobody.
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid() == 0
+    });
+    let mut command = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(binary());
+        c
+    } else {
+        Command::new(binary())
+    };
+    let out = command
+        .args(["inspect", &dump.display().to_string()])
+        .output()
+        .unwrap();
+    everyone(&dump.join("closed"), 0o755);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(errors.iter().any(|l| l.contains("closed") && l.contains("Permission denied")));
+    assert!(errors.iter().any(|l| l.contains("step_4.npy") && l.contains("Permission denied")));
+    // The readable files were read: `d` at step 1, `open` at step 2.
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().take(2).collect())
+        .collect();
+    assert_eq!(rows, [["d", "1"], ["open", "2"]], "{stdout}");
+}
