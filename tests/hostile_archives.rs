@@ -10,13 +10,9 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
-
-/// Address space the binary may use, in KiB (`ulimit -v`).
-const ADDRESS_SPACE_KIB: u64 = 1 << 20;
 
 /// A zip of `entries`, each stored or deflated.
 fn zip_of(entries: &[(&str, &[u8], CompressionMethod)]) -> Vec<u8> {
@@ -37,39 +33,11 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// What `gradrd ARGS` did, run under [`ADDRESS_SPACE_KIB`].
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-fn gradrd(args: &[&str]) -> Run {
-    let binary = assert_cmd::cargo::cargo_bin("gradrd");
-    let started = Instant::now();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
-        ))
-        .arg(binary)
-        .args(args)
-        .output()
-        .expect("sh runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        took: started.elapsed(),
-    }
-}
-
 /// `gradrd inspect FILE` fails with exit 2, one line holding every needle,
 /// within `seconds`.
 #[track_caller]
 fn refused(file: &Path, needles: &[&str], seconds: f64) -> String {
-    let run = gradrd(&["inspect", file.to_str().unwrap()]);
+    let run = common::gradrd_limited(&["inspect", file.to_str().unwrap()]);
     assert_eq!(run.code, Some(2), "stderr: {}", run.stderr);
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
@@ -187,7 +155,7 @@ fn a_dict_pickled_once_and_referenced_twice_holds_its_tensors_both_times() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "shared.pt", &bytes);
-    let run = gradrd(&["inspect", file.to_str().unwrap()]);
+    let run = common::gradrd_limited(&["inspect", file.to_str().unwrap()]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("x.w "), "{}", run.stdout);
     assert!(run.stdout.contains("y.w "), "{}", run.stdout);

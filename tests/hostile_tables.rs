@@ -360,6 +360,27 @@ fn parquet_page_header_sizes_beyond_the_chunk_are_refused_in_one_line() {
 }
 
 #[test]
+fn parquet_footer_field_read_as_another_type_is_refused_in_bounded_memory() {
+    // fuzz target `parquet`, 2026-12-03: FileMetaData field 5
+    // (`key_value_metadata`) declared a boolean, after which polars-parquet
+    // 0.55.2 read_file_metadata, decoding by field id, took the next bytes
+    // for a list header and reserved 591 777 292 KeyValues (28 GB) from a
+    // 1 058-byte file. Under the address-space limit that allocation aborts.
+    let file = common::fixture("fuzz/parquet_oom_in_polars_read_file_metadata.parquet");
+    let run = common::gradrd_limited(&["inspect", file.to_str().unwrap()]);
+    assert_eq!(run.code, Some(2), "stderr: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "parquet_oom_in_polars_read_file_metadata.parquet: Parquet: corrupt footer at byte 319: field `key_value_metadata` (5) of `FileMetaData` has compact type 2, parquet.thrift declares a list"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn parquet_with_very_compressible_columns_is_still_read() {
     // a 10^6-row constant long table, polars' default compression (zstd):
     // its chunks expand up to 26 700× (3 333 values per byte), within the
