@@ -398,3 +398,48 @@ fn parquet_with_very_compressible_columns_is_still_read() {
     assert!(json.contains("1000000"), "{json}");
     eprintln!("10^6 constant rows: {} bytes", bytes.len());
 }
+
+// ---------------------------------------------------------------- CSV
+
+/// The `(n, nan, inf, min, max)` of the one tensor `gradrd inspect` finds.
+fn only_summary(json: &str) -> (u64, u64, u64, f64, f64) {
+    let json: serde_json::Value = serde_json::from_str(json).unwrap();
+    let tensors = json["tensors"].as_array().unwrap();
+    assert_eq!(tensors.len(), 1, "{json}");
+    let t = &tensors[0];
+    let number = |key: &str| t[key].as_f64().unwrap_or_else(|| panic!("{key}: {t}"));
+    (
+        t["n"].as_u64().unwrap(),
+        t["nan"].as_u64().unwrap(),
+        t["inf"].as_u64().unwrap(),
+        number("min"),
+        number("max"),
+    )
+}
+
+#[test]
+fn csv_non_finite_values_as_python_and_pandas_write_them_are_read() {
+    // pandas' to_csv writes nan, inf and -inf; polars' schema inference
+    // knows only NaN and inf, so such a column arrives as text.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, cells) in [
+        ("pandas.csv", ["nan", "inf", "-inf", "1.5", "-2.0"]),
+        ("polars.csv", ["NaN", "inf", "-inf", "1.5", "-2.0"]),
+        ("mixed.csv", ["Infinity", "-INF", "nan", "1.5", "-2.0"]),
+    ] {
+        let mut text = String::from("tensor,step,value\n");
+        for cell in cells {
+            text.push_str(&format!("w,3,{cell}\n"));
+        }
+        let json = inspected(&write(dir.path(), name, text.as_bytes()));
+        assert_eq!(only_summary(&json), (5, 1, 2, -2.0, 1.5), "{name}: {json}");
+    }
+    let bad = write(dir.path(), "bad.csv", b"tensor,value\nw,nan\nw,abc\n");
+    assert_eq!(
+        refused(&bad),
+        format!(
+            "gradrd: error: {}: column `value`: \"abc\" at row 1 is not a number",
+            bad.display()
+        )
+    );
+}

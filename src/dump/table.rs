@@ -6,8 +6,13 @@
 //! wide form:  one float column per tensor (no `tensor` column); the file is one step
 //!             (ragged columns may end in nulls)
 //! ```
-//! Integer value columns are accepted and widened to f64. Tables are decoded
-//! when the file is opened and kept in memory (they have no random access).
+//! Integer value columns are accepted and widened to f64. A value column of
+//! text (a CSV column polars did not take for numbers: its inference knows
+//! `NaN` and `inf` but not Python's and pandas' lowercase `nan`, `-inf`) is
+//! parsed cell by cell as Python's `float()` reads it (`nan`, `inf`,
+//! `infinity`, any case and sign; Rust's `f64::from_str` grammar), an error
+//! naming the row and cell otherwise. Tables are decoded when the file is
+//! opened and kept in memory (they have no random access).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -79,11 +84,12 @@ fn column_error(path: &Path, column: &str, what: impl Into<String>) -> DumpError
     }
 }
 
-/// The dtype a float/integer column is reported as, or an error naming it.
+/// The dtype a float/integer (or text) column is reported as, or an error
+/// naming it.
 fn value_dtype(path: &Path, column: &Column) -> Result<DType, DumpError> {
     match column.dtype() {
         DataType::Float32 => Ok(DType::F32),
-        dt if dt.is_float() || dt.is_integer() => Ok(DType::F64),
+        dt if dt.is_float() || dt.is_integer() || dt.is_string() => Ok(DType::F64),
         other => Err(column_error(
             path,
             column.name(),
@@ -93,6 +99,9 @@ fn value_dtype(path: &Path, column: &Column) -> Result<DType, DumpError> {
 }
 
 fn as_f64(path: &Path, column: &Column) -> Result<Vec<Option<f64>>, DumpError> {
+    if let Ok(text) = column.str() {
+        return parse_text(path, column.name(), text);
+    }
     let cast = column
         .cast(&DataType::Float64)
         .map_err(|e| column_error(path, column.name(), e.to_string()))?;
@@ -100,6 +109,28 @@ fn as_f64(path: &Path, column: &Column) -> Result<Vec<Option<f64>>, DumpError> {
         .f64()
         .map_err(|e| column_error(path, column.name(), e.to_string()))?;
     Ok(values.iter().collect())
+}
+
+/// Text cells as numbers (module doc); a null stays null.
+fn parse_text(
+    path: &Path,
+    column: &str,
+    text: &StringChunked,
+) -> Result<Vec<Option<f64>>, DumpError> {
+    text.iter()
+        .enumerate()
+        .map(|(row, cell)| match cell {
+            None => Ok(None),
+            Some(cell) => cell.trim().parse::<f64>().map(Some).map_err(|_| {
+                let shown: String = cell.chars().take(40).collect();
+                column_error(
+                    path,
+                    column,
+                    format!("{shown:?} at row {row} is not a number"),
+                )
+            }),
+        })
+        .collect()
 }
 
 fn long_form(path: &Path, frame: &DataFrame) -> Result<Vec<Found>, DumpError> {
