@@ -443,3 +443,31 @@ fn csv_non_finite_values_as_python_and_pandas_write_them_are_read() {
         )
     );
 }
+
+#[test]
+fn a_bad_cell_deep_in_a_csv_is_one_line_naming_its_row_and_column() {
+    // polars infers `value` as float from the first rows and fails at the
+    // bad one with a multi-line message (a byte offset, hints).
+    const ROWS: usize = 200_000;
+    const BAD: usize = 150_000;
+    let mut text = String::from("tensor,step,value\n");
+    for row in 0..ROWS {
+        let cell = if row == BAD {
+            "abc".to_string()
+        } else {
+            format!("{}.5", row % 7)
+        };
+        text.push_str(&format!("w,3,{cell}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "deep.csv", text.as_bytes());
+    let line = refused(&file);
+    eprintln!("{line}");
+    assert!(
+        line.starts_with(&format!("gradrd: error: {}: ", file.display())),
+        "{line}"
+    );
+    assert!(line.contains("`abc`"), "{line}");
+    assert!(line.contains("column 'value'"), "{line}");
+    assert!(line.contains(&format!("row {BAD}")), "{line}");
+}

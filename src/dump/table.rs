@@ -23,7 +23,7 @@ use polars::prelude::*;
 
 use super::elements::Encoding;
 use super::format::FileKind;
-use super::input::{Handle, Input};
+use super::input::{Contents, Handle, Input};
 use super::layout::{Layout, Locator, Source};
 use super::{parquet_footer, DType, DumpError, Found, InnerStep};
 
@@ -40,7 +40,7 @@ pub(crate) fn scan(input: Input, kind: FileKind) -> Result<Vec<Found>, DumpError
     }
     .map_err(|what| DumpError::Table {
         file: path.to_path_buf(),
-        what,
+        what: one_line(&what, || input.contents().ok()),
     })?;
     if frame.column("tensor").is_ok() {
         long_form(path, &frame)
@@ -74,6 +74,46 @@ fn read_frame<R: MmapBytesReader>(reader: R, kind: FileKind) -> Result<DataFrame
             Err(format!("corrupt file (polars failed on it: {message})"))
         }
     }
+}
+
+/// polars' error message in one line: its first line, the reason polars
+/// gives after "Original error:", and, for a CSV cell polars could not parse
+/// (its message names the cell and column, and a byte offset of its parse
+/// chunk, not of the cell), the row of that cell, found again with the `csv`
+/// crate in `contents`. Hints and blank lines are dropped.
+fn one_line(message: &str, contents: impl FnOnce() -> Option<Contents>) -> String {
+    let first = message.lines().next().unwrap_or_default().trim_end();
+    let mut line = first.to_string();
+    let unparsed = regex::Regex::new(r"^could not parse `(.*)` as dtype `[^`]*` at column '(.*)'")
+        .expect("valid regex");
+    if let Some(found) = unparsed.captures(first) {
+        if let Some(row) = contents().and_then(|bytes| row_of_cell(&bytes, &found[2], &found[1])) {
+            line.push_str(&format!(", row {row}"));
+        }
+    }
+    if let Some(reason) = message
+        .split_once("Original error: ")
+        .map(|(_, rest)| rest.lines().next().unwrap_or_default().trim_matches('`'))
+        .filter(|reason| !reason.is_empty())
+    {
+        line.push_str(&format!(" ({reason})"));
+    }
+    line
+}
+
+/// The data row (0-based, after the header) of the first `cell` in
+/// `column` of a CSV table.
+fn row_of_cell(bytes: &[u8], column: &str, cell: &str) -> Option<usize> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let at = reader
+        .headers()
+        .ok()?
+        .iter()
+        .position(|name| name == column)?;
+    reader
+        .records()
+        .map_while(Result::ok)
+        .position(|record| record.get(at) == Some(cell))
 }
 
 fn column_error(path: &Path, column: &str, what: impl Into<String>) -> DumpError {
