@@ -278,9 +278,12 @@ fn crc_of(bytes: &[u8]) -> u32 {
 
 // ------------------------------------------- archives of many entries
 
-/// `gradrd inspect --format json FILE` under the memory limit: the
-/// `(tensor, n, zeros, min, max)` of every tensor, and how long it took.
-fn inspect_summaries(file: &Path) -> (Vec<(String, u64, u64, f64, f64)>, f64) {
+/// A tensor's `(name, n, zeros, min, max)` as `gradrd inspect` reports it.
+type Row = (String, u64, u64, f64, f64);
+
+/// `gradrd inspect --format json FILE` under the memory limit: the [`Row`]
+/// of every tensor, and how long it took.
+fn inspect_summaries(file: &Path) -> (Vec<Row>, f64) {
     let run = common::gradrd_limited(&["inspect", "--format", "json", file.to_str().unwrap()]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -311,11 +314,7 @@ fn values_of(k: usize) -> [f32; 3] {
 /// Checks that `rows` are the tensors `name(0) … name(n − 1)`, each once
 /// and with the summary of [`values_of`] its own index.
 #[track_caller]
-fn each_tensor_holds_its_own_values(
-    rows: &[(String, u64, u64, f64, f64)],
-    n: usize,
-    name: impl Fn(usize) -> String,
-) {
+fn each_tensor_holds_its_own_values(rows: &[Row], n: usize, name: impl Fn(usize) -> String) {
     let mut index: std::collections::HashMap<String, usize> =
         (0..n).map(|k| (name(k), k)).collect();
     assert_eq!(rows.len(), n);
