@@ -157,3 +157,44 @@ fn hive_partitioned_parquet_names_tensors_and_steps_from_directories() {
         }
     }
 }
+
+#[test]
+fn a_folder_of_10_000_bare_step_files_is_one_tensor_over_10_000_steps() {
+    // step_00001.npy … step_10000.npy, each a bare array: the tensor is the
+    // folder's name, the steps the files' numbers (on the binary).
+    const STEPS: u64 = 10_000;
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("fc.weight");
+    std::fs::create_dir(&folder).unwrap();
+    for step in 1..=STEPS {
+        let value = step as f32;
+        let data: Vec<u8> = [value, -value]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let npy = common::npy_bytes(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+            &data,
+        );
+        std::fs::write(folder.join(format!("step_{step:05}.npy")), npy).unwrap();
+    }
+    let out = assert_cmd::Command::cargo_bin("gradrd")
+        .unwrap()
+        .args(["inspect", "--format", "json", folder.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tensors = json["tensors"].as_array().unwrap();
+    assert_eq!(tensors.len() as u64, STEPS);
+    for (t, step) in tensors.iter().zip(1..=STEPS) {
+        assert_eq!(t["tensor"], "fc.weight", "{t}");
+        assert_eq!(t["step"].as_u64(), Some(step), "{t}");
+        assert_eq!(t["max"].as_f64(), Some(step as f64), "{t}");
+    }
+}

@@ -65,14 +65,15 @@ fn crash_input(name: &str) -> Vec<u8> {
 fn parquet_with_a_corrupt_thrift_bool_field_is_rejected() {
     // fuzz target `parquet`, 2026-11-27: polars-parquet 0.55.2 panicked at
     // file_metadata_thrift.rs:388 `expect("thrift bool field")` (SortingColumn).
-    // The footer check now rejects the field's type (13) before polars runs.
+    // The footer check now rejects it before polars runs, at its first field
+    // whose compact type is not the one parquet.thrift declares.
     let message = first_error(
         "g.parquet",
         crash_input("parquet_thrift_bool_field.parquet"),
     );
     assert_eq!(
         message,
-        "g.parquet: Parquet: corrupt footer at byte 619: unknown compact type 13"
+        "g.parquet: Parquet: corrupt footer at byte 279: field `row_groups` (4) of `FileMetaData` has compact type 1, parquet.thrift declares a list (polars would read the bytes after it as one)"
     );
 }
 
@@ -95,13 +96,13 @@ fn a_footer_polars_panics_on_is_refused_before_polars() {
     // 0.55.2 panics at file_metadata_thrift.rs:388 `expect("thrift bool field")`
     // (a 300 s run hit 19 distinct panic sites in polars, all caught). The
     // footer's fields are now read with their types before polars runs, and
-    // this one (the schema, a bool instead of a list) is refused there.
+    // this one (the row groups, a bool instead of a list) is refused there.
     let message = first_error(
         "g.parquet",
         crash_input("parquet_polars_panics_thrift_bool_field.parquet"),
     );
     assert_eq!(
         message,
-        "g.parquet: Parquet: corrupt footer at byte 25: field of compact type 1, expected 9"
+        "g.parquet: Parquet: corrupt footer at byte 25: field `row_groups` (4) of `FileMetaData` has compact type 1, parquet.thrift declares a list (polars would read the bytes after it as one)"
     );
 }

@@ -10,13 +10,9 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
-
-/// Address space the binary may use, in KiB (`ulimit -v`).
-const ADDRESS_SPACE_KIB: u64 = 1 << 20;
 
 /// A zip of `entries`, each stored or deflated.
 fn zip_of(entries: &[(&str, &[u8], CompressionMethod)]) -> Vec<u8> {
@@ -37,39 +33,11 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// What `gradrd ARGS` did, run under [`ADDRESS_SPACE_KIB`].
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-fn gradrd(args: &[&str]) -> Run {
-    let binary = assert_cmd::cargo::cargo_bin("gradrd");
-    let started = Instant::now();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
-        ))
-        .arg(binary)
-        .args(args)
-        .output()
-        .expect("sh runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        took: started.elapsed(),
-    }
-}
-
 /// `gradrd inspect FILE` fails with exit 2, one line holding every needle,
 /// within `seconds`.
 #[track_caller]
 fn refused(file: &Path, needles: &[&str], seconds: f64) -> String {
-    let run = gradrd(&["inspect", file.to_str().unwrap()]);
+    let run = common::gradrd_limited(&["inspect", file.to_str().unwrap()]);
     assert_eq!(run.code, Some(2), "stderr: {}", run.stderr);
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
@@ -187,7 +155,7 @@ fn a_dict_pickled_once_and_referenced_twice_holds_its_tensors_both_times() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "shared.pt", &bytes);
-    let run = gradrd(&["inspect", file.to_str().unwrap()]);
+    let run = common::gradrd_limited(&["inspect", file.to_str().unwrap()]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("x.w "), "{}", run.stdout);
     assert!(run.stdout.contains("y.w "), "{}", run.stdout);
@@ -306,4 +274,120 @@ fn crc_of(bytes: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+// ------------------------------------------- archives of many entries
+
+/// A tensor's `(name, n, zeros, min, max)` as `gradrd inspect` reports it.
+type Row = (String, u64, u64, f64, f64);
+
+/// `gradrd inspect --format json FILE` under the memory limit: the [`Row`]
+/// of every tensor, and how long it took.
+fn inspect_summaries(file: &Path) -> (Vec<Row>, f64) {
+    let run = common::gradrd_limited(&["inspect", "--format", "json", file.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["errors"].as_array().map(Vec::len), Some(0), "{json}");
+    let rows = json["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tensor"].as_str().unwrap().to_string(),
+                t["n"].as_u64().unwrap(),
+                t["zeros"].as_u64().unwrap(),
+                t["min"].as_f64().unwrap(),
+                t["max"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    (rows, run.took.as_secs_f64())
+}
+
+/// Tensor `k` of the many-entry archives: `[k + 1, −(k + 1), 0]` as float32,
+/// so each tensor's summary names the entry it was read from.
+fn values_of(k: usize) -> [f32; 3] {
+    [(k + 1) as f32, -((k + 1) as f32), 0.0]
+}
+
+/// Checks that `rows` are the tensors `name(0) … name(n − 1)`, each once
+/// and with the summary of [`values_of`] its own index.
+#[track_caller]
+fn each_tensor_holds_its_own_values(rows: &[Row], n: usize, name: impl Fn(usize) -> String) {
+    let mut index: std::collections::HashMap<String, usize> =
+        (0..n).map(|k| (name(k), k)).collect();
+    assert_eq!(rows.len(), n);
+    for (tensor, count, zeros, min, max) in rows {
+        let k = index
+            .remove(tensor)
+            .unwrap_or_else(|| panic!("{tensor} unexpected or listed twice"));
+        let expected = (k + 1) as f64;
+        assert_eq!(
+            (*count, *zeros, *min, *max),
+            (3, 1, -expected, expected),
+            "{tensor}"
+        );
+    }
+}
+
+#[test]
+fn npz_of_20_000_entries_reads_every_entry_from_one_central_directory() {
+    const N: usize = 20_000;
+    let members: Vec<(String, Vec<u8>)> = (0..N)
+        .map(|k| (format!("layer{k:05}.grad.npy"), npy_f4(&values_of(k))))
+        .collect();
+    let entries: Vec<(&str, &[u8], CompressionMethod)> = members
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice(), CompressionMethod::Stored))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "many.npz", &zip_of(&entries));
+    let (rows, seconds) = inspect_summaries(&file);
+    eprintln!("inspect of an .npz of {N} entries: {seconds:.2} s");
+    each_tensor_holds_its_own_values(&rows, N, |k| format!("layer{k:05}.grad"));
+}
+
+/// A `torch.save` dict `{"w0": t0, …}` of `n` float32 tensors, tensor `k`
+/// on its own storage `archive/data/k` holding [`values_of`] `k`.
+fn torch_dict_of(n: usize) -> Vec<u8> {
+    let mut pickle = b"\x80\x02}q\x00(".to_vec();
+    let mut storages = Vec::new();
+    for k in 0..n {
+        let name = format!("w{k}");
+        let key = k.to_string();
+        pickle.push(b'X');
+        pickle.extend((name.len() as u32).to_le_bytes());
+        pickle.extend(name.as_bytes());
+        pickle.extend(
+            b"ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX",
+        );
+        pickle.extend((key.len() as u32).to_le_bytes());
+        pickle.extend(key.as_bytes());
+        pickle.extend(b"X\x03\x00\x00\x00cpuK\x03tQK\x00K\x03\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR");
+        let data: Vec<u8> = values_of(k).iter().flat_map(|v| v.to_le_bytes()).collect();
+        storages.push((format!("archive/data/{k}"), data));
+    }
+    pickle.extend(b"u.");
+    let mut entries = vec![(
+        "archive/data.pkl",
+        pickle.as_slice(),
+        CompressionMethod::Stored,
+    )];
+    entries.extend(
+        storages
+            .iter()
+            .map(|(name, data)| (name.as_str(), data.as_slice(), CompressionMethod::Stored)),
+    );
+    zip_of(&entries)
+}
+
+#[test]
+fn torch_zip_of_5_000_storages_reads_every_storage_from_one_central_directory() {
+    const N: usize = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "many.pt", &torch_dict_of(N));
+    let (rows, seconds) = inspect_summaries(&file);
+    eprintln!("inspect of a .pt of {N} storages: {seconds:.2} s");
+    each_tensor_holds_its_own_values(&rows, N, |k| format!("w{k}"));
 }

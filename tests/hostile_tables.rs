@@ -360,6 +360,27 @@ fn parquet_page_header_sizes_beyond_the_chunk_are_refused_in_one_line() {
 }
 
 #[test]
+fn parquet_footer_field_read_as_another_type_is_refused_in_bounded_memory() {
+    // fuzz target `parquet`, 2026-12-03: FileMetaData field 5
+    // (`key_value_metadata`) declared a boolean, after which polars-parquet
+    // 0.55.2 read_file_metadata, decoding by field id, took the next bytes
+    // for a list header and reserved 591 777 292 KeyValues (28 GB) from a
+    // 1 058-byte file. Under the address-space limit that allocation aborts.
+    let file = common::fixture("fuzz/parquet_oom_in_polars_read_file_metadata.parquet");
+    let run = common::gradrd_limited(&["inspect", file.to_str().unwrap()]);
+    assert_eq!(run.code, Some(2), "stderr: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "parquet_oom_in_polars_read_file_metadata.parquet: Parquet: corrupt footer at byte 319: field `key_value_metadata` (5) of `FileMetaData` has compact type 2, parquet.thrift declares a list"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn parquet_with_very_compressible_columns_is_still_read() {
     // a 10^6-row constant long table, polars' default compression (zstd):
     // its chunks expand up to 26 700× (3 333 values per byte), within the
@@ -376,4 +397,77 @@ fn parquet_with_very_compressible_columns_is_still_read() {
     let json = inspected(&write(dir.path(), "zeros.parquet", &bytes));
     assert!(json.contains("1000000"), "{json}");
     eprintln!("10^6 constant rows: {} bytes", bytes.len());
+}
+
+// ---------------------------------------------------------------- CSV
+
+/// The `(n, nan, inf, min, max)` of the one tensor `gradrd inspect` finds.
+fn only_summary(json: &str) -> (u64, u64, u64, f64, f64) {
+    let json: serde_json::Value = serde_json::from_str(json).unwrap();
+    let tensors = json["tensors"].as_array().unwrap();
+    assert_eq!(tensors.len(), 1, "{json}");
+    let t = &tensors[0];
+    let number = |key: &str| t[key].as_f64().unwrap_or_else(|| panic!("{key}: {t}"));
+    (
+        t["n"].as_u64().unwrap(),
+        t["nan"].as_u64().unwrap(),
+        t["inf"].as_u64().unwrap(),
+        number("min"),
+        number("max"),
+    )
+}
+
+#[test]
+fn csv_non_finite_values_as_python_and_pandas_write_them_are_read() {
+    // pandas' to_csv writes nan, inf and -inf; polars' schema inference
+    // knows only NaN and inf, so such a column arrives as text.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, cells) in [
+        ("pandas.csv", ["nan", "inf", "-inf", "1.5", "-2.0"]),
+        ("polars.csv", ["NaN", "inf", "-inf", "1.5", "-2.0"]),
+        ("mixed.csv", ["Infinity", "-INF", "nan", "1.5", "-2.0"]),
+    ] {
+        let mut text = String::from("tensor,step,value\n");
+        for cell in cells {
+            text.push_str(&format!("w,3,{cell}\n"));
+        }
+        let json = inspected(&write(dir.path(), name, text.as_bytes()));
+        assert_eq!(only_summary(&json), (5, 1, 2, -2.0, 1.5), "{name}: {json}");
+    }
+    let bad = write(dir.path(), "bad.csv", b"tensor,value\nw,nan\nw,abc\n");
+    assert_eq!(
+        refused(&bad),
+        format!(
+            "gradrd: error: {}: column `value`: \"abc\" at row 1 is not a number",
+            bad.display()
+        )
+    );
+}
+
+#[test]
+fn a_bad_cell_deep_in_a_csv_is_one_line_naming_its_row_and_column() {
+    // polars infers `value` as float from the first rows and fails at the
+    // bad one with a multi-line message (a byte offset, hints).
+    const ROWS: usize = 200_000;
+    const BAD: usize = 150_000;
+    let mut text = String::from("tensor,step,value\n");
+    for row in 0..ROWS {
+        let cell = if row == BAD {
+            "abc".to_string()
+        } else {
+            format!("{}.5", row % 7)
+        };
+        text.push_str(&format!("w,3,{cell}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "deep.csv", text.as_bytes());
+    let line = refused(&file);
+    eprintln!("{line}");
+    assert!(
+        line.starts_with(&format!("gradrd: error: {}: ", file.display())),
+        "{line}"
+    );
+    assert!(line.contains("`abc`"), "{line}");
+    assert!(line.contains("column 'value'"), "{line}");
+    assert!(line.contains(&format!("row {BAD}")), "{line}");
 }

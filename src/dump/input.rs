@@ -47,8 +47,21 @@ pub(crate) enum Handle {
 pub(crate) trait ReadSeek: Read + Seek + Send {}
 impl<T: Read + Seek + Send> ReadSeek for T {}
 
-/// The zip archive of an .npz or .pt input.
-pub(crate) type Archive = zip::ZipArchive<Box<dyn ReadSeek>>;
+/// The [`Contents`] of an input, shared by every cursor over them.
+#[derive(Clone)]
+pub(crate) struct Shared(Arc<Contents>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The zip archive of an .npz or .pt input. Its central directory is parsed
+/// once, when the file is opened; a clone shares it (and the memory map)
+/// and has its own cursor, so each tensor keeps one and finds its entry in
+/// O(1) instead of parsing the directory again.
+pub(crate) type Archive = zip::ZipArchive<Cursor<Shared>>;
 
 impl<'a> Input<'a> {
     /// A file on disk.
@@ -96,8 +109,9 @@ impl<'a> Input<'a> {
         })
     }
 
-    /// The input opened as a zip archive.
+    /// The input opened as a zip archive (over its memory map or buffer).
     pub(crate) fn archive(&self) -> Result<Archive, DumpError> {
-        zip::ZipArchive::new(self.reader()?).map_err(|e| DumpError::zip(self.path, e))
+        let bytes = Shared(Arc::new(self.contents()?));
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DumpError::zip(self.path, e))
     }
 }

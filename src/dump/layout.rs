@@ -19,7 +19,7 @@ pub(crate) enum Source {
     /// The file itself, memory-mapped (safetensors, .npy).
     Mapped,
     /// One entry of the file's zip archive (.npz, .pt).
-    ZipEntry(String),
+    ZipEntry(super::zipped::ZipEntry),
     /// Values already decoded when the file was opened (tables).
     Memory(Arc<[f64]>),
     /// Pieces in other files, assembled on read (torch.distributed.checkpoint).

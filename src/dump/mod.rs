@@ -46,6 +46,7 @@ mod mapped;
 mod npy;
 mod npz;
 mod parquet_footer;
+mod parquet_thrift;
 mod pickle;
 mod safetensors;
 mod select;

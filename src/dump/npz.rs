@@ -3,14 +3,21 @@
 //! Only each entry's `.npy` header is read at open time, and each entry
 //! must declare no more than its header and data (`zipped.rs`).
 
-use super::input::Input;
+use std::path::Path;
+
+use super::input::{Archive, Input};
 use super::layout::Source;
+use super::zipped::ZipEntry;
 use super::{npy, zipped, DumpError, Found};
 
 /// Headers of all `.npy` entries of an `.npz` file (other entries are ignored).
 pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
-    let path = input.path;
-    let mut archive = input.archive()?;
+    scan_archive(input.path, input.archive()?)
+}
+
+/// [`scan`] of the archive of `path`, already open.
+pub(crate) fn scan_archive(path: &Path, mut archive: Archive) -> Result<Vec<Found>, DumpError> {
+    let shared = archive.clone(); // what the tensors keep (same directory)
     let mut found = Vec::new();
     for index in 0..archive.len() {
         let mut entry = archive
@@ -29,7 +36,7 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
         let found_here = header.into_found(
             path,
             &tensor,
-            Source::ZipEntry(entry_name.clone()),
+            Source::ZipEntry(ZipEntry::new(&shared, index, entry_name.clone())),
             declared_size,
         )?;
         let needed = found_here

@@ -15,15 +15,17 @@
 //!
 //! This module checks, in order:
 //!
-//! 1. the footer, walked once generically: no list, set, map or binary declares
-//!    more elements or bytes than remain (every element takes at least one
-//!    byte), nesting at most [`MAX_DEPTH`];
+//! 1. the footer, walked once as polars decodes it (`parquet_thrift.rs`): every
+//!    field polars reads by id has the compact type `parquet.thrift` declares,
+//!    so the lists polars reserves capacity for are the lists checked here; no
+//!    list or binary declares more elements or bytes than remain (every
+//!    element takes at least one byte), nesting at most 64;
 //! 2. the footer's meaning: `num_rows` of the file is the sum of its row groups'
 //!    and no count or size is negative; every column chunk lies inside the
 //!    file before the footer, holds data in this file (no `file_path`), and
 //!    declares at least as many values as its row group has rows;
 //! 3. every page header of every column chunk, walked inside the chunk's byte
-//!    range: each page lies inside its chunk; an uncompressed page's two sizes
+//!    range, first as polars decodes it (as the footer in 1.): each page lies inside its chunk; an uncompressed page's two sizes
 //!    agree; a compressed page expands at most [`MAX_EXPANSION`] times; a
 //!    dictionary page (always PLAIN) holds no more values than its bytes can
 //!    (`num_values × width ≤ uncompressed_page_size`, width from the physical
@@ -41,8 +43,7 @@
 //! less than 10×. A hostile footer or page header is refused in one pass over
 //! the headers, before polars allocates anything from it.
 
-/// Deepest struct/container nesting accepted (Parquet's schema nests less).
-const MAX_DEPTH: u32 = 64;
+use super::parquet_thrift::{self, Compact, FILE_METADATA, PAGE_HEADER};
 
 /// Largest accepted ratio of decoded (or decompressed) bytes to stored bytes.
 pub(crate) const MAX_EXPANSION: u64 = 1 << 18;
@@ -61,8 +62,7 @@ pub(crate) fn check(file: &[u8]) -> Result<(), String> {
         .filter(|&s| s >= 4)
         .ok_or_else(|| format!("footer length {len} exceeds the file size {}", file.len()))?;
     let mut reader = Compact::new(&file[start..body]);
-    reader
-        .skip_struct(0)
+    parquet_thrift::walk(&mut reader, &FILE_METADATA)
         .map_err(|what| format!("corrupt footer at byte {}: {what}", start + reader.at))?;
     let mut reader = Compact::new(&file[start..body]);
     let footer = Footer::read(&mut reader)
@@ -325,6 +325,8 @@ fn walk_pages(pages: &[u8], leaf: &Leaf, codec: i64) -> Result<u64, (usize, Stri
     let mut values: u64 = 0;
     while at < pages.len() {
         let mut r = Compact::new(&pages[at..]);
+        parquet_thrift::walk(&mut r, &PAGE_HEADER).map_err(|what| (at, what))?;
+        let mut r = Compact::new(&pages[at..]);
         let mut header = PageHeader::read(&mut r).map_err(|what| (at, what))?;
         let header_len = r.at;
         header
@@ -439,184 +441,6 @@ impl PageHeader {
     }
 }
 
-struct Compact<'b> {
-    bytes: &'b [u8],
-    at: usize,
-}
-
-impl<'b> Compact<'b> {
-    fn new(bytes: &'b [u8]) -> Self {
-        Compact { bytes, at: 0 }
-    }
-
-    fn remaining(&self) -> u64 {
-        (self.bytes.len() - self.at) as u64
-    }
-
-    fn byte(&mut self) -> Result<u8, String> {
-        let b = *self.bytes.get(self.at).ok_or("truncated")?;
-        self.at += 1;
-        Ok(b)
-    }
-
-    fn varint(&mut self) -> Result<u64, String> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            value |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err("varint longer than 10 bytes".into())
-    }
-
-    fn expect_kind(&self, kind: u8, expected: u8) -> Result<(), String> {
-        if kind != expected {
-            return Err(format!("field of compact type {kind}, expected {expected}"));
-        }
-        Ok(())
-    }
-
-    /// An i16, i32 or i64 (zigzag varint).
-    fn int(&mut self, kind: u8) -> Result<i64, String> {
-        if !(4..=6).contains(&kind) {
-            return Err(format!("field of compact type {kind}, expected an integer"));
-        }
-        let v = self.varint()?;
-        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
-    }
-
-    fn string(&mut self, kind: u8) -> Result<String, String> {
-        self.expect_kind(kind, 8)?;
-        let len = self.varint()?;
-        let start = self.at;
-        self.skip(len)?;
-        Ok(String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned())
-    }
-
-    /// A list of structs, each read by `element`.
-    fn list<T>(
-        &mut self,
-        kind: u8,
-        depth: u32,
-        mut element: impl FnMut(&mut Self) -> Result<T, String>,
-    ) -> Result<Vec<T>, String> {
-        self.expect_kind(kind, 9)?;
-        if depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH}"));
-        }
-        let header = self.byte()?;
-        let count = match header >> 4 {
-            15 => self.varint()?,
-            n => u64::from(n),
-        };
-        self.expect_kind(header & 0x0f, 12)?;
-        self.check_count(count, 1)?;
-        (0..count).map(|_| element(self)).collect()
-    }
-
-    /// The fields of a struct: `field(reader, id, compact type)` reads or
-    /// skips each value.
-    fn fields(
-        &mut self,
-        depth: u32,
-        mut field: impl FnMut(&mut Self, i16, u8) -> Result<(), String>,
-    ) -> Result<(), String> {
-        if depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH}"));
-        }
-        let mut id: i16 = 0;
-        loop {
-            let header = self.byte()?;
-            if header == 0 {
-                return Ok(()); // STOP
-            }
-            id = match header >> 4 {
-                0 => {
-                    let v = self.varint()?;
-                    ((v >> 1) as i64 ^ -((v & 1) as i64)) as i16
-                }
-                delta => id.wrapping_add(i16::from(delta)),
-            };
-            field(self, id, header & 0x0f)?;
-        }
-    }
-
-    /// Skips a field's value of compact type `kind` (booleans carry it in
-    /// the type).
-    fn skip_field(&mut self, kind: u8, depth: u32) -> Result<(), String> {
-        match kind {
-            1 | 2 => Ok(()),
-            kind => self.skip_value(kind, depth),
-        }
-    }
-
-    fn skip(&mut self, n: u64) -> Result<(), String> {
-        if n > self.remaining() {
-            return Err(format!("{n} bytes declared, {} remain", self.remaining()));
-        }
-        self.at += n as usize;
-        Ok(())
-    }
-
-    /// A container of `count` elements, each at least `min_bytes` long.
-    fn check_count(&self, count: u64, min_bytes: u64) -> Result<(), String> {
-        if count.saturating_mul(min_bytes) > self.remaining() {
-            return Err(format!(
-                "container declares {count} elements, {} bytes remain",
-                self.remaining()
-            ));
-        }
-        Ok(())
-    }
-
-    fn skip_struct(&mut self, depth: u32) -> Result<(), String> {
-        self.fields(depth, |r, _, kind| r.skip_field(kind, depth))
-    }
-
-    /// One value of compact type `kind` (as a list element for booleans).
-    fn skip_value(&mut self, kind: u8, depth: u32) -> Result<(), String> {
-        match kind {
-            1..=3 => self.skip(1),              // bool (in a container), byte
-            4..=6 => self.varint().map(|_| ()), // i16, i32, i64
-            7 => self.skip(8),                  // double
-            8 => {
-                let len = self.varint()?; // binary / string
-                self.skip(len)
-            }
-            9 | 10 => {
-                // list / set: size in the high nibble, 15 = varint follows
-                let header = self.byte()?;
-                let count = match header >> 4 {
-                    15 => self.varint()?,
-                    n => u64::from(n),
-                };
-                self.check_count(count, 1)?;
-                for _ in 0..count {
-                    self.skip_value(header & 0x0f, depth + 1)?;
-                }
-                Ok(())
-            }
-            11 => {
-                let count = self.varint()?; // map
-                if count == 0 {
-                    return Ok(());
-                }
-                let types = self.byte()?;
-                self.check_count(count, 2)?;
-                for _ in 0..count {
-                    self.skip_value(types >> 4, depth + 1)?;
-                    self.skip_value(types & 0x0f, depth + 1)?;
-                }
-                Ok(())
-            }
-            12 => self.skip_struct(depth + 1),
-            other => Err(format!("unknown compact type {other}")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,26 +455,62 @@ mod tests {
 
     #[test]
     fn lists_may_not_declare_more_elements_than_bytes() {
-        // field 1 (delta 1) of type list (9): header 0x19; list header 0xF5 =
-        // varint size, i32 elements; size 2^31 − 1 as a varint.
-        let huge = footer(&[0x19, 0xF5, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x00]);
+        // field 10 (unknown to parquet.thrift, delta 10) of type list (9):
+        // header 0xA9; list header 0xF5 = varint size, i32 elements; size
+        // 2^31 − 1 as a varint.
+        let huge = footer(&[0xA9, 0xF5, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x00]);
         let error = check(&huge).unwrap_err();
         assert!(
             error.contains("container declares 2147483647 elements"),
             "{error}"
         );
         // the same list with its two i32 elements present: (2 << 4) | 5, zigzag 1, 2
-        assert_eq!(check(&footer(&[0x19, 0x25, 0x02, 0x04, 0x00])), Ok(()));
+        assert_eq!(check(&footer(&[0xA9, 0x25, 0x02, 0x04, 0x00])), Ok(()));
     }
 
     #[test]
     fn binary_lengths_and_nesting_are_bounded() {
-        let long_string = footer(&[0x18, 0x7F, b'a', 0x00]); // binary of 127 bytes, 1 present
+        // field 6 (`created_by`, a binary) of 127 bytes, 1 present
+        let long_string = footer(&[0x68, 0x7F, b'a', 0x00]);
         assert!(check(&long_string)
             .unwrap_err()
             .contains("127 bytes declared"));
-        let deep = footer(&[0x1C; 100]); // struct in struct in …
+        let deep = footer(&[0xAC; 100]); // unknown struct field in struct in …
         assert!(check(&deep).unwrap_err().contains("nesting deeper than 64"));
+        let lists = footer(&[0xA9, 0x19, 0x19, 0x19].repeat(30)); // list of list of …
+        assert!(check(&lists)
+            .unwrap_err()
+            .contains("nesting deeper than 64"));
         assert!(check(b"PAR1PAR1").is_err());
+    }
+
+    #[test]
+    fn fields_polars_reads_by_id_must_have_their_declared_type() {
+        // field 5 (`key_value_metadata`) declared a boolean (0x52, no
+        // payload), then what polars reads as its list header instead: 0xF9,
+        // varint 93 394 655 628 812 (591 777 292 as polars' i32), the bytes
+        // of the fuzzed file that asked for 28 GB.
+        let bool_field = footer(&[0x52, 0xF9, 0x8C, 0x9C, 0x97, 0x9A, 0x92, 0x9E, 0x15, 0x00]);
+        assert_eq!(
+            check(&bool_field).unwrap_err(),
+            "corrupt footer at byte 5: field `key_value_metadata` (5) of `FileMetaData` has compact type 2, parquet.thrift declares a list (polars would read the bytes after it as one)"
+        );
+        // field 2 (`schema`) as a list of one i32, not of structs
+        let schema_of_ints = footer(&[0x29, 0x15, 0x02, 0x00]);
+        assert!(check(&schema_of_ints)
+            .unwrap_err()
+            .contains("list of compact type 5, parquet.thrift declares its elements a struct"));
+        // an empty list may give any element type (fastparquet writes 0x00)
+        assert_eq!(check(&footer(&[0x59, 0x00, 0x00])), Ok(()));
+    }
+
+    #[test]
+    fn containers_whose_size_readers_disagree_on_are_refused() {
+        // an unknown field 10 holding a list of two booleans: one byte each
+        // in the spec, none in polars' skip
+        let bools = footer(&[0xA9, 0x21, 0x01, 0x01, 0x00]);
+        assert!(check(&bools).unwrap_err().contains("list of 2 booleans"));
+        let map = footer(&[0xAB, 0x00, 0x00]); // an empty map
+        assert!(check(&map).unwrap_err().contains("a map"));
     }
 }

@@ -6,8 +6,13 @@
 //! wide form:  one float column per tensor (no `tensor` column); the file is one step
 //!             (ragged columns may end in nulls)
 //! ```
-//! Integer value columns are accepted and widened to f64. Tables are decoded
-//! when the file is opened and kept in memory (they have no random access).
+//! Integer value columns are accepted and widened to f64. A value column of
+//! text (a CSV column polars did not take for numbers: its inference knows
+//! `NaN` and `inf` but not Python's and pandas' lowercase `nan`, `-inf`) is
+//! parsed cell by cell as Python's `float()` reads it (`nan`, `inf`,
+//! `infinity`, any case and sign; Rust's `f64::from_str` grammar), an error
+//! naming the row and cell otherwise. Tables are decoded when the file is
+//! opened and kept in memory (they have no random access).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,7 +23,7 @@ use polars::prelude::*;
 
 use super::elements::Encoding;
 use super::format::FileKind;
-use super::input::{Handle, Input};
+use super::input::{Contents, Handle, Input};
 use super::layout::{Layout, Locator, Source};
 use super::{parquet_footer, DType, DumpError, Found, InnerStep};
 
@@ -35,7 +40,7 @@ pub(crate) fn scan(input: Input, kind: FileKind) -> Result<Vec<Found>, DumpError
     }
     .map_err(|what| DumpError::Table {
         file: path.to_path_buf(),
-        what,
+        what: one_line(&what, || input.contents().ok()),
     })?;
     if frame.column("tensor").is_ok() {
         long_form(path, &frame)
@@ -71,6 +76,46 @@ fn read_frame<R: MmapBytesReader>(reader: R, kind: FileKind) -> Result<DataFrame
     }
 }
 
+/// polars' error message in one line: its first line, the reason polars
+/// gives after "Original error:", and, for a CSV cell polars could not parse
+/// (its message names the cell and column, and a byte offset of its parse
+/// chunk, not of the cell), the row of that cell, found again with the `csv`
+/// crate in `contents`. Hints and blank lines are dropped.
+fn one_line(message: &str, contents: impl FnOnce() -> Option<Contents>) -> String {
+    let first = message.lines().next().unwrap_or_default().trim_end();
+    let mut line = first.to_string();
+    let unparsed = regex::Regex::new(r"^could not parse `(.*)` as dtype `[^`]*` at column '(.*)'")
+        .expect("valid regex");
+    if let Some(found) = unparsed.captures(first) {
+        if let Some(row) = contents().and_then(|bytes| row_of_cell(&bytes, &found[2], &found[1])) {
+            line.push_str(&format!(", row {row}"));
+        }
+    }
+    if let Some(reason) = message
+        .split_once("Original error: ")
+        .map(|(_, rest)| rest.lines().next().unwrap_or_default().trim_matches('`'))
+        .filter(|reason| !reason.is_empty())
+    {
+        line.push_str(&format!(" ({reason})"));
+    }
+    line
+}
+
+/// The data row (0-based, after the header) of the first `cell` in
+/// `column` of a CSV table.
+fn row_of_cell(bytes: &[u8], column: &str, cell: &str) -> Option<usize> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let at = reader
+        .headers()
+        .ok()?
+        .iter()
+        .position(|name| name == column)?;
+    reader
+        .records()
+        .map_while(Result::ok)
+        .position(|record| record.get(at) == Some(cell))
+}
+
 fn column_error(path: &Path, column: &str, what: impl Into<String>) -> DumpError {
     DumpError::Column {
         file: path.to_path_buf(),
@@ -79,11 +124,12 @@ fn column_error(path: &Path, column: &str, what: impl Into<String>) -> DumpError
     }
 }
 
-/// The dtype a float/integer column is reported as, or an error naming it.
+/// The dtype a float/integer (or text) column is reported as, or an error
+/// naming it.
 fn value_dtype(path: &Path, column: &Column) -> Result<DType, DumpError> {
     match column.dtype() {
         DataType::Float32 => Ok(DType::F32),
-        dt if dt.is_float() || dt.is_integer() => Ok(DType::F64),
+        dt if dt.is_float() || dt.is_integer() || dt.is_string() => Ok(DType::F64),
         other => Err(column_error(
             path,
             column.name(),
@@ -93,6 +139,9 @@ fn value_dtype(path: &Path, column: &Column) -> Result<DType, DumpError> {
 }
 
 fn as_f64(path: &Path, column: &Column) -> Result<Vec<Option<f64>>, DumpError> {
+    if let Ok(text) = column.str() {
+        return parse_text(path, column.name(), text);
+    }
     let cast = column
         .cast(&DataType::Float64)
         .map_err(|e| column_error(path, column.name(), e.to_string()))?;
@@ -100,6 +149,28 @@ fn as_f64(path: &Path, column: &Column) -> Result<Vec<Option<f64>>, DumpError> {
         .f64()
         .map_err(|e| column_error(path, column.name(), e.to_string()))?;
     Ok(values.iter().collect())
+}
+
+/// Text cells as numbers (module doc); a null stays null.
+fn parse_text(
+    path: &Path,
+    column: &str,
+    text: &StringChunked,
+) -> Result<Vec<Option<f64>>, DumpError> {
+    text.iter()
+        .enumerate()
+        .map(|(row, cell)| match cell {
+            None => Ok(None),
+            Some(cell) => cell.trim().parse::<f64>().map(Some).map_err(|_| {
+                let shown: String = cell.chars().take(40).collect();
+                column_error(
+                    path,
+                    column,
+                    format!("{shown:?} at row {row} is not a number"),
+                )
+            }),
+        })
+        .collect()
 }
 
 fn long_form(path: &Path, frame: &DataFrame) -> Result<Vec<Found>, DumpError> {

@@ -26,6 +26,7 @@ use super::elements::Encoding;
 use super::input::{Archive, Input};
 use super::layout::{self, Layout, Locator, Source};
 use super::pickle::{self, Value};
+use super::zipped::ZipEntry;
 use super::{legacy_torch, npz, zipped, DType, DumpError, Found, InnerStep};
 
 /// Largest `data.pkl` read (a state dict of 10^5 tensors is a few MB).
@@ -50,7 +51,7 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
         .cloned()
     else {
         if names.iter().any(|n| n.ends_with(".npy")) {
-            return npz::scan(input);
+            return npz::scan_archive(path, archive);
         }
         return Err(DumpError::malformed(
             path,
@@ -86,17 +87,18 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
             let spec = TensorSpec::parse(call)
                 .map_err(|(field, what)| DumpError::bad_field(path, &name, field, what))?;
             let entry = format!("{prefix}data/{}", spec.storage_key);
-            let available = match archive.by_name(&entry) {
-                Ok(e) => e.size(),
-                Err(e) => {
-                    return Err(DumpError::bad_field(
-                        path,
-                        &name,
-                        "storage",
-                        format!("storage entry `{entry}`: {e}"),
-                    ))
-                }
+            let missing = |e: zip::result::ZipError| {
+                DumpError::bad_field(
+                    path,
+                    &name,
+                    "storage",
+                    format!("storage entry `{entry}`: {e}"),
+                )
             };
+            let index = archive
+                .index_for_name(&entry)
+                .ok_or_else(|| missing(zip::result::ZipError::FileNotFound))?;
+            let available = archive.by_index(index).map_err(missing)?.size();
             let element_size = spec.storage_element_size.unwrap_or(0);
             let storage_bytes = spec.storage_numel.saturating_mul(element_size);
             if element_size > 0 {
@@ -104,7 +106,7 @@ pub(crate) fn scan(input: Input) -> Result<Vec<Found>, DumpError> {
                     .map_err(|what| DumpError::bad_field(path, &name, "storage", what))?;
             }
             let storage = Storage {
-                source: Source::ZipEntry(entry),
+                source: Source::ZipEntry(ZipEntry::new(&archive, index, entry)),
                 data_start: 0,
                 available,
                 big_endian,

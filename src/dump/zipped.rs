@@ -9,10 +9,40 @@
 //! past its declared size (a lying central directory), and the entry is read
 //! to its end, where its CRC-32 is compared (stored and deflated entries
 //! alike, as numpy's `zipfile` does: "Bad CRC-32").
+//!
+//! The archive is opened once per file: every tensor's [`ZipEntry`] holds a
+//! clone of it (the parsed central directory and the memory map are shared),
+//! so reading N tensors parses the directory once, not N times.
 
 use std::io::Read;
 
+use super::input::Archive;
 use super::{DumpError, TensorMeta};
+
+/// One entry of a file's zip archive: the archive (shared) and the entry's
+/// index and name in it.
+#[derive(Clone)]
+pub(crate) struct ZipEntry {
+    archive: Archive,
+    index: usize,
+    pub name: String,
+}
+
+impl ZipEntry {
+    pub(crate) fn new(archive: &Archive, index: usize, name: String) -> Self {
+        ZipEntry {
+            archive: archive.clone(),
+            index,
+            name,
+        }
+    }
+}
+
+impl std::fmt::Debug for ZipEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZipEntry({:?} #{})", self.name, self.index)
+    }
+}
 
 /// Whether a zip entry declaring `declared` bytes holds no more than the
 /// `needed` ones (fewer is the readers' `Truncated` error, found as before).
@@ -29,11 +59,12 @@ pub(crate) fn declared_size_fits(entry: &str, declared: u64, needed: u64) -> Res
 /// inside zip entry `entry`. Nothing is allocated up front: the buffer grows
 /// only with bytes that actually decompress; the rest of the entry is
 /// inflated into nothing to check its CRC-32.
-pub(crate) fn read_entry(t: &TensorMeta, entry: &str) -> Result<Vec<u8>, DumpError> {
-    let mut archive = t.input().archive()?;
+pub(crate) fn read_entry(t: &TensorMeta, entry: &ZipEntry) -> Result<Vec<u8>, DumpError> {
+    let mut archive = entry.archive.clone();
     let mut reader = archive
-        .by_name(entry)
+        .by_index(entry.index)
         .map_err(|e| DumpError::zip(&t.file, e))?;
+    let entry = entry.name.as_str();
     let declared = reader.size();
     let wanted = t.locator.byte_len().unwrap_or(u64::MAX);
     let read_error = |e: std::io::Error| {

@@ -65,3 +65,36 @@ pub fn safetensors_bytes(header: &str, data: &[u8]) -> Vec<u8> {
     bytes.extend(data);
     bytes
 }
+
+/// Address space [`gradrd_limited`] lets the binary use, in KiB (`ulimit -v`):
+/// an allocation the size of a hostile file's claim aborts it instead.
+pub const ADDRESS_SPACE_KIB: u64 = 1 << 20;
+
+/// What a run of the gradrd binary did.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: std::time::Duration,
+}
+
+/// Runs the gradrd binary with `args` under [`ADDRESS_SPACE_KIB`].
+pub fn gradrd_limited(args: &[&str]) -> Run {
+    let binary = assert_cmd::cargo::cargo_bin("gradrd");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
+        ))
+        .arg(binary)
+        .args(args)
+        .output()
+        .expect("sh runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
