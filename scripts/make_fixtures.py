@@ -5,8 +5,10 @@ Every tensor holds an arange-based pattern whose values are exactly
 representable in its dtype, so the Rust tests recompute the expected values
 from the same closed form (quoted beside each test) and compare exactly.
 
-Run from the repository root:  python3 scripts/make_fixtures.py
-Needs numpy, torch, safetensors, pyarrow, pandas.
+Run from the repository root:  python3 scripts/make_fixtures.py [GROUP...]
+(GROUP: safetensors npy npz torch tables hive directory; default all).
+Needs numpy, pyarrow and pandas; torch and safetensors for the safetensors,
+torch and directory groups.
 """
 import os
 import zipfile
@@ -14,9 +16,6 @@ import zipfile
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
-from safetensors.numpy import save_file as np_save_safetensors
-from safetensors.torch import save_file as torch_save_safetensors
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
 
@@ -29,6 +28,10 @@ def path(*parts):
 
 
 def safetensors_fixtures():
+    import torch
+    from safetensors.numpy import save_file as np_save_safetensors
+    from safetensors.torch import save_file as torch_save_safetensors
+
     tensors = {
         # value[i] = i * 0.5 - 3, C order, shape (2, 3, 4)
         "layer1.weight": torch.arange(24, dtype=torch.float32).reshape(2, 3, 4) * 0.5 - 3,
@@ -82,6 +85,8 @@ def npz_fixtures():
 
 
 def torch_fixtures():
+    import torch
+
     base = torch.arange(12, dtype=torch.float64).reshape(3, 4)
     state = {
         # value[i] = i * 0.5, shape (2, 3)
@@ -122,6 +127,11 @@ def table_fixtures():
     wide = pa.table({"w1": pa.array([0.25, 0.5, 0.75], pa.float32()), "w2": pa.array([-1.0, 0.0, 1.0], pa.float64())})
     pq.write_table(wide, path("wide_step_7.parquet"))
     wide.to_pandas().to_csv(path("wide_step_7.csv"), index=False)
+    # long form as pandas writes a categorical tensor column (df.astype({"tensor": "category"})):
+    # a dictionary-encoded string column whose Arrow schema says Dictionary(int8, utf8);
+    # same tensors and values as long.parquet
+    frame = table.to_pandas().astype({"tensor": "category"})
+    frame.to_parquet(path("long_category.parquet"), index=False)
     # long form whose value column is text: error names `value`
     with open(path("long_badvalue.csv"), "w") as f:
         f.write("tensor,step,value\na,1,hello\na,1,world\n")
@@ -140,6 +150,9 @@ def hive_fixtures():
 
 
 def directory_fixtures():
+    import torch
+    from safetensors.torch import save_file as torch_save_safetensors
+
     # OLMo-like layout: step from the parent directory name, file stem has no number
     for step in (100, 200):
         torch_save_safetensors(
@@ -158,13 +171,20 @@ def directory_fixtures():
         f.write(data[: len(data) - 8])
 
 
+GROUPS = {
+    "safetensors": safetensors_fixtures,
+    "npy": npy_fixtures,
+    "npz": npz_fixtures,
+    "torch": torch_fixtures,
+    "tables": table_fixtures,
+    "hive": hive_fixtures,
+    "directory": directory_fixtures,
+}
+
 if __name__ == "__main__":
-    safetensors_fixtures()
-    npy_fixtures()
-    npz_fixtures()
-    torch_fixtures()
-    table_fixtures()
-    hive_fixtures()
-    directory_fixtures()
+    import sys
+
+    for group in sys.argv[1:] or list(GROUPS):
+        GROUPS[group]()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"fixtures written to {os.path.normpath(OUT)} ({total} bytes)")

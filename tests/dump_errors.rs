@@ -260,17 +260,23 @@ fn corrupt_csv_is_handled_without_panic() {
 }
 
 #[test]
-fn every_parquet_truncation_is_handled_without_panic() {
-    // Byte flips are not covered: polars 0.55 trusts the value counts of
-    // corrupt Parquet page headers and aborts on the allocation (see report).
+fn every_parquet_truncation_and_byte_flip_is_handled_without_panic() {
+    // Footers and page headers are bounded before polars sees them
+    // (src/dump/parquet_footer.rs), so single-byte corruptions are covered too.
     let dir = tempfile::tempdir().unwrap();
-    let bytes = std::fs::read(fixture("long.parquet")).unwrap();
-    for cut in 0..bytes.len() {
-        let path = write(dir.path(), "cut.parquet", &bytes[..cut]);
-        assert!(
-            Dump::open(&path).is_err(),
-            "long.parquet cut at {cut} opened"
-        );
+    for name in ["long.parquet", "long_category.parquet"] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        for cut in 0..bytes.len() {
+            let path = write(dir.path(), "cut.parquet", &bytes[..cut]);
+            assert!(Dump::open(&path).is_err(), "{name} cut at {cut} opened");
+        }
+        for at in 0..bytes.len() {
+            for flip in [0xFFu8, 0x01, 0x80] {
+                let mut corrupt = bytes.clone();
+                corrupt[at] ^= flip;
+                let _ = open_and_read_all(&write(dir.path(), "flip.parquet", &corrupt));
+            }
+        }
     }
 }
 

@@ -209,7 +209,8 @@ fn torch_bare_tensor_takes_the_file_stem() {
 
 #[test]
 fn long_tables_group_by_tensor_and_step() {
-    for file in ["long.parquet", "long.csv"] {
+    // long_category.parquet: the same table with pandas' `category` tensor column.
+    for file in ["long.parquet", "long.csv", "long_category.parquet"] {
         let dump = open(file);
         let keys: Vec<(String, Option<u64>)> = dump
             .tensors()

@@ -389,8 +389,12 @@ fn an_unreadable_subfolder_is_reported_like_an_unreadable_file() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let errors: Vec<&str> = stderr.lines().collect();
     assert_eq!(errors.len(), 2, "{stderr}");
-    assert!(errors.iter().any(|l| l.contains("closed") && l.contains("Permission denied")));
-    assert!(errors.iter().any(|l| l.contains("step_4.npy") && l.contains("Permission denied")));
+    assert!(errors
+        .iter()
+        .any(|l| l.contains("closed") && l.contains("Permission denied")));
+    assert!(errors
+        .iter()
+        .any(|l| l.contains("step_4.npy") && l.contains("Permission denied")));
     // The readable files were read: `d` at step 1, `open` at step 2.
     let rows: Vec<Vec<&str>> = stdout
         .lines()
@@ -398,4 +402,34 @@ fn an_unreadable_subfolder_is_reported_like_an_unreadable_file() {
         .map(|l| l.split_whitespace().take(2).collect())
         .collect();
     assert_eq!(rows, [["d", "1"], ["open", "2"]], "{stdout}");
+}
+
+#[test]
+fn non_utf8_file_names_are_distinct_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, value) in [(&b"a\xff.npy"[..], 1.0), (&b"a\xfe.npy"[..], 2.0)] {
+        let path = dir.path().join(std::ffi::OsStr::from_bytes(name));
+        npy(&path, &[value, value, -value, 0.5]);
+    }
+    let out = gradrd(&[
+        "inspect",
+        &dir.path().display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut seen: Vec<(String, f64)> = json["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tensor"].as_str().unwrap().to_string(),
+                t["max"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(seen, [("a%FE".to_string(), 2.0), ("a%FF".to_string(), 1.0)]);
 }

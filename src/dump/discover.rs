@@ -133,7 +133,7 @@ pub(crate) struct Opened {
 /// The tensors of a single file (on disk or in memory): its step comes from
 /// its stem, else its folder's name. A shard index file opens its shards.
 pub(crate) fn open_file(input: Input) -> Result<Opened, DumpError> {
-    let name = input.path.file_name().map(|n| n.to_string_lossy());
+    let name = input.path.file_name().map(super::file_name::os_text);
     if input.memory.is_none() && name.is_some_and(|n| hf_index::is_index(&n)) {
         let folder = input.path.parent().unwrap_or(Path::new("."));
         let mut opened = Opened::default();
@@ -154,7 +154,9 @@ fn file_info(path: &Path) -> PathInfo {
     let folder = path
         .parent()
         .and_then(Path::file_name)
-        .map_or(NameStep::None, |d| step_in_name(&d.to_string_lossy()));
+        .map_or(NameStep::None, |d| {
+            step_in_name(&super::file_name::os_text(d))
+        });
     PathInfo {
         hive_step: None,
         keyword_step: stem.keyword().or(folder.keyword()),
@@ -352,13 +354,13 @@ fn open_dcp(
 
 fn file_name(path: &Path) -> String {
     path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(super::file_name::os_text)
         .unwrap_or_default()
 }
 
 fn stem(path: &Path) -> String {
     path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(super::file_name::os_text)
         .unwrap_or_default()
 }
 
@@ -371,7 +373,7 @@ fn path_info(root: &Path, file: &Path) -> PathInfo {
         .and_then(Path::parent)
         .map(|p| {
             p.components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .map(|c| super::file_name::os_text(c.as_os_str()))
                 .collect()
         })
         .unwrap_or_default();
@@ -388,9 +390,9 @@ fn path_info(root: &Path, file: &Path) -> PathInfo {
         .filter(|d| !d.contains('='))
         .map(|d| step_in_name(d))
         .collect();
-    let root_name = root
-        .file_name()
-        .map_or(NameStep::None, |n| step_in_name(&n.to_string_lossy()));
+    let root_name = root.file_name().map_or(NameStep::None, |n| {
+        step_in_name(&super::file_name::os_text(n))
+    });
     PathInfo {
         hive_step: hive("step").and_then(|s| s.parse().ok()),
         keyword_step: stem
@@ -407,7 +409,7 @@ fn path_info(root: &Path, file: &Path) -> PathInfo {
                 .rev()
                 .find(|d| !d.contains('=') && !is_only_a_step(d))
                 .cloned()
-                .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .or_else(|| root.file_name().map(super::file_name::os_text))
                 .unwrap_or_else(|| "value".to_string())
         }),
     }
@@ -509,7 +511,7 @@ fn relative_stem(root: &Path, file: &Path) -> String {
     let relative = file.strip_prefix(root).unwrap_or(file).with_extension("");
     let parts: Vec<String> = relative
         .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| super::file_name::os_text(c.as_os_str()))
         .collect();
     parts.join("/")
 }

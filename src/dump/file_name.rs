@@ -11,6 +11,15 @@
 //! bytes keeps its first bytes and ends in `~` and the 16 hex digits of the
 //! name's 64-bit FNV-1a hash, so it stays distinct and fits the 255-byte
 //! limit of common filesystems with room for a suffix.
+//!
+//! The other way, names made from file names ([`os_text`]): a file or
+//! folder name that is valid UTF-8 is taken as it is; one that is not keeps
+//! its valid parts and spells each other byte `%XX`, and its `%` as `%25`,
+//! so two different non-UTF-8 names never give the same tensor name (the
+//! lossy `U+FFFD` spelling made every such name alike). Should a UTF-8 name
+//! spell the same text (`a%FF` beside a file named `a` + byte `0xFF`), the
+//! two collide like any other same-named tensors and the collision rule
+//! reports them.
 
 /// The longest component returned, in bytes.
 pub const MAX_COMPONENT: usize = 200;
@@ -48,6 +57,27 @@ pub fn file_component(name: &str) -> String {
     out + &suffix
 }
 
+/// A file or folder name as text, losslessly (see the module doc).
+pub fn os_text(name: &std::ffi::OsStr) -> String {
+    if let Some(text) = name.to_str() {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// 64-bit FNV-1a (Fowler, Noll, Vo; offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
@@ -58,6 +88,20 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_file_names_stay_distinct_and_utf8_ones_unchanged() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        assert_eq!(os_text(OsStr::new("fc1.weight%")), "fc1.weight%");
+        assert_eq!(os_text(OsStr::from_bytes(b"a\xff")), "a%FF");
+        assert_eq!(os_text(OsStr::from_bytes(b"a\xfe")), "a%FE");
+        assert_eq!(
+            os_text(OsStr::from_bytes(b"50%\xe9t\xc3\xa9")),
+            "50%25%E9t\u{e9}"
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -94,7 +94,7 @@ pub(crate) fn scan(input: Input) -> Result<Found, DumpError> {
     let path = input.path;
     let name = path
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(super::file_name::os_text)
         .unwrap_or_default();
     let contents = input.contents()?;
     let header = read_header(&mut &contents[..], path, &name)?;

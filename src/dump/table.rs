@@ -185,7 +185,15 @@ fn long_form(path: &Path, frame: &DataFrame) -> Result<Vec<Found>, DumpError> {
     };
     let tensor_column = required("tensor")?;
     let value_column = required("value")?;
-    let names = tensor_column.str().map_err(|_| {
+    // A pandas `category` column (Arrow dictionary of strings) is text too.
+    let tensor_text = if tensor_column.dtype().is_categorical() {
+        tensor_column
+            .cast(&DataType::String)
+            .map_err(|e| column_error(path, "tensor", e.to_string()))?
+    } else {
+        tensor_column.clone()
+    };
+    let names = tensor_text.str().map_err(|_| {
         column_error(
             path,
             "tensor",

@@ -138,7 +138,7 @@ pub(super) fn tensor_calls<'v>(
     let mut tensors = Vec::new();
     let stem = path
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(super::file_name::os_text)
         .unwrap_or_default();
     let mut budget = WALK_BUDGET_PER_BYTE.saturating_mul(program_len as u64);
     collect(root, &stem, true, &mut tensors, &mut budget).map_err(|()| {
