@@ -54,8 +54,8 @@ fn every_fixture_reads_the_same_from_bytes_as_from_the_file() {
             checked += 1;
         }
     }
-    // 3 safetensors, 10 npy, 2 npz, 3 pt, 2 parquet, 4 csv
-    assert_eq!(checked, 24);
+    // 3 safetensors, 10 npy, 2 npz, 3 pt, 3 parquet, 4 csv
+    assert_eq!(checked, 25);
 }
 
 #[test]
