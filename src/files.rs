@@ -12,14 +12,14 @@
 //! (`-o` onto the dump being read, under whatever name or link) is refused
 //! before it is replaced: [`is_an_input`].
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::fs::{File, FileType, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Mutex;
 
 /// (device, inode) of every file [`open_regular`] opened.
-static INPUTS: Mutex<Option<HashSet<(u64, u64)>>> = Mutex::new(None);
+static INPUTS: Mutex<BTreeSet<(u64, u64)>> = Mutex::new(BTreeSet::new());
 
 #[cfg(unix)]
 fn identity(metadata: &Metadata) -> Option<(u64, u64)> {
@@ -34,8 +34,7 @@ fn identity(_: &Metadata) -> Option<(u64, u64)> {
 
 fn remember(metadata: &Metadata) {
     if let Some(id) = identity(metadata) {
-        let mut inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
-        inputs.get_or_insert_with(HashSet::new).insert(id);
+        INPUTS.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
     }
 }
 
@@ -44,8 +43,10 @@ pub fn is_an_input(metadata: &Metadata) -> bool {
     let Some(id) = identity(metadata) else {
         return false;
     };
-    let inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
-    inputs.as_ref().is_some_and(|set| set.contains(&id))
+    INPUTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&id)
 }
 
 /// Opens `path` for reading if it is (or links to) a regular file.

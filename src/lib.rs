@@ -24,6 +24,7 @@ pub mod analysis;
 pub mod compress;
 pub mod dist;
 pub mod dump;
+pub mod escape;
 pub mod files;
 pub mod fit;
 pub mod quant;

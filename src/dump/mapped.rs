@@ -105,7 +105,7 @@ mod guard {
         })?;
         let line = format!(
             "gradrd: error: {}: the file shrank while it was being read (bus error on its memory map)\n",
-            crate::report::escape::terminal(&path.display().to_string())
+            crate::escape::terminal(&path.display().to_string())
         );
         let message = Box::leak(line.into_bytes().into_boxed_slice());
         let slot = &TABLE[index];

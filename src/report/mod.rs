@@ -12,7 +12,6 @@
 //! this one.
 
 pub mod analyses;
-pub mod escape;
 pub mod figure;
 mod page;
 pub mod spec;

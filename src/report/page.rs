@@ -3,7 +3,7 @@
 //! `report.md` (the same content in Markdown, figures as PNG).
 
 use super::analyses::Section;
-use super::escape;
+use crate::escape;
 
 /// The facts a report's heading states.
 pub struct Heading<'a> {

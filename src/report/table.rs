@@ -9,7 +9,7 @@
 //! digits. Numbers are right-aligned in Markdown and LaTeX. Every export
 //! escapes its cells for its format ([`escape`]).
 
-use super::escape;
+use crate::escape;
 
 /// One table of a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,12 +108,11 @@ impl ReportTable {
     }
 
     pub fn markdown(&self) -> String {
-        let escape = |cell: &str| escape::markdown(cell);
         let mut out = format!(
             "| {} |\n|",
             self.headers
                 .iter()
-                .map(|h| escape(h))
+                .map(|h| escape::markdown(h))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
@@ -125,7 +124,7 @@ impl ReportTable {
             out.push_str(&format!(
                 "| {} |\n",
                 row.iter()
-                    .map(|cell| escape(&cell.shown))
+                    .map(|cell| escape::markdown(&cell.shown))
                     .collect::<Vec<_>>()
                     .join(" | ")
             ));
@@ -133,7 +132,7 @@ impl ReportTable {
         if !self.notes.is_empty() {
             out.push('\n');
             for note in &self.notes {
-                out.push_str(&format!("- {}\n", escape(note)));
+                out.push_str(&format!("- {}\n", escape::markdown(note)));
             }
         }
         out
