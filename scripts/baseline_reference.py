@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerates src/quant/baseline/reference.rs: bit-exact FP8/FP4 codes from
+"""Regenerates crates/gradrd-testkit/src/reference/minifloat.rs: bit-exact FP8/FP4 codes from
 ml_dtypes and INT8 codes from numpy, the references of the baseline tests.
 
-    python3 scripts/baseline_reference.py > src/quant/baseline/reference.rs
+    python3 scripts/baseline_reference.py > crates/gradrd-testkit/src/reference/minifloat.rs
 
 Needs numpy and ml_dtypes (pip install ml_dtypes). Values are float32 so that
 every cast is a single rounding (no float64 -> float32 double rounding).

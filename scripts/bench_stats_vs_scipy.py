@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side speed of gradrd's statistics and scipy/numpy on the same data.
 
-Runs the criterion bench `benches/stats.rs` (release), reads its mean times
+Runs the criterion bench `crates/gradrd-core/benches/stats.rs` (release), reads its mean times
 from target/criterion, times the scipy/numpy computations on identical data
 (the bench's generator, reproduced here with numpy) and prints the ratios:
 

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{fixture, npy_bytes, safetensors_bytes};
-use gradrd::dump::f64_npy_bytes;
+use gradrd_io::dump::f64_npy_bytes;
 
 /// What one run of the binary gave.
 struct Run {

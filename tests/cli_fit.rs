@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use assert_cmd::Command;
-use gradrd::dist::{ContinuousDist, GenNorm};
+use gradrd_core::dist::{ContinuousDist, GenNorm};
 use rand::SeedableRng;
 use safetensors::tensor::{Dtype, TensorView};
 use serde_json::Value;

@@ -5,8 +5,8 @@ mod common;
 
 use assert_cmd::Command;
 use common::{assert_close, fixture};
-use gradrd::dump::Dump;
-use gradrd::quant::export::parse_codebooks;
+use gradrd_core::quant::export::parse_codebooks;
+use gradrd_io::dump::Dump;
 use serde_json::Value;
 
 fn gradrd() -> Command {

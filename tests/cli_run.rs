@@ -347,7 +347,7 @@ fn every_shipped_spec_parses() {
     for entry in std::fs::read_dir(&folder).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
-            gradrd::report::Spec::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            gradrd_report::Spec::read(&path).unwrap_or_else(|e| panic!("{e}"));
             count += 1;
         }
     }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_close, fixture};
-use gradrd::dump::{Collisions, Dump, DumpError, OpenOptions, Selection, StepRange};
+use gradrd_io::dump::{Collisions, Dump, DumpError, OpenOptions, Selection, StepRange};
 
 #[test]
 fn directory_steps_from_names_and_skipped_files() {

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use common::{fixture, npy_bytes, safetensors_bytes};
-use gradrd::dump::{Dump, DumpError};
+use gradrd_io::dump::{Dump, DumpError};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{assert_close, fixture};
-use gradrd::dump::{DType, Dump, Summary, TensorMeta};
+use gradrd_io::dump::{DType, Dump, Summary, TensorMeta};
 
 fn open(name: &str) -> Dump {
     Dump::open(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))

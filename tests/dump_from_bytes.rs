@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::fixture;
-use gradrd::dump::{Dump, DumpError};
+use gradrd_io::dump::{Dump, DumpError};
 
 /// Everything observable about a dump: per tensor its metadata, values (as
 /// bits, so NaN compares) and summary, or the error of reading it.

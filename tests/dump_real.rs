@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gradrd::analysis::depth::{DepthOrder, OrderSource};
-use gradrd::dump::{Collisions, Dump, DumpError, OpenOptions, TensorMeta};
+use gradrd_core::analysis::depth::OrderSource;
+use gradrd_io::dump::{Collisions, Dump, DumpError, OpenOptions, TensorMeta};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -307,7 +307,7 @@ fn the_model_order_comes_from_the_file_where_it_is_kept() {
         }
         let dump = Dump::open(dump_path(file)).unwrap();
         let names: Vec<&str> = dump.tensors().iter().map(|t| t.name.as_str()).collect();
-        let (order, source) = DepthOrder::of(&dump).sort(names);
+        let (order, source) = dump.depth_order().sort(names);
         let expected: Vec<&str> = entry["tensors"]
             .as_array()
             .unwrap()
@@ -318,14 +318,16 @@ fn the_model_order_comes_from_the_file_where_it_is_kept() {
         assert_eq!(order, expected, "{file}");
     }
     let sorted = Dump::open(root().join("tests/fixtures/real/gpt_bf16.safetensors")).unwrap();
-    let (order, source) =
-        DepthOrder::of(&sorted).sort(sorted.tensors().iter().map(|t| t.name.as_str()));
+    let (order, source) = sorted
+        .depth_order()
+        .sort(sorted.tensors().iter().map(|t| t.name.as_str()));
     assert_eq!(source, OrderSource::Names);
     assert_eq!(order[0], "blocks.0.attn.proj.bias");
     // the recorder writes the model's order into the safetensors metadata
     let recorded = Dump::open(root().join("data/gpt-tiny")).unwrap();
-    let (order, source) =
-        DepthOrder::of(&recorded).sort(recorded.tensors().iter().map(|t| t.name.as_str()));
+    let (order, source) = recorded
+        .depth_order()
+        .sort(recorded.tensors().iter().map(|t| t.name.as_str()));
     assert_eq!(source, OrderSource::File);
     assert_eq!(
         order[..3],

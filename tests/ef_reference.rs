@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use common::assert_close;
-use gradrd::compress::{
+use gradrd_core::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
-use gradrd::dump::{Dump, Selection};
-use gradrd::quant::Codebook;
+use gradrd_core::quant::Codebook;
+use gradrd_io::dump::{Dump, Selection};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -236,8 +236,8 @@ fn top_k_of_everything_with_full_feedback_has_zero_error() {
 
 #[test]
 fn stale_client_policies() {
-    use gradrd::compress::stale::{replay_with_absences, StalePolicy};
-    use gradrd::compress::Run;
+    use gradrd_core::compress::stale::{replay_with_absences, StalePolicy};
+    use gradrd_core::compress::Run;
     let (_, steps) = digits_mlp();
     let sizes: Vec<usize> = steps[0].iter().map(Vec::len).collect();
     let present: Vec<bool> = (0..steps.len())
@@ -277,7 +277,7 @@ fn stale_client_policies() {
 
 #[test]
 fn top_k_then_fp8_and_fp4_full_feedback() {
-    use gradrd::compress::MiniFloat;
+    use gradrd_core::compress::MiniFloat;
     // topk_fp8_e4m3_full: sent=15552 bits=326898.0 total_error=8.432479504132768 residual_sq=0.052331468922234996
     // topk_fp4_e2m1_full: sent=15552 bits=264690.0 total_error=8.79674382648058 residual_sq=0.06670765635274808
     // (the script's rounding formula agrees with ml_dtypes 0.6.0 casts on 10^5 values: it prints

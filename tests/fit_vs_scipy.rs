@@ -18,8 +18,8 @@
 mod common;
 
 use common::{assert_close, fixture};
-use gradrd::dist::{ContinuousDist, DWeibull, FamilyKind, GenNorm, Model};
-use gradrd::fit::{fit, loglik_censored, Fit, FitError, FitOptions, LocMode, Rounding};
+use gradrd_core::dist::{ContinuousDist, DWeibull, FamilyKind, GenNorm, Model};
+use gradrd_core::fit::{fit, loglik_censored, Fit, FitError, FitOptions, LocMode, Rounding};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use serde_json::Value;
@@ -211,7 +211,7 @@ fn real_gradients_reach_scipys_loglik_for_every_case() {
 /// reads them.
 fn read_nonzeros(file: &str, tensor: &str) -> Vec<f64> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    let dump = gradrd::dump::Dump::open(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let dump = gradrd_io::dump::Dump::open(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
     let meta = dump
         .tensors()
         .iter()

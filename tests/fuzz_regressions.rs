@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use gradrd::dump::Dump;
+use gradrd_io::dump::Dump;
 
 /// A torch zip (`archive/data.pkl` + storages), stored uncompressed.
 fn torch_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {

@@ -8,6 +8,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = gradrd::report::spec::Spec::parse(text, Path::new("analyses/fuzz.toml"));
+        let _ = gradrd_report::spec::Spec::parse(text, Path::new("analyses/fuzz.toml"));
     }
 });

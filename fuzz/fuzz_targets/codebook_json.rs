@@ -6,6 +6,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = gradrd::quant::export::parse_codebooks(text);
+        let _ = gradrd_core::quant::export::parse_codebooks(text);
     }
 });

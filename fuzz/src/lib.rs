@@ -6,7 +6,7 @@
 //! (`-rss_limit_mb`, `-malloc_limit_mb`). Errors are the expected outcome
 //! for most inputs and are ignored.
 
-use gradrd::dump::Dump;
+use gradrd_io::dump::Dump;
 
 /// Opens `bytes` as the dump file `name` (its extension picks the reader)
 /// and reads and summarizes every tensor.
@@ -21,7 +21,7 @@ pub fn read_every_tensor(name: &str, bytes: &[u8]) {
     }
 }
 
-/// For the table targets: `gradrd::dump` catches the panics polars raises on
+/// For the table targets: `gradrd_io::dump` catches the panics polars raises on
 /// some corrupt files and reports them as errors, but libfuzzer-sys's panic
 /// hook aborts on every panic, caught or not. This hook (installed after
 /// libfuzzer-sys's, from the target's `init`) lets panics raised inside a

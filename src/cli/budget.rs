@@ -14,15 +14,15 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
-use gradrd::compress::bits::{full_precision_bits, sequence_stored_bits, widest};
-use gradrd::compress::budget::{
+use gradrd_core::compress::bits::{full_precision_bits, widest};
+use gradrd_core::compress::budget::{
     allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget, RatePoint,
 };
-use gradrd::compress::{
+use gradrd_core::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
-use gradrd::dump::Sequence;
-use gradrd::report::table::full_precision as shortest;
+use gradrd_io::dump::Sequence;
+use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::ef::FeedbackArg;
@@ -208,7 +208,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
         .collect::<Result<_, _>>()?;
-    let widths = sequence_stored_bits(&sequence);
+    let widths = sequence.stored_bits();
     let bits = BitModel {
         positions: match args.positions {
             PositionsArg::Index => PositionCoding::Index,
@@ -216,7 +216,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
         },
         value_bits: widest(&widths),
     };
-    let named = |e: gradrd::compress::RunError| {
+    let named = |e: gradrd_core::compress::RunError| {
         anyhow!(
             "tensor '{}': {}",
             super::ef::name_of(&sequence, e.tensor),

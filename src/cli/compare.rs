@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use gradrd::dump::Dump;
-use gradrd::stats;
+use gradrd_core::stats;
+use gradrd_io::dump::Dump;
 use serde::Serialize;
 
 use super::output::{json_bytes, sig, Format, OutputArgs, Table};

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
-use gradrd::compress::bits::{codebook_index_bits, stored_bits, widest, SCALE_BITS};
-use gradrd::compress::cost::{
+use gradrd_core::compress::bits::{codebook_index_bits, stored_bits, widest, SCALE_BITS};
+use gradrd_core::compress::cost::{
     fedavg_bits, prediction_space_bits, reference_size_for_ratio, sparse_bits,
 };
-use gradrd::compress::{fraction_to_count, BitModel, MiniFloat, PositionCoding};
-use gradrd::report::table::full_precision as shortest;
+use gradrd_core::compress::{fraction_to_count, BitModel, MiniFloat, PositionCoding};
+use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
-use gradrd::compress::bits::{full_precision_bits, sequence_stored_bits};
-use gradrd::compress::privacy::{clip, dp_noise_curve};
-use gradrd::dump::Sequence;
-use gradrd::report::table::full_precision as shortest;
+use gradrd_core::compress::bits::full_precision_bits;
+use gradrd_core::compress::privacy::{clip, dp_noise_curve};
+use gradrd_io::dump::Sequence;
+use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -132,7 +132,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
     }
     let total_entries = (n * sequence.steps.len()) as f64;
     let full_precision_bits_per_entry =
-        full_precision_bits(&sequence.sizes, &sequence_stored_bits(&sequence)) / n as f64;
+        full_precision_bits(&sequence.sizes, &sequence.stored_bits()) / n as f64;
     let rows = sigmas
         .iter()
         .enumerate()

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
-use gradrd::compress::bits::{full_precision_bits, sequence_stored_bits, widest};
-use gradrd::compress::cwmp_costs::{parse_cost_map, tensor_costs, CostMap};
-use gradrd::compress::{BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope};
-use gradrd::dump::Sequence;
-use gradrd::quant::Codebook;
-use gradrd::report::table::full_precision as shortest;
+use gradrd_core::compress::bits::{full_precision_bits, widest};
+use gradrd_core::compress::cwmp_costs::{parse_cost_map, tensor_costs, CostMap};
+use gradrd_core::compress::{
+    BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope,
+};
+use gradrd_core::quant::Codebook;
+use gradrd_io::dump::Sequence;
+use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -237,7 +239,7 @@ impl CompressorArg {
 }
 
 fn read_codebook(path: &Path) -> anyhow::Result<Codebook> {
-    let text = gradrd::files::read_to_string(path)
+    let text = gradrd_io::files::read_to_string(path)
         .with_context(|| format!("cannot read codebook {}", path.display()))?;
     serde_json::from_str::<Codebook>(&text)
         .with_context(|| format!("codebook {} is not a valid codebook", path.display()))
@@ -245,7 +247,7 @@ fn read_codebook(path: &Path) -> anyhow::Result<Codebook> {
 
 /// Reads a costs file (`compress::cwmp_costs`).
 pub fn read_costs(path: &Path) -> anyhow::Result<CostMap> {
-    let text = gradrd::files::read_to_string(path)
+    let text = gradrd_io::files::read_to_string(path)
         .with_context(|| format!("cannot read costs {}", path.display()))?;
     parse_cost_map(&text).with_context(|| {
         format!(
@@ -383,7 +385,7 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
     let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
     let lambda = resolved.parameters.lambda.unwrap_or(0.0);
     let factory = resolved.factory(&sequence.names, &sequence.sizes, args.compression.k, lambda)?;
-    let widths = sequence_stored_bits(&sequence);
+    let widths = sequence.stored_bits();
     let value_bits = widest(&widths);
     let mut replay = Run::new(
         &sequence.sizes,

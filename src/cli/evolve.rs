@@ -6,9 +6,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use gradrd::analysis::depth::DepthOrder;
-use gradrd::analysis::{fit_tensor, FamilyOutcome, FitSettings};
-use gradrd::dist::FamilyKind;
+use gradrd_core::analysis::{fit_tensor, FamilyOutcome, FitSettings};
+use gradrd_core::dist::FamilyKind;
 use serde::Serialize;
 
 use super::failure::{self, Failure};
@@ -63,7 +62,9 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
     if selected.is_empty() {
         return Err(super::failure::nothing_selected(&args.dump, &dump));
     }
-    let (order, _) = DepthOrder::of(&dump).sort(selected.iter().map(|m| m.name.as_str()));
+    let (order, _) = dump
+        .depth_order()
+        .sort(selected.iter().map(|m| m.name.as_str()));
     let mut metas = selected.clone();
     let depth_of = |name: &str| order.iter().position(|n| *n == name).unwrap_or(0);
     metas.sort_by_key(|m| (depth_of(&m.name), m.step));

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::Outcome;
-use gradrd::dump::Dump;
+use gradrd_io::dump::Dump;
 
 /// One tensor (or file, or tensor pair) that failed, and why.
 #[derive(Debug, Clone, Serialize)]

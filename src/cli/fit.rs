@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gradrd::analysis::{
+use gradrd_core::analysis::{
     fit_stored_tensor, FamilyOutcome, FitSettings, NanPolicy, TensorFit, ZeroPolicy,
 };
-use gradrd::dist::FamilyKind;
-use gradrd::dump::{DType, Dump, TensorMeta};
-use gradrd::fit::{LocMode, Rounding};
+use gradrd_core::dist::FamilyKind;
+use gradrd_core::fit::{LocMode, Rounding};
+use gradrd_io::dump::{DType, Dump, TensorMeta};
 use serde::Serialize;
 
 use super::failure::{self, Failure};

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use gradrd::sim::record::{file_name, safetensors_bytes, Named};
-use gradrd::sim::{Activation, TeacherStudent, TeacherStudentConfig};
+use gradrd_core::sim::{Activation, TeacherStudent, TeacherStudentConfig};
+use gradrd_io::record::{file_name, safetensors_bytes, Named};
 use serde::Serialize;
 
 use super::output::{csv_bytes, json_bytes, sig, write_atomically, Format, OutputArgs, Table};

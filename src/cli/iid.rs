@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
-use gradrd::analysis::depth::{DepthOrder, OrderSource};
-use gradrd::analysis::iid::{self, IidCell, IidSettings, PairKind, TestKind};
-use gradrd::dump::{common_steps, Dump, TensorMeta};
+use gradrd_core::analysis::depth::OrderSource;
+use gradrd_core::analysis::iid::{self, IidCell, IidSettings, PairKind, TestKind};
+use gradrd_io::dump::{common_steps, Dump, TensorMeta};
 use serde::Serialize;
 
 use super::failure::{self, Failure};
@@ -126,7 +126,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     for meta in &selected {
         by_name.entry(meta.name.as_str()).or_default().push(meta);
     }
-    let (names, order) = DepthOrder::of(&dump).sort(by_name.keys().copied());
+    let (names, order) = dump.depth_order().sort(by_name.keys().copied());
     let pairs = match args.pairs {
         Pairs::Temporal => PairKind::Temporal,
         Pairs::Spatial => PairKind::Spatial,

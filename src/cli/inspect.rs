@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use gradrd::dump::TensorMeta;
+use gradrd_io::dump::TensorMeta;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -132,7 +132,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
     Ok(failure::finish(&report.errors))
 }
 
-fn row(meta: &TensorMeta, s: &gradrd::dump::Summary) -> TensorRow {
+fn row(meta: &TensorMeta, s: &gradrd_io::dump::Summary) -> TensorRow {
     let nonfinite = s.nan + s.inf;
     let finite = s.len - nonfinite;
     TensorRow {

@@ -1,5 +1,5 @@
 //! What gradrd prints on standard error: one line per message, names made
-//! inert ([`gradrd::escape::terminal`]: a tensor named `"a\nb"` or
+//! inert ([`gradrd_io::escape::terminal`]: a tensor named `"a\nb"` or
 //! holding an ANSI escape cannot break a line or drive the terminal), and
 //! clap's usage errors folded into the same one-line form.
 //!
@@ -7,7 +7,7 @@
 //! failure of a batch that goes on (exit 1), `gradrd: note: …` for what
 //! opening a dump left out or settled.
 
-use gradrd::escape::terminal;
+use gradrd_io::escape::terminal;
 
 /// Prints `gradrd: <kind>: <text>` as one line.
 pub fn print(kind: &str, text: &str) {

@@ -137,7 +137,7 @@ fn typed_command() -> String {
 }
 
 /// polars panics on some corrupt Parquet files instead of returning an
-/// error; the table reader (`gradrd::dump`) catches those panics and reports
+/// error; the table reader (`gradrd_io::dump`) catches those panics and reports
 /// a one-line error naming the file. This hook keeps the default panic
 /// message off standard error for panics raised inside the polars crates
 /// only; any other panic is printed as usual.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gradrd::escape;
+use gradrd_io::escape;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,9 +97,9 @@ impl Destination {
             Err(e) => Err(refuse(e.to_string())),
             Ok(meta) if !meta.is_file() => Err(refuse(format!(
                 "it is {}; gradrd writes only regular files or new paths",
-                gradrd::files::special_kind(&meta.file_type())
+                gradrd_io::files::special_kind(&meta.file_type())
             ))),
-            Ok(meta) if gradrd::files::is_an_input(&meta) => Err(refuse(
+            Ok(meta) if gradrd_io::files::is_an_input(&meta) => Err(refuse(
                 "it is one of this run's input files; write the output elsewhere".into(),
             )),
             Ok(meta) => Ok(Destination {
@@ -268,7 +268,7 @@ fn looks_numeric(cell: &str) -> bool {
     cell == "-" || cell.parse::<f64>().is_ok() || cell.trim_end_matches('%').parse::<f64>().is_ok()
 }
 
-pub use gradrd::report::table::sig;
+pub use gradrd_report::table::sig;
 
 #[cfg(test)]
 mod tests {

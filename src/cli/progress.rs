@@ -7,13 +7,13 @@ use std::ops::Deref;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A progress bar whose message (a tensor name) is shown inert
-/// ([`gradrd::escape::terminal`]).
+/// ([`gradrd_io::escape::terminal`]).
 pub struct Bar(ProgressBar);
 
 impl Bar {
     pub fn set_message(&self, text: impl AsRef<str>) {
         self.0
-            .set_message(gradrd::escape::terminal(text.as_ref()).into_owned());
+            .set_message(gradrd_io::escape::terminal(text.as_ref()).into_owned());
     }
 }
 

@@ -17,14 +17,14 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use gradrd::analysis::{
+use gradrd_core::analysis::{
     prepare, rd_study, QuantizerFailure, QuantizerPoint, RdStudySettings, ZeroPolicy,
 };
-use gradrd::dist::{ContinuousDist, FamilyKind, Model};
-use gradrd::fit::{fit, FitOptions, LocMode};
-use gradrd::quant::baseline::BaselineKind;
-use gradrd::quant::rd::{BaOptions, CurvePoint};
-use gradrd::quant::tensor::sound_model;
+use gradrd_core::dist::{ContinuousDist, FamilyKind, Model};
+use gradrd_core::fit::{fit, FitOptions, LocMode};
+use gradrd_core::quant::baseline::BaselineKind;
+use gradrd_core::quant::rd::{BaOptions, CurvePoint};
+use gradrd_core::quant::tensor::sound_model;
 use rand::SeedableRng;
 use serde::Serialize;
 

@@ -1,10 +1,10 @@
 //! `gradrd run SPEC.toml`: runs an analysis spec and renders
-//! `reports/<name>/` (see `gradrd::report`).
+//! `reports/<name>/` (see `gradrd_report`).
 
 use std::path::PathBuf;
 
 use clap::Args;
-use gradrd::report::{render, Spec};
+use gradrd_report::{render, Spec};
 
 use super::failure;
 use super::Outcome;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
-use gradrd::dump::{Collisions, Dump, OpenOptions, Selection, StepRange};
+use gradrd_io::dump::{Collisions, Dump, OpenOptions, Selection, StepRange};
 
 /// `--collisions`: a tensor name that several files of one step hold.
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -52,7 +52,7 @@ impl SelectionArgs {
         let tensor = self
             .tensor
             .as_deref()
-            .map(gradrd::dump::tensor_regex)
+            .map(gradrd_io::dump::tensor_regex)
             .transpose()
             .map_err(|e| anyhow::anyhow!("--tensor {e}"))?;
         Ok(Selection {

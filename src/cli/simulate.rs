@@ -10,18 +10,20 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use gradrd::compress::cwmp_costs::CostMap;
-use gradrd::compress::Feedback;
-use gradrd::dist::FamilyKind;
-use gradrd::quant::baseline::BaselineKind;
-use gradrd::quant::export::{parse_codebooks, CodebookDocument};
-use gradrd::quant::Codebook;
-use gradrd::sim::digits::digits;
-use gradrd::sim::fl::{central_baseline, simulate, FlConfig, Memory, RoundResult};
-use gradrd::sim::split::Split;
-use gradrd::sim::task::{DigitsTask, Task, TeacherStudentTask};
-use gradrd::sim::uplink::{layer_codebooks, layer_costs, Keep, Layers, Quantizer, Rescale, Uplink};
-use gradrd::sim::Activation;
+use gradrd_core::compress::cwmp_costs::CostMap;
+use gradrd_core::compress::Feedback;
+use gradrd_core::dist::FamilyKind;
+use gradrd_core::quant::baseline::BaselineKind;
+use gradrd_core::quant::export::{parse_codebooks, CodebookDocument};
+use gradrd_core::quant::Codebook;
+use gradrd_core::sim::digits::digits;
+use gradrd_core::sim::fl::{central_baseline, simulate, FlConfig, Memory, RoundResult};
+use gradrd_core::sim::split::Split;
+use gradrd_core::sim::task::{DigitsTask, Task, TeacherStudentTask};
+use gradrd_core::sim::uplink::{
+    layer_codebooks, layer_costs, Keep, Layers, Quantizer, Rescale, Uplink,
+};
+use gradrd_core::sim::Activation;
 use serde::Serialize;
 
 use super::ef::read_costs;
@@ -211,7 +213,7 @@ impl UplinkFiles {
         let codebooks = match &args.codebook {
             None => None,
             Some(path) => {
-                let text = gradrd::files::read_to_string(path)
+                let text = gradrd_io::files::read_to_string(path)
                     .with_context(|| format!("cannot read codebook {}", path.display()))?;
                 Some(
                     parse_codebooks(&text)

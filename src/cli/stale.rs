@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
-use gradrd::compress::bits::{sequence_stored_bits, widest};
-use gradrd::compress::stale::{replay_with_absences, StaleOutcome, StalePolicy};
-use gradrd::compress::Run;
-use gradrd::dump::{Sequence, StepRange};
+use gradrd_core::compress::bits::widest;
+use gradrd_core::compress::stale::{replay_with_absences, StaleOutcome, StalePolicy};
+use gradrd_core::compress::Run;
+use gradrd_io::dump::{Sequence, StepRange};
 use serde::Serialize;
 
 use super::ef::{name_of, CompressionArgs};
@@ -105,7 +105,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
         .map(|i| sequence.read(i))
         .collect::<Result<_, _>>()?;
     let lambda = resolved.parameters_lambda();
-    let bits = resolved.bit_model(widest(&sequence_stored_bits(&sequence)));
+    let bits = resolved.bit_model(widest(&sequence.stored_bits()));
     let policies = [
         StalePolicy::Keep,
         StalePolicy::Reset,

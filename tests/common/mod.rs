@@ -1,20 +1,9 @@
-//! Shared helpers for integration tests: the same tolerance policy as the
-//! library's unit tests (`|actual − expected| ≤ abs + rel · |expected|`).
+//! Shared helpers for the binary's integration tests (fixtures, runs of
+//! the `gradrd` binary); the tolerance policy is `gradrd_testkit`'s.
 #![allow(dead_code)]
 
-#[track_caller]
-pub fn assert_close(actual: f64, expected: f64, rel: f64, abs: f64) {
-    let ok = if expected.is_infinite() {
-        actual == expected
-    } else {
-        (actual - expected).abs() <= abs + rel * expected.abs()
-    };
-    assert!(
-        ok,
-        "actual {actual:e} is not within rel {rel:e} / abs {abs:e} of expected {expected:e} (diff {:e})",
-        actual - expected
-    );
-}
+#[allow(unused_imports)]
+pub use gradrd_testkit::assert_close;
 
 /// Path of a file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> std::path::PathBuf {

@@ -16,15 +16,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use gradrd::analysis::prepare;
-use gradrd::dist::{ContinuousDist, FamilyKind, Model};
-use gradrd::dump::file_name::file_component;
-use gradrd::dump::{f64_npy_bytes, Dump, TensorMeta};
-use gradrd::fit::{fit, FitOptions, LocMode};
-use gradrd::quant::export::{CodebookDocument, CodebookManifest, MANIFEST_SCHEMA};
-use gradrd::quant::lloyd::design_for_density;
-use gradrd::quant::tensor::{design_for_tensor, ZeroLevel};
-use gradrd::quant::{levels_from_bits, DesignSpec, LloydOptions};
+use gradrd_core::analysis::prepare;
+use gradrd_core::dist::{ContinuousDist, FamilyKind, Model};
+use gradrd_core::fit::{fit, FitOptions, LocMode};
+use gradrd_core::quant::export::{CodebookDocument, CodebookManifest, MANIFEST_SCHEMA};
+use gradrd_core::quant::lloyd::design_for_density;
+use gradrd_core::quant::tensor::{design_for_tensor, ZeroLevel};
+use gradrd_core::quant::{levels_from_bits, DesignSpec, LloydOptions};
+use gradrd_io::dump::file_name::file_component;
+use gradrd_io::dump::{f64_npy_bytes, Dump, TensorMeta};
 use serde::Serialize;
 
 use super::super::failure::{self, Failure};

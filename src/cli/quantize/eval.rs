@@ -9,11 +9,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use gradrd::analysis::prepare;
-use gradrd::dump::{Dump, TensorMeta};
-use gradrd::quant::evaluate::{encode_all, evaluate_codebook};
-use gradrd::quant::export::{parse_codebooks, CodebookDocument};
-use gradrd::quant::Codebook;
+use gradrd_core::analysis::prepare;
+use gradrd_core::quant::evaluate::{encode_all, evaluate_codebook};
+use gradrd_core::quant::export::{parse_codebooks, CodebookDocument};
+use gradrd_core::quant::Codebook;
+use gradrd_io::dump::{Dump, TensorMeta};
 use serde::Serialize;
 
 use super::super::failure::{self, Failure};
@@ -78,7 +78,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
             bail!("--m must be finite and >= 0, got {m}");
         }
     }
-    let text = gradrd::files::read_to_string(&args.codebook)
+    let text = gradrd_io::files::read_to_string(&args.codebook)
         .with_context(|| format!("cannot read {}", args.codebook.display()))?;
     let codebooks =
         parse_codebooks(&text).with_context(|| format!("{}", args.codebook.display()))?;

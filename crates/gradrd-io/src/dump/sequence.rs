@@ -1,0 +1,142 @@
+//! The step sequence of a dump for the replays (`ef`, `budget`, `dp`,
+//! `stale` and the reports): the selected tensors at each step, in step
+//! order, with the same tensors and shapes at every step. Steps are read
+//! one at a time.
+
+use gradrd_core::compress::bits::stored_bits;
+use std::collections::BTreeMap;
+
+use super::{Dump, TensorMeta};
+
+/// Why the selection is not a usable sequence, or a step cannot be read;
+/// the message names the dump, tensor and step.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct SequenceError(String);
+
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        return Err(SequenceError(format!($($arg)*)))
+    };
+}
+
+/// The selected tensors of a dump as a sequence of steps.
+pub struct Sequence<'d> {
+    dump: &'d Dump,
+    /// Tensor names in name order.
+    pub names: Vec<String>,
+    /// Shapes (the first step's).
+    pub shapes: Vec<Vec<u64>>,
+    /// Entries per tensor.
+    pub sizes: Vec<usize>,
+    /// `(step, metas in name order)`, ascending step.
+    pub steps: Vec<(u64, Vec<&'d TensorMeta>)>,
+}
+
+impl<'d> Sequence<'d> {
+    /// The stored width of each tensor, in bits per entry
+    /// ([`gradrd_core::compress::bits::stored_bits`]; the widest over its
+    /// steps, should a tensor change dtype between steps).
+    pub fn stored_bits(&self) -> Vec<f64> {
+        let mut widths = vec![0.0f64; self.names.len()];
+        for (_, metas) in &self.steps {
+            for (width, meta) in widths.iter_mut().zip(metas) {
+                *width = width.max(stored_bits(meta.dtype));
+            }
+        }
+        widths
+    }
+
+    /// Groups `selected` by step and checks that every step holds the same
+    /// tensors with the same shapes, and that there are at least two steps.
+    pub fn new(
+        dump: &'d Dump,
+        selected: Vec<&'d TensorMeta>,
+        what: &str,
+    ) -> Result<Self, SequenceError> {
+        if selected.is_empty() {
+            fail!("{what}: no tensor matches the selection");
+        }
+        let mut by_step: BTreeMap<u64, BTreeMap<&str, &'d TensorMeta>> = BTreeMap::new();
+        for meta in &selected {
+            let step = meta.step.ok_or_else(|| {
+                SequenceError(format!(
+                    "{}: tensor '{}' has no step number; a replay needs a folder of per-step files",
+                    meta.file.display(),
+                    meta.name
+                ))
+            })?;
+            by_step.entry(step).or_default().insert(&meta.name, meta);
+        }
+        if by_step.len() < 2 {
+            fail!(
+                "{what}: only one step ({}) is selected; a replay needs a sequence of at least two steps",
+                by_step.keys().next().copied().unwrap_or_default()
+            );
+        }
+        let (first_step, first) = by_step.iter().next().expect("two steps");
+        let names: Vec<String> = first.keys().map(|s| s.to_string()).collect();
+        let shapes: Vec<Vec<u64>> = first.values().map(|m| m.shape.clone()).collect();
+        let mut steps = Vec::with_capacity(by_step.len());
+        for (&step, tensors) in &by_step {
+            for name in tensors.keys() {
+                if !first.contains_key(name) {
+                    fail!("{what}: tensor '{name}' appears at step {step} but not at step {first_step}");
+                }
+            }
+            let mut metas = Vec::with_capacity(names.len());
+            for (name, shape) in names.iter().zip(&shapes) {
+                let meta = tensors.get(name.as_str()).ok_or_else(|| {
+                    SequenceError(format!(
+                        "{what}: tensor '{name}' is missing at step {step} (present at step {first_step})"
+                    ))
+                })?;
+                if &meta.shape != shape {
+                    fail!(
+                        "{}: tensor '{name}' has shape {:?} at step {step} but {:?} at step {first_step}; shapes must not change between steps",
+                        meta.file.display(),
+                        meta.shape,
+                        shape
+                    );
+                }
+                metas.push(*meta);
+            }
+            steps.push((step, metas));
+        }
+        let sizes = shapes
+            .iter()
+            .map(|s| s.iter().product::<u64>() as usize)
+            .collect();
+        Ok(Self {
+            dump,
+            names,
+            shapes,
+            sizes,
+            steps,
+        })
+    }
+
+    /// Reads every tensor of step number `index` (position in `steps`),
+    /// rejecting non-finite values with the file, tensor, step and count.
+    pub fn read(&self, index: usize) -> Result<Vec<Vec<f64>>, SequenceError> {
+        let (step, metas) = &self.steps[index];
+        metas
+            .iter()
+            .map(|meta| {
+                let values = self
+                    .dump
+                    .read(meta)
+                    .map_err(|e| SequenceError(format!("reading step {step}: {e}")))?;
+                let bad = values.iter().filter(|v| !v.is_finite()).count();
+                if bad > 0 {
+                    fail!(
+                        "{}: tensor '{}' (step {step}): {bad} non-finite value(s)",
+                        meta.file.display(),
+                        meta.name
+                    );
+                }
+                Ok(values)
+            })
+            .collect()
+    }
+}

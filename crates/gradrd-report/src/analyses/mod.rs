@@ -1,0 +1,235 @@
+//! The analysis kinds a spec can run. Each kind is one module holding its
+//! options (a serde struct with `deny_unknown_fields`, the TOML table of an
+//! `[[analysis]]` entry minus `kind`), their checks, and a `run` that calls
+//! the library and returns a [`Section`] of figures and tables.
+//!
+//! Adding a kind: write the module (see [`fit`] for the shape) and add one
+//! line to the `kinds!` list below.
+
+use gradrd_core::analysis::{FitSettings, NanPolicy, ZeroPolicy};
+use gradrd_core::dist::FamilyKind;
+use gradrd_core::fit::LocMode;
+use gradrd_core::quant::baseline::BaselineKind;
+use gradrd_io::dump::{Dump, Sequence, TensorMeta};
+use rayon::prelude::*;
+
+use super::figure::Figure;
+use super::spec::{split_kind, KindError, SourceKeys};
+use super::table::ReportTable;
+pub(crate) use super::table::{num, sig, Cell};
+
+pub mod budget;
+pub mod ef;
+pub mod evolve;
+pub mod fit;
+pub mod iid;
+pub mod quantize;
+pub mod rd;
+pub mod simulate;
+
+/// What an analysis reads: the spec's dump and its selected tensors.
+pub struct Input<'a> {
+    pub dump: &'a Dump,
+    /// The dump as the spec names it (for error messages).
+    pub label: &'a str,
+    pub selected: &'a [&'a TensorMeta],
+}
+
+/// What an analysis adds to the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Section {
+    pub title: String,
+    /// Paragraphs of plain text (what was run, how to read it).
+    pub text: Vec<String>,
+    pub figures: Vec<Figure>,
+    pub tables: Vec<ReportTable>,
+    /// Tensors (or settings) that failed while the rest went on.
+    pub failures: Vec<String>,
+}
+
+/// Called with a short label as an analysis moves from item to item.
+pub type Progress<'p> = &'p mut dyn FnMut(&str);
+
+/// `work` on every item, in parallel on rayon's pool, with the results in
+/// the items' order. Each item's `label` reaches `progress` (on the calling
+/// thread) as its work starts. Memory is that of one item per worker, and
+/// the results do not depend on the number of threads (each item's work is
+/// the same whichever thread runs it).
+pub(crate) fn per_item<T: Sync, R: Send>(
+    items: &[T],
+    progress: Progress,
+    label: impl Fn(&T) -> String + Sync,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let (sender, started) = std::sync::mpsc::channel::<String>();
+    let (label, work) = (&label, &work);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            items
+                .par_iter()
+                .map_with(sender, |sender, item| {
+                    // the receiver outlives the work: a send cannot fail
+                    let _ = sender.send(label(item));
+                    work(item)
+                })
+                .collect::<Vec<R>>()
+        });
+        for item in started {
+            progress(&item);
+        }
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Declares the kinds: `"name" => Variant(module::Options)`.
+macro_rules! kinds {
+    ($($name:literal => $variant:ident($options:ty)),+ $(,)?) => {
+        /// One `[[analysis]]` entry of a spec.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum AnalysisSpec {
+            $($variant($options),)+
+        }
+
+        impl AnalysisSpec {
+            /// The `kind` names, in the order of the enum.
+            pub const KINDS: &'static [&'static str] = &[$($name),+];
+
+            /// The kind's name.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(AnalysisSpec::$variant(_) => $name,)+
+                }
+            }
+
+            /// The options of an `[[analysis]]` table and its source keys.
+            pub(crate) fn from_toml(
+                entry: toml::Spanned<toml::de::DeValue<'_>>,
+            ) -> Result<(Self, SourceKeys), KindError> {
+                let (kind, keys, options) = split_kind(entry)?;
+                let parsed = match kind.as_str() {
+                    $($name => serde::Deserialize::deserialize(options).map(AnalysisSpec::$variant),)+
+                    _ => unreachable!("split_kind checks the kind"),
+                };
+                parsed.map(|spec| (spec, keys)).map_err(KindError::Toml)
+            }
+
+            /// Checks the option values; the message names the key.
+            pub fn validate(&self) -> Result<(), String> {
+                match self {
+                    $(AnalysisSpec::$variant(options) => options.validate(),)+
+                }
+            }
+
+            /// Runs the analysis; `Err` is the one-line reason it could not run at all.
+            pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
+                match self {
+                    $(AnalysisSpec::$variant(options) => options.run(input, progress),)+
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    "fit" => Fit(fit::FitOptions),
+    "iid" => Iid(iid::IidOptions),
+    "evolve" => Evolve(evolve::EvolveOptions),
+    "quantize" => Quantize(quantize::QuantizeOptions),
+    "ef" => Ef(ef::EfOptions),
+    "budget" => Budget(budget::BudgetOptions),
+    "rd" => Rd(rd::RdOptions),
+    "simulate" => Simulate(simulate::SimulateOptions),
+}
+
+/// Why a scheme has no point at a rate: its side information alone exceeds
+/// the budget.
+pub(crate) const RATE_TOO_LOW: &str =
+    "the rate cannot pay for the side information (scale, positions) on this tensor";
+
+/// The paragraph `"<tensor>: not run, <why>: <a>, <b>."`, if anything was not run.
+pub(crate) fn not_run(tensor: &str, why: &str, items: &[String]) -> Option<String> {
+    (!items.is_empty()).then(|| format!("{tensor}: not run, {why}: {}.", items.join(", ")))
+}
+
+/// [`per_item`] over tensors, each labelled by its name.
+pub(crate) fn per_tensor<R: Send>(
+    metas: &[&TensorMeta],
+    progress: Progress,
+    work: impl Fn(&TensorMeta) -> R + Sync,
+) -> Vec<R> {
+    per_item(metas, progress, |meta| meta.name.clone(), |meta| work(meta))
+}
+
+/// The selected tensors at `step` (the last selected step when `None`), in
+/// depth order; an error names the step when it holds none.
+pub(crate) fn at_step<'a>(
+    input: &Input<'a>,
+    step: Option<u64>,
+) -> Result<(Option<u64>, Vec<&'a TensorMeta>), String> {
+    let step = step.or_else(|| input.selected.iter().filter_map(|m| m.step).max());
+    let metas: Vec<&TensorMeta> = input
+        .selected
+        .iter()
+        .filter(|m| step.is_none() || m.step == step)
+        .copied()
+        .collect();
+    if metas.is_empty() {
+        return Err(format!(
+            "step: {} holds no selected tensor at step {}",
+            input.label,
+            step.map_or("-".to_string(), |s| s.to_string())
+        ));
+    }
+    let (order, _) = input
+        .dump
+        .depth_order()
+        .sort(metas.iter().map(|m| m.name.as_str()));
+    let mut sorted = metas.clone();
+    sorted.sort_by_key(|m| order.iter().position(|n| *n == m.name));
+    Ok((step, sorted))
+}
+
+/// [`num`] of an optional value, `–` when absent.
+pub(crate) fn opt(value: Option<f64>, digits: usize) -> Cell {
+    value.map_or_else(|| "–".into(), |v| num(v, digits))
+}
+
+/// Every step's tensors: `steps[t][i]` is tensor `i` at step `t`.
+pub(crate) type Steps = Vec<Vec<Vec<f64>>>;
+
+/// The selected tensors as a step sequence, with every step read.
+pub(crate) fn read_sequence<'a>(input: &Input<'a>) -> Result<(Sequence<'a>, Steps), String> {
+    let sequence = Sequence::new(input.dump, input.selected.to_vec(), input.label)
+        .map_err(|e| e.to_string())?;
+    let steps = (0..sequence.steps.len())
+        .map(|i| sequence.read(i))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    Ok((sequence, steps))
+}
+
+/// Fits with goodness of fit, free location, non-finite values an error.
+pub(crate) fn fit_settings(families: &[FamilyKind], zeros: ZeroPolicy) -> FitSettings {
+    FitSettings {
+        families: families.to_vec(),
+        zeros,
+        nan: NanPolicy::Error,
+        loc: LocMode::Free,
+        goodness_of_fit: true,
+    }
+}
+
+/// The spec's default family: GenNorm (the M22 model).
+pub(crate) fn gennorm() -> FamilyKind {
+    FamilyKind::GenNorm
+}
+
+/// Quantizer names of a spec (`quantizers = [...]`) as baseline kinds.
+pub(crate) fn baseline_kinds(names: &[String]) -> Result<Vec<BaselineKind>, String> {
+    names
+        .iter()
+        .map(|name| name.parse().map_err(|e| format!("quantizers: {e}")))
+        .collect()
+}
