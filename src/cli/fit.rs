@@ -5,15 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gradrd_core::analysis::{
-    fit_stored_tensor, FamilyOutcome, FitSettings, NanPolicy, TensorFit, ZeroPolicy,
-};
+use gradrd_core::analysis::{FamilyOutcome, FitSettings, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
-use gradrd_core::fit::{LocMode, Rounding};
-use gradrd_io::dump::{DType, Dump, TensorMeta};
+use gradrd_core::fit::LocMode;
+use gradrd_core::registry::fit::{Fit, FitOptions, FitOutput};
+use gradrd_core::registry::Outcome as _;
+use gradrd_io::dump::Selected;
 use serde::Serialize;
 
-use super::failure::{self, Failure};
+use super::failure;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
 use super::Outcome;
@@ -56,14 +56,27 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn settings(&self) -> FitSettings {
-        FitSettings {
-            families: dedup(&self.family),
+    pub fn options(&self) -> FitOptions {
+        FitOptions {
+            families: self.family.clone(),
             zeros: self.zeros.policy(),
-            nan: self.nan.policy(),
             loc: self.loc,
+            nan: self.nan.policy(),
             goodness_of_fit: !self.no_gof,
         }
+    }
+
+    pub fn settings(&self) -> FitSettings {
+        self.options().settings()
+    }
+}
+
+/// The flag of a `fit` option field.
+pub(super) fn flag(field: &str) -> String {
+    match field {
+        "families" => "--family".to_string(),
+        "goodness_of_fit" => "--no-gof".to_string(),
+        other => super::analysis::same_name(other),
     }
 }
 
@@ -112,96 +125,20 @@ pub(super) fn parse_param(text: &str) -> Result<(String, f64), String> {
 }
 
 pub(super) fn parse_loc(text: &str) -> Result<LocMode, String> {
-    match text {
-        "free" => Ok(LocMode::Free),
-        "zero" => Ok(LocMode::Fixed(0.0)),
-        number => match number.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(LocMode::Fixed(v)),
-            _ => Err(format!("'{number}' is not free, zero or a finite number")),
-        },
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct TensorResult {
-    tensor: String,
-    step: Option<u64>,
-    file: String,
-    dtype: String,
-    shape: Vec<u64>,
-    #[serde(flatten)]
-    fit: TensorFit,
-}
-
-#[derive(Debug, Serialize)]
-struct SettingsOut {
-    families: Vec<FamilyKind>,
-    zeros: ZeroPolicy,
-    nan: NanPolicy,
-    loc: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct FitReport {
-    schema: &'static str,
-    dump: String,
-    settings: SettingsOut,
-    results: Vec<TensorResult>,
-    errors: Vec<Failure>,
+    gradrd_core::registry::fit::parse_loc(text)
 }
 
 pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
     let selection = args.select.to_selection()?;
-    let settings = args.model.settings();
+    let options = args.model.options();
     let dump = args.select.open(&args.dump)?;
-    let selected = dump.select(&selection);
-    if selected.is_empty() && dump.skipped().is_empty() {
-        anyhow::bail!("{}: no tensor matches the selection", args.dump.display());
-    }
-    let mut errors = failure::skipped(&dump);
-    let mut results = Vec::new();
-    let progress = super::progress::bar(selected.len() as u64, "fitting");
-    for meta in selected {
-        progress.set_message(meta.name.clone());
-        match fit_one(&dump, meta, &settings) {
-            Ok(fit) => results.push(TensorResult {
-                tensor: meta.name.clone(),
-                step: meta.step,
-                file: meta.file.display().to_string(),
-                dtype: meta.dtype.to_string(),
-                shape: meta.shape.clone(),
-                fit,
-            }),
-            Err(error) => errors.push(Failure {
-                file: Some(meta.file.display().to_string()),
-                tensor: Some(meta.name.clone()),
-                step: meta.step,
-                error,
-            }),
-        }
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    if results.is_empty() {
-        return Err(failure::all_failed(&errors));
-    }
-    let partial = !errors.is_empty() || results.iter().any(|r| r.fit.has_failures());
-    let report = FitReport {
-        schema: "gradrd.fit/1",
-        dump: args.dump.display().to_string(),
-        settings: SettingsOut {
-            families: settings.families.clone(),
-            zeros: settings.zeros,
-            nan: settings.nan,
-            loc: match settings.loc {
-                LocMode::Free => None,
-                LocMode::Fixed(v) => Some(v),
-            },
-        },
-        results,
-        errors,
-    };
+    let source = Selected::new(
+        &dump,
+        args.dump.display().to_string(),
+        dump.select(&selection),
+    );
+    let report = super::analysis::run::<Fit>(&options, &source, flag)?;
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
         Format::Csv => csv_bytes(&rows(&report))?,
@@ -209,29 +146,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
     };
     args.out.emit(&bytes).context("cannot write the report")?;
     failure::report(&report.errors);
-    Ok(failure::outcome(partial))
-}
-
-fn dedup(families: &[FamilyKind]) -> Vec<FamilyKind> {
-    let mut out: Vec<FamilyKind> = Vec::new();
-    for f in families {
-        if !out.contains(f) {
-            out.push(*f);
-        }
-    }
-    out
-}
-
-fn fit_one(dump: &Dump, meta: &TensorMeta, settings: &FitSettings) -> Result<TensorFit, String> {
-    let values = dump.read(meta).map_err(|e| e.to_string())?;
-    // The interval-censored log-likelihood for the 16-bit formats only: for
-    // float32 and float64 it is the density one plus a constant of the data.
-    let rounding = match meta.dtype {
-        DType::BF16 => Some(Rounding::BFloat16),
-        DType::F16 => Some(Rounding::Float16),
-        DType::F32 | DType::F64 => None,
-    };
-    fit_stored_tensor(values, settings, rounding).map_err(|e| e.to_string())
+    Ok(failure::outcome(report.partial()))
 }
 
 /// One CSV row per tensor × family.
@@ -266,7 +181,7 @@ struct FitRow<'a> {
     note: Option<&'a str>,
 }
 
-fn rows(report: &FitReport) -> Vec<FitRow<'_>> {
+fn rows(report: &FitOutput) -> Vec<FitRow<'_>> {
     let mut rows = Vec::new();
     for r in &report.results {
         let fit = &r.fit;
@@ -338,7 +253,7 @@ fn shape_param(family: FamilyKind) -> Option<&'static str> {
 
 /// The fit table; a fit's error or note is a numbered footnote below it
 /// (a `note` column appears only when there is one).
-fn table(report: &FitReport) -> Vec<u8> {
+fn table(report: &FitOutput) -> Vec<u8> {
     let rows = rows(report);
     let footnoted = rows.iter().any(|r| r.error.is_some() || r.note.is_some());
     let mut headers = vec![

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive) and one function per subcommand.
 //! The commands parse, call the library and export; they hold no numerics.
 
+mod analysis;
 mod budget;
 mod compare;
 mod cost;

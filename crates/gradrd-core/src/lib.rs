@@ -27,5 +27,6 @@ pub mod dist;
 pub mod dtype;
 pub mod fit;
 pub mod quant;
+pub mod registry;
 pub mod sim;
 pub mod stats;

@@ -26,7 +26,7 @@ pub enum ZeroPolicy {
 }
 
 /// What to do with NaN and ±∞.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NanPolicy {
     /// A tensor with non-finite values fails with their count.

@@ -51,6 +51,7 @@ mod pickle;
 mod safetensors;
 mod select;
 mod sequence;
+mod source;
 mod step_name;
 mod table;
 mod torch;
@@ -66,6 +67,7 @@ pub(crate) use hf_index::is_plain_file_name;
 pub use npy::f64_npy_bytes;
 pub use select::{tensor_regex, Selection, StepRange, StepRangeError};
 pub use sequence::{Sequence, SequenceError};
+pub use source::{unreadable, Selected};
 
 use input::Input;
 use layout::{Locator, Source};

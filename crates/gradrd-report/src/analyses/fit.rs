@@ -5,11 +5,14 @@
 
 use serde::Deserialize;
 
-use super::{at_step, fit_settings, num, opt, per_tensor, Input, Progress, Section};
+use super::{at_step, num, opt, tensor_failure, Input, Labels, Progress, Section};
 use crate::figure::{histogram, Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::table::{footnoted, ReportTable};
-use gradrd_core::analysis::{fit_tensor, prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
+use gradrd_core::analysis::{prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::{ContinuousDist, FamilyKind, Model};
+use gradrd_core::registry::fit::Fit;
+use gradrd_core::registry::{self, Analysis, AnalysisError, Validate};
+use gradrd_io::dump::Selected;
 
 /// Points on each fitted density curve.
 const CURVE_POINTS: usize = 200;
@@ -34,12 +37,7 @@ pub struct FitOptions {
 }
 
 fn all_families() -> Vec<FamilyKind> {
-    vec![
-        FamilyKind::GenNorm,
-        FamilyKind::DWeibull,
-        FamilyKind::Laplace,
-        FamilyKind::Normal,
-    ]
+    registry::fit::FitOptions::default().families
 }
 
 fn default_bins() -> usize {
@@ -51,14 +49,12 @@ fn default_columns() -> usize {
 }
 
 fn auto() -> ZeroPolicy {
-    ZeroPolicy::Auto
+    registry::fit::FitOptions::default().zeros
 }
 
 impl FitOptions {
     pub fn validate(&self) -> Result<(), String> {
-        if self.families.is_empty() {
-            return Err("families: name at least one family".to_string());
-        }
+        self.analysis().validate().map_err(|e| e.to_string())?;
         if !(5..=1000).contains(&self.bins) {
             return Err(format!("bins: must be 5..=1000, got {}", self.bins));
         }
@@ -68,10 +64,18 @@ impl FitOptions {
         Ok(())
     }
 
+    /// The registry's `fit` options this entry runs with.
+    fn analysis(&self) -> registry::fit::FitOptions {
+        registry::fit::FitOptions {
+            families: self.families.clone(),
+            zeros: self.zeros,
+            ..registry::fit::FitOptions::default()
+        }
+    }
+
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
         let (step, metas) = at_step(input, self.step)?;
         let step_text = step.map_or(String::new(), |s| format!(" at step {s}"));
-        let settings = fit_settings(&self.families, self.zeros);
         let mut section = Section {
             title: format!("Distribution fits{step_text}"),
             ..Section::default()
@@ -88,16 +92,38 @@ impl FitOptions {
         );
         let mut panels = Vec::new();
         let mut notes = Vec::new();
-        let outcomes = per_tensor(&metas, progress, |meta| {
-            let values = input.dump.read(meta).map_err(|e| e.to_string())?;
-            let prepared =
-                prepare(values.clone(), self.zeros, NanPolicy::Error).map_err(|e| e.to_string())?;
-            let fit = fit_tensor(values, &settings).map_err(|e| e.to_string())?;
-            Ok::<_, String>((prepared.values, fit))
-        });
-        for (meta, outcome) in metas.into_iter().zip(outcomes) {
-            let (values, fit) = match outcome {
-                Ok(ok) => ok,
+        let source = Selected::new(input.dump, input.label, metas.clone());
+        let output = match Fit::run(&self.analysis(), &source, &mut Labels(progress)) {
+            Ok(output) => output,
+            Err(AnalysisError::AllFailed(errors)) => {
+                return Err(errors
+                    .iter()
+                    .map(tensor_failure)
+                    .collect::<Vec<_>>()
+                    .join("; "))
+            }
+            Err(error) => return Err(error.to_string()),
+        };
+        let mut results = output.results.into_iter().peekable();
+        for meta in metas {
+            let Some(result) = results.next_if(|r| r.tensor == meta.name) else {
+                let error = output
+                    .errors
+                    .iter()
+                    .find(|e| e.tensor.as_ref() == Some(&meta.name));
+                section.failures.extend(error.map(tensor_failure));
+                continue;
+            };
+            let fit = result.fit;
+            let values = input
+                .dump
+                .read(meta)
+                .map_err(|e| e.to_string())
+                .and_then(|values| {
+                    prepare(values, self.zeros, NanPolicy::Error).map_err(|e| e.to_string())
+                });
+            let values = match values {
+                Ok(prepared) => prepared.values,
                 Err(error) => {
                     section.failures.push(format!("{}: {error}", meta.name));
                     continue;

@@ -10,8 +10,8 @@ use gradrd_core::analysis::{FitSettings, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::fit::LocMode;
 use gradrd_core::quant::baseline::BaselineKind;
+use gradrd_core::registry::{Failure, Observer};
 use gradrd_io::dump::{Dump, Sequence, TensorMeta};
-use rayon::prelude::*;
 
 use super::figure::Figure;
 use super::spec::{split_kind, KindError, SourceKeys};
@@ -50,37 +50,34 @@ pub struct Section {
 /// Called with a short label as an analysis moves from item to item.
 pub type Progress<'p> = &'p mut dyn FnMut(&str);
 
+/// A report's progress (a label per item) as a registry [`Observer`].
+pub(crate) struct Labels<'p>(pub Progress<'p>);
+
+impl Observer for Labels<'_> {
+    fn item(&mut self, label: &str) {
+        (self.0)(label)
+    }
+}
+
+/// `"<tensor>: <error>"` of a registry failure.
+pub(crate) fn tensor_failure(failure: &Failure) -> String {
+    format!(
+        "{}: {}",
+        failure.tensor.as_deref().unwrap_or("-"),
+        failure.error
+    )
+}
+
 /// `work` on every item, in parallel on rayon's pool, with the results in
-/// the items' order. Each item's `label` reaches `progress` (on the calling
-/// thread) as its work starts. Memory is that of one item per worker, and
-/// the results do not depend on the number of threads (each item's work is
-/// the same whichever thread runs it).
+/// the items' order ([`gradrd_core::registry::parallel::per_item`]); each
+/// item's `label` reaches `progress` as its work starts.
 pub(crate) fn per_item<T: Sync, R: Send>(
     items: &[T],
     progress: Progress,
     label: impl Fn(&T) -> String + Sync,
     work: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let (sender, started) = std::sync::mpsc::channel::<String>();
-    let (label, work) = (&label, &work);
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(move || {
-            items
-                .par_iter()
-                .map_with(sender, |sender, item| {
-                    // the receiver outlives the work: a send cannot fail
-                    let _ = sender.send(label(item));
-                    work(item)
-                })
-                .collect::<Vec<R>>()
-        });
-        for item in started {
-            progress(&item);
-        }
-        worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+    gradrd_core::registry::parallel::per_item(items, &mut Labels(progress), label, work)
 }
 
 /// Declares the kinds: `"name" => Variant(module::Options)`.

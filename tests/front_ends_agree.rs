@@ -1,0 +1,130 @@
+//! Each registry analysis gives the same numbers whichever front end runs
+//! it: the subcommand's JSON and the report of a spec with the same
+//! selection and options, on the shipped MLP dump.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn gradrd() -> Command {
+    Command::cargo_bin("gradrd").expect("the gradrd binary is built")
+}
+
+fn digits() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits-mlp")
+}
+
+/// The JSON of `gradrd ARGS --format json`.
+fn cli_json(args: &[&str]) -> Value {
+    let output = gradrd()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Renders a spec of one `[[analysis]]` entry (`body`) on the MLP dump with
+/// the tensor selection `tensor`; returns the report folder.
+fn report(dir: &Path, tensor: &str, body: &str) -> PathBuf {
+    let spec = dir.join("agree.toml");
+    let text = format!(
+        "name = \"agree\"\ndump = \"{}\"\ntensor = '{tensor}'\n\n[[analysis]]\n{body}\n",
+        digits().display()
+    );
+    std::fs::write(&spec, text).unwrap();
+    let reports = dir.join("reports");
+    let output = gradrd()
+        .arg("run")
+        .arg(&spec)
+        .arg("--reports")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    reports.join("agree")
+}
+
+/// The rows of a report's CSV table, each as column → text.
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A report cell as a number (`–` when absent).
+fn cell(row: &BTreeMap<String, String>, column: &str) -> Option<f64> {
+    let text = &row[column];
+    (text != "–").then(|| text.parse().unwrap_or_else(|_| panic!("{column}: {text}")))
+}
+
+#[test]
+fn fit_subcommand_and_spec_give_the_same_fits() {
+    let tensor = r"^fc[12]\.weight$";
+    let json = cli_json(&[
+        "fit",
+        digits().to_str().unwrap(),
+        "--tensor",
+        tensor,
+        "--steps",
+        "100",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = report(dir.path(), tensor, "kind = \"fit\"\nstep = 100");
+    let rows = csv_rows(&folder.join("01-fit.csv"));
+    let mut compared = 0;
+    for result in json["results"].as_array().unwrap() {
+        let tensor = result["tensor"].as_str().unwrap();
+        for fit in result["fits"].as_array().unwrap() {
+            let family = fit["family"].as_str().unwrap();
+            let row = rows
+                .iter()
+                .find(|r| r["tensor"] == tensor && r["family"] == family)
+                .unwrap_or_else(|| panic!("the report has no row {tensor} {family}"));
+            let params = &fit["params"];
+            let shape = params
+                .get("beta")
+                .or(params.get("c"))
+                .and_then(Value::as_f64);
+            assert_eq!(cell(row, "shape"), shape, "{tensor} {family} shape");
+            for (column, value) in [
+                ("loc", &params["loc"]),
+                ("scale", &params["scale"]),
+                ("log-lik", &fit["loglik"]),
+                ("AIC", &fit["aic"]),
+                ("KS", &fit["ks"]),
+                ("W2", &fit["w2"]),
+            ] {
+                assert_eq!(
+                    cell(row, column),
+                    value.as_f64(),
+                    "{tensor} {family} {column}"
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 8, "two tensors × four families");
+    assert_eq!(rows.len(), 8);
+}
