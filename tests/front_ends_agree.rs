@@ -128,3 +128,57 @@ fn fit_subcommand_and_spec_give_the_same_fits() {
     assert_eq!(compared, 8, "two tensors × four families");
     assert_eq!(rows.len(), 8);
 }
+
+#[test]
+fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
+    // fc3.weight (640 entries) is too small for m = 3000: both front ends
+    // keep its m = 100 results and leave the m = 3000 cells empty.
+    let tensor = r"weight$";
+    let json = cli_json(&[
+        "iid",
+        digits().to_str().unwrap(),
+        "--tensor",
+        tensor,
+        "--sample-size",
+        "100,3000",
+        "--trials",
+        "20",
+        "--seed",
+        "7",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = report(
+        dir.path(),
+        tensor,
+        "kind = \"iid\"\nsample_sizes = [100, 3000]\ntrials = 20\nseed = 7",
+    );
+    let rows = csv_rows(&folder.join("01-iid.csv"));
+    let mut compared = 0;
+    for result in json["results"].as_array().unwrap() {
+        let tensor = result["tensor"].as_str().unwrap();
+        for c in result["cells"].as_array().unwrap() {
+            let test = match c["test"].as_str().unwrap() {
+                "spearman" => "Spearman",
+                "ks" => "KS",
+                other => panic!("test {other}"),
+            };
+            let size = c["sample_size"].as_u64().unwrap().to_string();
+            let row = rows
+                .iter()
+                .find(|r| r["test"] == test && r["sample size"] == size)
+                .unwrap_or_else(|| panic!("no row {test} {size}"));
+            assert_eq!(
+                cell(row, tensor),
+                c["pass_ratio"].as_f64(),
+                "{tensor} {test} {size}"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 12, "three tensors × two tests × two sizes");
+    let fc3_at_3000 = rows
+        .iter()
+        .find(|r| r["test"] == "KS" && r["sample size"] == "3000")
+        .unwrap();
+    assert_eq!(cell(fc3_at_3000, "fc3.weight"), None);
+}

@@ -2,7 +2,7 @@
 //! standard error, and its errors in the command line's words (an option
 //! field becomes the flag that sets it).
 
-use gradrd_core::registry::{Analysis, AnalysisError, Observer, Source};
+use gradrd_core::registry::{Analysis, AnalysisError, Observer, OptionError, Source, Validate};
 
 use super::progress::{self, Bar};
 
@@ -44,11 +44,18 @@ pub fn run<A: Analysis>(
     let result = A::run(options, source, &mut observer);
     observer.end();
     result.map_err(|error| match error {
-        AnalysisError::Options(error) => {
-            anyhow::anyhow!("{}: {}", flag(error.field), error.message)
-        }
+        AnalysisError::Options(error) => in_flags(error, flag),
         other => anyhow::anyhow!("{other}"),
     })
+}
+
+/// Checks options before anything is read; the error names the flag.
+pub fn validate(options: &impl Validate, flag: fn(&str) -> String) -> anyhow::Result<()> {
+    options.validate().map_err(|error| in_flags(error, flag))
+}
+
+fn in_flags(error: OptionError, flag: fn(&str) -> String) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", flag(error.field), error.message)
 }
 
 /// The flag of a field that has one of the same name (`bins` → `--bins`,

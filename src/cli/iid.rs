@@ -3,17 +3,15 @@
 //! sample size. The table reads like the talk's: rows are test × sample
 //! size, columns are tensors.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::{Args, ValueEnum};
-use gradrd_core::analysis::depth::OrderSource;
-use gradrd_core::analysis::iid::{self, IidCell, IidSettings, PairKind, TestKind};
-use gradrd_io::dump::{common_steps, Dump, TensorMeta};
+use gradrd_core::analysis::iid::{self, PairKind, TestKind};
+use gradrd_core::registry::iid::{Iid, IidOptions, IidOutput};
+use gradrd_io::dump::Selected;
 use serde::Serialize;
 
-use super::failure::{self, Failure};
+use super::failure;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
 use super::Outcome;
@@ -68,128 +66,52 @@ enum Zeros {
     Keep,
 }
 
-#[derive(Debug, Serialize)]
-struct IidResult {
-    tensor: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tensor_b: Option<String>,
-    steps: usize,
-    cells: Vec<IidCell>,
+impl IidArgs {
+    fn options(&self) -> IidOptions {
+        IidOptions {
+            pairs: match self.pairs {
+                Pairs::Temporal => PairKind::Temporal,
+                Pairs::Spatial => PairKind::Spatial,
+                Pairs::Layers => PairKind::Layers,
+            },
+            tests: self
+                .test
+                .iter()
+                .map(|t| match t {
+                    Test::Spearman => TestKind::Spearman,
+                    Test::Ks => TestKind::Ks,
+                })
+                .collect(),
+            sample_sizes: self.sample_size.clone(),
+            trials: self.trials,
+            alpha: self.alpha,
+            seed: self.seed,
+            keep_zeros: self.zeros == Zeros::Keep,
+        }
+    }
 }
 
-#[derive(Debug, Serialize)]
-struct IidReport {
-    schema: &'static str,
-    dump: String,
-    pairs: PairKind,
-    /// The order of the tensors (and so which tensors are "layers" neighbours).
-    order: OrderSource,
-    alpha: f64,
-    trials: usize,
-    seed: u64,
-    results: Vec<IidResult>,
-    errors: Vec<Failure>,
+/// The flag of an `iid` option field.
+fn flag(field: &str) -> String {
+    match field {
+        "tests" => "--test".to_string(),
+        "sample_sizes" => "--sample-size".to_string(),
+        "keep_zeros" => "--zeros".to_string(),
+        other => super::analysis::same_name(other),
+    }
 }
 
 pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
-    if args.trials == 0 {
-        bail!("--trials must be at least 1");
-    }
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        bail!("--alpha must be in (0, 1), got {}", args.alpha);
-    }
-    if let Some(m) = args.sample_size.iter().find(|&&m| m < 3) {
-        bail!("--sample-size must be at least 3, got {m}");
-    }
-    let settings = IidSettings {
-        tests: args
-            .test
-            .iter()
-            .map(|t| match t {
-                Test::Spearman => TestKind::Spearman,
-                Test::Ks => TestKind::Ks,
-            })
-            .collect(),
-        sample_sizes: args.sample_size.clone(),
-        trials: args.trials,
-        alpha: args.alpha,
-        seed: args.seed,
-        skip_zeros: args.zeros == Zeros::Auto,
-    };
+    let options = args.options();
+    super::analysis::validate(&options, flag)?;
     let dump = args.select.open(&args.dump)?;
-    let selected = dump.select(&args.select.to_selection()?);
-    if selected.is_empty() {
-        return Err(super::failure::nothing_selected(&args.dump, &dump));
-    }
-    let mut by_name: BTreeMap<&str, Vec<&TensorMeta>> = BTreeMap::new();
-    for meta in &selected {
-        by_name.entry(meta.name.as_str()).or_default().push(meta);
-    }
-    let (names, order) = dump.depth_order().sort(by_name.keys().copied());
-    let pairs = match args.pairs {
-        Pairs::Temporal => PairKind::Temporal,
-        Pairs::Spatial => PairKind::Spatial,
-        Pairs::Layers => PairKind::Layers,
-    };
-    let mut results = Vec::new();
-    let mut errors = failure::skipped(&dump);
-    let progress = super::progress::bar(names.len() as u64, "testing");
-    match pairs {
-        PairKind::Temporal | PairKind::Spatial => {
-            for (index, name) in names.iter().enumerate() {
-                progress.set_message(name);
-                let outcome = load_steps(&dump, &by_name[name]).and_then(|steps| {
-                    let cells = if pairs == PairKind::Temporal {
-                        iid::temporal(&steps, &settings, index as u64)
-                    } else {
-                        iid::spatial(&steps, &settings, index as u64)
-                    };
-                    cells.map(|c| (steps.len(), c)).map_err(|e| e.to_string())
-                });
-                record(&mut results, &mut errors, name, None, outcome);
-                progress.inc(1);
-            }
-        }
-        PairKind::Layers => {
-            for (index, pair) in names.windows(2).enumerate() {
-                progress.set_message(pair[0]);
-                let outcome = common_steps(&by_name[pair[0]], &by_name[pair[1]])
-                    .map_err(|e| e.to_string())
-                    .and_then(|(a, b)| Ok((load_steps(&dump, &a)?, load_steps(&dump, &b)?)))
-                    .and_then(|(a, b)| {
-                        iid::layers(&a, &b, &settings, index as u64)
-                            .map(|c| (a.len(), c))
-                            .map_err(|e| e.to_string())
-                    });
-                record(&mut results, &mut errors, pair[0], Some(pair[1]), outcome);
-                progress.inc(1);
-            }
-            if names.len() < 2 {
-                errors.push(Failure {
-                    file: None,
-                    tensor: names.first().map(|n| n.to_string()),
-                    step: None,
-                    error: "layer pairs need at least two tensors".to_string(),
-                });
-            }
-        }
-    }
-    progress.finish_and_clear();
-    if results.is_empty() {
-        return Err(failure::all_failed(&errors));
-    }
-    let report = IidReport {
-        schema: "gradrd.iid/1",
-        dump: args.dump.display().to_string(),
-        pairs,
-        order,
-        alpha: args.alpha,
-        trials: args.trials,
-        seed: args.seed,
-        results,
-        errors,
-    };
+    let source = Selected::new(
+        &dump,
+        args.dump.display().to_string(),
+        dump.select(&args.select.to_selection()?),
+    );
+    let report = super::analysis::run::<Iid>(&options, &source, flag)?;
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
         Format::Csv => csv_bytes(&rows(&report))?,
@@ -197,36 +119,6 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     };
     args.out.emit(&bytes)?;
     Ok(failure::finish(&report.errors))
-}
-
-fn record(
-    results: &mut Vec<IidResult>,
-    errors: &mut Vec<Failure>,
-    name: &str,
-    name_b: Option<&str>,
-    outcome: Result<(usize, Vec<IidCell>), String>,
-) {
-    match outcome {
-        Ok((steps, cells)) => results.push(IidResult {
-            tensor: name.to_string(),
-            tensor_b: name_b.map(str::to_string),
-            steps,
-            cells,
-        }),
-        Err(error) => errors.push(Failure {
-            file: None,
-            tensor: Some(match name_b {
-                Some(b) => format!("{name} | {b}"),
-                None => name.to_string(),
-            }),
-            step: None,
-            error,
-        }),
-    }
-}
-
-fn load_steps(dump: &Dump, metas: &[&TensorMeta]) -> Result<Vec<Vec<f64>>, String> {
-    dump.read_each(metas).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Serialize)]
@@ -243,7 +135,7 @@ struct Row<'a> {
     note: Option<&'a str>,
 }
 
-fn rows(report: &IidReport) -> Vec<Row<'_>> {
+fn rows(report: &IidOutput) -> Vec<Row<'_>> {
     report
         .results
         .iter()
@@ -266,7 +158,7 @@ fn rows(report: &IidReport) -> Vec<Row<'_>> {
 /// Rows: test × sample size; columns: tensors; cells: pass ratio (mean
 /// statistic), `-` where a tensor is too small for the size (a note under
 /// the table says which).
-fn table(report: &IidReport) -> Vec<u8> {
+fn table(report: &IidOutput) -> Vec<u8> {
     let mut out = format!(
         "pass ratio (p > {}) and mean statistic over {} trials, {:?} pairs; tensors in {}\n",
         report.alpha,

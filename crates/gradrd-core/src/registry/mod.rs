@@ -16,6 +16,7 @@
 //! | kind | analysis | schema |
 //! |---|---|---|
 //! | `fit` | [`fit::Fit`] | `gradrd.fit/1` |
+//! | `iid` | [`iid::Iid`] | `gradrd.iid/1` |
 //!
 //! ```
 //! use gradrd_core::dtype::DType;
@@ -42,6 +43,7 @@
 
 pub mod failure;
 pub mod fit;
+pub mod iid;
 pub mod observer;
 pub mod parallel;
 pub mod source;
@@ -125,6 +127,9 @@ pub enum AnalysisError {
     /// The source holds no tensor to analyse (and no unreadable file that
     /// might have held one).
     NothingSelected { source: String },
+    /// No tensor to analyse was read, and files that might have held one
+    /// could not be opened (`first` of them).
+    NothingReadable { source: String, first: Failure },
     /// Every tensor failed; the first failure describes the others.
     AllFailed(Vec<Failure>),
 }
@@ -136,6 +141,11 @@ impl fmt::Display for AnalysisError {
             AnalysisError::NothingSelected { source } => {
                 write!(f, "{source}: no tensor matches the selection")
             }
+            AnalysisError::NothingReadable { source, first } => write!(
+                f,
+                "{source}: no readable tensor matches the selection; {}",
+                first.describe()
+            ),
             AnalysisError::AllFailed(failures) => {
                 let first = failures
                     .first()

@@ -5,13 +5,13 @@
 
 use serde::Deserialize;
 
-use super::{at_step, num, opt, tensor_failure, Input, Labels, Progress, Section};
+use super::{at_step, num, opt, run_registry, tensor_failure, Input, Progress, Section};
 use crate::figure::{histogram, Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::table::{footnoted, ReportTable};
 use gradrd_core::analysis::{prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::{ContinuousDist, FamilyKind, Model};
 use gradrd_core::registry::fit::Fit;
-use gradrd_core::registry::{self, Analysis, AnalysisError, Validate};
+use gradrd_core::registry::{self, Validate};
 use gradrd_io::dump::Selected;
 
 /// Points on each fitted density curve.
@@ -93,17 +93,7 @@ impl FitOptions {
         let mut panels = Vec::new();
         let mut notes = Vec::new();
         let source = Selected::new(input.dump, input.label, metas.clone());
-        let output = match Fit::run(&self.analysis(), &source, &mut Labels(progress)) {
-            Ok(output) => output,
-            Err(AnalysisError::AllFailed(errors)) => {
-                return Err(errors
-                    .iter()
-                    .map(tensor_failure)
-                    .collect::<Vec<_>>()
-                    .join("; "))
-            }
-            Err(error) => return Err(error.to_string()),
-        };
+        let output = run_registry::<Fit>(&self.analysis(), &source, progress)?;
         let mut results = output.results.into_iter().peekable();
         for meta in metas {
             let Some(result) = results.next_if(|r| r.tensor == meta.name) else {

@@ -10,7 +10,7 @@ use gradrd_core::analysis::{FitSettings, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::fit::LocMode;
 use gradrd_core::quant::baseline::BaselineKind;
-use gradrd_core::registry::{Failure, Observer};
+use gradrd_core::registry::{Analysis, AnalysisError, Failure, Observer, Source};
 use gradrd_io::dump::{Dump, Sequence, TensorMeta};
 
 use super::figure::Figure;
@@ -66,6 +66,23 @@ pub(crate) fn tensor_failure(failure: &Failure) -> String {
         failure.tensor.as_deref().unwrap_or("-"),
         failure.error
     )
+}
+
+/// Runs the registry analysis `A` over `source`; when every tensor failed,
+/// the error lists them (`"<tensor>: <error>; …"`).
+pub(crate) fn run_registry<A: Analysis>(
+    options: &A::Options,
+    source: &dyn Source,
+    progress: Progress,
+) -> Result<A::Output, String> {
+    A::run(options, source, &mut Labels(progress)).map_err(|error| match error {
+        AnalysisError::AllFailed(errors) => errors
+            .iter()
+            .map(tensor_failure)
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })
 }
 
 /// `work` on every item, in parallel on rayon's pool, with the results in
@@ -131,7 +148,7 @@ macro_rules! kinds {
 
 kinds! {
     "fit" => Fit(fit::FitOptions),
-    "iid" => Iid(iid::IidOptions),
+    "iid" => Iid(iid::IidSpec),
     "evolve" => Evolve(evolve::EvolveOptions),
     "quantize" => Quantize(quantize::QuantizeOptions),
     "ef" => Ef(ef::EfOptions),
