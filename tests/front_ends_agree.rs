@@ -182,3 +182,40 @@ fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
         .unwrap();
     assert_eq!(cell(fc3_at_3000, "fc3.weight"), None);
 }
+
+#[test]
+fn evolve_subcommand_and_spec_give_the_same_rows() {
+    let tensor = r"^fc[23]\.weight$";
+    let json = cli_json(&[
+        "evolve",
+        digits().to_str().unwrap(),
+        "--tensor",
+        tensor,
+        "--family",
+        "gennorm,normal",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = report(
+        dir.path(),
+        tensor,
+        "kind = \"evolve\"\nfamilies = [\"gennorm\", \"normal\"]",
+    );
+    let rows = csv_rows(&folder.join("01-evolve.csv"));
+    let json_rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), json_rows.len());
+    assert!(rows.len() >= 8, "two tensors × two families × several steps");
+    for (row, expected) in rows.iter().zip(json_rows) {
+        assert_eq!(row["tensor"], expected["tensor"].as_str().unwrap());
+        assert_eq!(row["depth"], expected["depth"].as_u64().unwrap().to_string());
+        assert_eq!(row["step"], expected["step"].as_u64().unwrap().to_string());
+        assert_eq!(row["family"], expected["family"].as_str().unwrap());
+        for (column, key) in [
+            ("shape", "shape"),
+            ("scale", "scale"),
+            ("excess kurtosis", "excess_kurtosis"),
+            ("W2", "w2"),
+        ] {
+            assert_eq!(cell(row, column), expected[key].as_f64(), "{row:?} {column}");
+        }
+    }
+}

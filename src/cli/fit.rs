@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gradrd_core::analysis::{FamilyOutcome, FitSettings, NanPolicy, ZeroPolicy};
+use gradrd_core::analysis::{FamilyOutcome, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::fit::LocMode;
 use gradrd_core::registry::fit::{Fit, FitOptions, FitOutput};
@@ -64,10 +64,6 @@ impl ModelArgs {
             nan: self.nan.policy(),
             goodness_of_fit: !self.no_gof,
         }
-    }
-
-    pub fn settings(&self) -> FitSettings {
-        self.options().settings()
     }
 }
 

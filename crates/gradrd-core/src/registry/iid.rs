@@ -136,15 +136,7 @@ impl Analysis for Iid {
         };
         let tensors = source.tensors();
         if tensors.is_empty() {
-            return Err(match source.unreadable().first() {
-                Some(first) => AnalysisError::NothingReadable {
-                    source: source.label().to_string(),
-                    first: first.clone(),
-                },
-                None => AnalysisError::NothingSelected {
-                    source: source.label().to_string(),
-                },
-            });
+            return Err(super::nothing_selected(source));
         }
         // Each tensor's indices in step order.
         let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();

@@ -17,6 +17,7 @@
 //! |---|---|---|
 //! | `fit` | [`fit::Fit`] | `gradrd.fit/1` |
 //! | `iid` | [`iid::Iid`] | `gradrd.iid/1` |
+//! | `evolve` | [`evolve::Evolve`] | `gradrd.evolve/1` |
 //!
 //! ```
 //! use gradrd_core::dtype::DType;
@@ -41,6 +42,7 @@
 //! assert!(json["results"][0]["fits"][0]["params"]["scale"].as_f64().unwrap() > 0.9);
 //! ```
 
+pub mod evolve;
 pub mod failure;
 pub mod fit;
 pub mod iid;
@@ -160,6 +162,20 @@ impl fmt::Display for AnalysisError {
 }
 
 impl std::error::Error for AnalysisError {}
+
+/// The error of a source with no tensor: nothing was selected, or files that
+/// might have held the selection could not be opened.
+pub(crate) fn nothing_selected(source: &dyn Source) -> AnalysisError {
+    match source.unreadable().first() {
+        Some(first) => AnalysisError::NothingReadable {
+            source: source.label().to_string(),
+            first: first.clone(),
+        },
+        None => AnalysisError::NothingSelected {
+            source: source.label().to_string(),
+        },
+    }
+}
 
 impl From<OptionError> for AnalysisError {
     fn from(error: OptionError) -> Self {

@@ -6,29 +6,21 @@
 
 use serde::Deserialize;
 
-use super::{fit_settings, num, opt, per_item, Input, Progress, Section};
+use super::{num, opt, run_registry, tensor_failure, Input, Progress, Section};
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::table::ReportTable;
-use gradrd_core::analysis::{fit_tensor, FamilyOutcome, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
+use gradrd_core::registry::evolve::Evolve;
+use gradrd_core::registry::fit::FitOptions;
+use gradrd_core::registry::Validate;
+use gradrd_io::dump::Selected;
 
+/// `kind = "evolve"`: the registry's `evolve` options (those of `fit`:
+/// `families`, `zeros`, `loc`, `nan`, `goodness_of_fit`), keys and defaults
+/// as there.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvolveOptions {
-    /// Families to fit at every step; `gennorm` gives the β curves.
-    #[serde(default = "default_families")]
-    pub families: Vec<FamilyKind>,
-    #[serde(default = "auto")]
-    pub zeros: ZeroPolicy,
-}
-
-fn default_families() -> Vec<FamilyKind> {
-    vec![FamilyKind::GenNorm, FamilyKind::Laplace, FamilyKind::Normal]
-}
-
-fn auto() -> ZeroPolicy {
-    ZeroPolicy::Auto
-}
+#[serde(transparent)]
+pub struct EvolveSpec(pub FitOptions);
 
 /// One fitted tensor × step × family.
 struct Point {
@@ -41,16 +33,12 @@ struct Point {
     w2: Option<f64>,
 }
 
-impl EvolveOptions {
+impl EvolveSpec {
     pub fn validate(&self) -> Result<(), String> {
-        if self.families.is_empty() {
-            return Err("families: name at least one family".to_string());
-        }
-        Ok(())
+        self.0.validate().map_err(|e| e.to_string())
     }
 
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
-        let settings = fit_settings(&self.families, self.zeros);
         let names: Vec<String> = input
             .dump
             .depth_order()
@@ -59,58 +47,49 @@ impl EvolveOptions {
             .into_iter()
             .map(str::to_string)
             .collect();
-        let mut metas: Vec<_> = input.selected.iter().filter(|m| m.step.is_some()).collect();
+        let metas: Vec<_> = input
+            .selected
+            .iter()
+            .filter(|m| m.step.is_some())
+            .copied()
+            .collect();
         if metas.is_empty() {
             return Err(format!(
                 "{}: no tensor has a step number (evolve needs a folder of per-step files)",
                 input.label
             ));
         }
-        metas.sort_by_key(|m| (names.iter().position(|n| *n == m.name), m.step));
         let mut section = Section {
             title: "Evolution over steps and depth".to_string(),
             ..Section::default()
         };
-        let mut points = Vec::new();
-        let fits = per_item(
-            &metas,
-            progress,
-            |meta| format!("{} step {}", meta.name, meta.step.unwrap_or_default()),
-            |meta| {
-                input
-                    .dump
-                    .read(meta)
-                    .map_err(|e| e.to_string())
-                    .and_then(|values| fit_tensor(values, &settings).map_err(|e| e.to_string()))
-            },
-        );
-        for (meta, fit) in metas.into_iter().zip(fits) {
-            let step = meta.step.expect("filtered");
-            let tensor = names.iter().position(|n| *n == meta.name).expect("named");
-            match fit {
-                Ok(fit) => {
-                    for outcome in &fit.fits {
-                        match outcome {
-                            FamilyOutcome::Fitted(f) => points.push(Point {
-                                tensor,
-                                step,
-                                family: f.family,
-                                shape: f.params.get("beta").or(f.params.get("c")).copied(),
-                                scale: f.params["scale"],
-                                kurtosis: fit.moments.excess_kurtosis,
-                                w2: f.w2,
-                            }),
-                            FamilyOutcome::Failed { family, error } => section
-                                .failures
-                                .push(format!("{} step {step} ({family}): {error}", meta.name)),
-                        }
-                    }
-                }
-                Err(error) => section
-                    .failures
-                    .push(format!("{} step {step}: {error}", meta.name)),
-            }
-        }
+        let source = Selected::new(input.dump, input.label, metas);
+        let output = run_registry::<Evolve>(&self.0, &source, progress)?;
+        section.failures = output
+            .errors
+            .iter()
+            .map(|f| match f.step {
+                Some(step) => format!(
+                    "{} step {step}: {}",
+                    f.tensor.as_deref().unwrap_or("-"),
+                    f.error
+                ),
+                None => tensor_failure(f),
+            })
+            .collect();
+        let points: Vec<Point> = output
+            .rows
+            .iter()
+            .map(|row| Point {
+                tensor: names.iter().position(|n| *n == row.tensor).expect("named"),
+                step: row.step.expect("selected with a step"),
+                family: row.family,
+                shape: row.shape,
+                scale: row.scale,
+                kurtosis: row.excess_kurtosis,
+                w2: row.w2,
+            })
+            .collect();
         if points.is_empty() {
             return Err(section.failures.join("; "));
         }
@@ -158,9 +137,9 @@ impl EvolveOptions {
                     .filter(|s| !s.points.is_empty())
                     .collect()
             };
-        let first = self.families[0];
+        let first = self.0.families[0];
         let mut panels = vec![];
-        if self.families.contains(&FamilyKind::GenNorm) {
+        if self.0.families.contains(&FamilyKind::GenNorm) {
             panels.push(Panel {
                 title: "GenNorm shape".to_string(),
                 x: Axis::linear("training step"),
@@ -194,6 +173,7 @@ impl EvolveOptions {
                 x: Axis::linear("training step"),
                 y: Axis::log("W2 to fit"),
                 series: self
+                    .0
                     .families
                     .iter()
                     .enumerate()
@@ -219,7 +199,7 @@ impl EvolveOptions {
             columns: w2_panels.len().min(3),
             panels: w2_panels,
         });
-        if self.families.contains(&FamilyKind::GenNorm) {
+        if self.0.families.contains(&FamilyKind::GenNorm) {
             let mut steps: Vec<u64> = points.iter().map(|p| p.step).collect();
             steps.sort_unstable();
             steps.dedup();
@@ -256,7 +236,7 @@ impl EvolveOptions {
         }
         section.text.push(format!(
             "Maximum-likelihood fits of {} at every selected step. β < 2 means heavier tails than a Normal; β < 1 heavier than a Laplace.",
-            self.families.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ")
+            self.0.families.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ")
         ));
         section.tables.push(table);
         Ok(section)

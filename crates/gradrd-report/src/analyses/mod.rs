@@ -6,9 +6,7 @@
 //! Adding a kind: write the module (see [`fit`] for the shape) and add one
 //! line to the `kinds!` list below.
 
-use gradrd_core::analysis::{FitSettings, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
-use gradrd_core::fit::LocMode;
 use gradrd_core::quant::baseline::BaselineKind;
 use gradrd_core::registry::{Analysis, AnalysisError, Failure, Observer, Source};
 use gradrd_io::dump::{Dump, Sequence, TensorMeta};
@@ -149,7 +147,7 @@ macro_rules! kinds {
 kinds! {
     "fit" => Fit(fit::FitOptions),
     "iid" => Iid(iid::IidSpec),
-    "evolve" => Evolve(evolve::EvolveOptions),
+    "evolve" => Evolve(evolve::EvolveSpec),
     "quantize" => Quantize(quantize::QuantizeOptions),
     "ef" => Ef(ef::EfOptions),
     "budget" => Budget(budget::BudgetOptions),
@@ -222,17 +220,6 @@ pub(crate) fn read_sequence<'a>(input: &Input<'a>) -> Result<(Sequence<'a>, Step
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     Ok((sequence, steps))
-}
-
-/// Fits with goodness of fit, free location, non-finite values an error.
-pub(crate) fn fit_settings(families: &[FamilyKind], zeros: ZeroPolicy) -> FitSettings {
-    FitSettings {
-        families: families.to_vec(),
-        zeros,
-        nan: NanPolicy::Error,
-        loc: LocMode::Free,
-        goodness_of_fit: true,
-    }
 }
 
 /// The spec's default family: GenNorm (the M22 model).
