@@ -203,10 +203,16 @@ fn evolve_subcommand_and_spec_give_the_same_rows() {
     let rows = csv_rows(&folder.join("01-evolve.csv"));
     let json_rows = json["rows"].as_array().unwrap();
     assert_eq!(rows.len(), json_rows.len());
-    assert!(rows.len() >= 8, "two tensors × two families × several steps");
+    assert!(
+        rows.len() >= 8,
+        "two tensors × two families × several steps"
+    );
     for (row, expected) in rows.iter().zip(json_rows) {
         assert_eq!(row["tensor"], expected["tensor"].as_str().unwrap());
-        assert_eq!(row["depth"], expected["depth"].as_u64().unwrap().to_string());
+        assert_eq!(
+            row["depth"],
+            expected["depth"].as_u64().unwrap().to_string()
+        );
         assert_eq!(row["step"], expected["step"].as_u64().unwrap().to_string());
         assert_eq!(row["family"], expected["family"].as_str().unwrap());
         for (column, key) in [
@@ -215,7 +221,11 @@ fn evolve_subcommand_and_spec_give_the_same_rows() {
             ("excess kurtosis", "excess_kurtosis"),
             ("W2", "w2"),
         ] {
-            assert_eq!(cell(row, column), expected[key].as_f64(), "{row:?} {column}");
+            assert_eq!(
+                cell(row, column),
+                expected[key].as_f64(),
+                "{row:?} {column}"
+            );
         }
     }
 }

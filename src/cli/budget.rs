@@ -21,7 +21,8 @@ use gradrd_core::compress::budget::{
 use gradrd_core::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
-use gradrd_io::dump::Sequence;
+use gradrd_core::registry::sequence::Sequence;
+use gradrd_io::dump::Selected;
 use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
@@ -204,7 +205,12 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
-    let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
+    let source = Selected::new(
+        &dump,
+        what.clone(),
+        dump.select(&args.select.to_selection()?),
+    );
+    let sequence = Sequence::new(&source, &what)?;
     let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
         .collect::<Result<_, _>>()?;

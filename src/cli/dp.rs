@@ -11,7 +11,8 @@ use anyhow::bail;
 use clap::Args;
 use gradrd_core::compress::bits::full_precision_bits;
 use gradrd_core::compress::privacy::{clip, dp_noise_curve};
-use gradrd_io::dump::Sequence;
+use gradrd_core::registry::sequence::Sequence;
+use gradrd_io::dump::Selected;
 use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
@@ -96,7 +97,12 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
     let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
-    let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
+    let source = Selected::new(
+        &dump,
+        what.clone(),
+        dump.select(&args.select.to_selection()?),
+    );
+    let sequence = Sequence::new(&source, &what)?;
     let mut sigmas = vec![0.0];
     sigmas.extend(args.sigmas.iter().copied().filter(|s| *s != 0.0));
     let mut overlap = vec![0.0; sigmas.len()];

@@ -11,7 +11,8 @@ use clap::Args;
 use gradrd_core::compress::bits::widest;
 use gradrd_core::compress::stale::{replay_with_absences, StaleOutcome, StalePolicy};
 use gradrd_core::compress::Run;
-use gradrd_io::dump::{Sequence, StepRange};
+use gradrd_core::registry::sequence::Sequence;
+use gradrd_io::dump::{Selected, StepRange};
 use serde::Serialize;
 
 use super::ef::{name_of, CompressionArgs};
@@ -82,7 +83,12 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
     let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
-    let sequence = Sequence::new(&dump, dump.select(&args.select.to_selection()?), &what)?;
+    let source = Selected::new(
+        &dump,
+        what.clone(),
+        dump.select(&args.select.to_selection()?),
+    );
+    let sequence = Sequence::new(&source, &what)?;
     let present: Vec<bool> = sequence
         .steps
         .iter()

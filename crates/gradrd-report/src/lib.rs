@@ -126,10 +126,12 @@ fn render_into(
                 .map_or(String::new(), |_| " at the selected steps".to_string());
             return Err(at(Some(line), format!("{what} of {label}{steps}")).into());
         }
+        let tensors = gradrd_io::dump::Selected::new(dump, label.clone(), selected.clone());
         let input = analyses::Input {
             dump,
             label: &label,
             selected: &selected,
+            source: &tensors,
         };
         let kind = analysis.spec.kind();
         observer(Event {

@@ -48,6 +48,7 @@ pub mod fit;
 pub mod iid;
 pub mod observer;
 pub mod parallel;
+pub mod sequence;
 pub mod source;
 
 use std::fmt;

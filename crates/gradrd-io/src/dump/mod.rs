@@ -50,7 +50,6 @@ mod parquet_thrift;
 mod pickle;
 mod safetensors;
 mod select;
-mod sequence;
 mod source;
 mod step_name;
 mod table;
@@ -66,7 +65,6 @@ pub use error::DumpError;
 pub(crate) use hf_index::is_plain_file_name;
 pub use npy::f64_npy_bytes;
 pub use select::{tensor_regex, Selection, StepRange, StepRangeError};
-pub use sequence::{Sequence, SequenceError};
 pub use source::{unreadable, Selected};
 
 use input::Input;

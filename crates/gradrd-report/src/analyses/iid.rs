@@ -14,7 +14,6 @@ use crate::table::ReportTable;
 use gradrd_core::analysis::iid::{self, PairKind, TestKind};
 use gradrd_core::registry::iid::{Iid, IidOptions};
 use gradrd_core::registry::Validate;
-use gradrd_io::dump::Selected;
 
 /// `kind = "iid"`: the registry's [`IidOptions`], keys and defaults as
 /// there.
@@ -33,8 +32,7 @@ impl IidSpec {
         if options.pairs == PairKind::Layers && names.len() < 2 {
             return Err("pairs = \"layers\" needs at least two tensors".to_string());
         }
-        let source = Selected::new(input.dump, input.label, input.selected.to_vec());
-        let output = run_registry::<Iid>(options, &source, progress)?;
+        let output = run_registry::<Iid>(options, input.source, progress)?;
         let order = output.order;
         let mut section = Section {
             title: format!("i.i.d. pass ratios ({:?} pairs)", options.pairs).to_lowercase(),

@@ -8,8 +8,9 @@
 
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::quant::baseline::BaselineKind;
+use gradrd_core::registry::sequence::Sequence;
 use gradrd_core::registry::{Analysis, AnalysisError, Failure, Observer, Source};
-use gradrd_io::dump::{Dump, Sequence, TensorMeta};
+use gradrd_io::dump::{Dump, Selected, TensorMeta};
 
 use super::figure::Figure;
 use super::spec::{split_kind, KindError, SourceKeys};
@@ -31,6 +32,8 @@ pub struct Input<'a> {
     /// The dump as the spec names it (for error messages).
     pub label: &'a str,
     pub selected: &'a [&'a TensorMeta],
+    /// The selected tensors as the registry's analyses read them.
+    pub source: &'a Selected<'a>,
 }
 
 /// What an analysis adds to the report.
@@ -213,8 +216,7 @@ pub(crate) type Steps = Vec<Vec<Vec<f64>>>;
 
 /// The selected tensors as a step sequence, with every step read.
 pub(crate) fn read_sequence<'a>(input: &Input<'a>) -> Result<(Sequence<'a>, Steps), String> {
-    let sequence = Sequence::new(input.dump, input.selected.to_vec(), input.label)
-        .map_err(|e| e.to_string())?;
+    let sequence = Sequence::new(input.source, input.label).map_err(|e| e.to_string())?;
     let steps = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
         .collect::<Result<_, _>>()

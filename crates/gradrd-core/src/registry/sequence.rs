@@ -1,12 +1,11 @@
-//! The step sequence of a dump for the replays (`ef`, `budget`, `dp`,
-//! `stale` and the reports): the selected tensors at each step, in step
-//! order, with the same tensors and shapes at every step. Steps are read
-//! one at a time.
+//! The step sequence of a source for the replays (`ef`, `budget`, `dp`,
+//! `stale`): the tensors at each step, in step order, with the same tensors
+//! and shapes at every step. Steps are read one at a time.
 
-use gradrd_core::compress::bits::stored_bits;
 use std::collections::BTreeMap;
 
-use super::{Dump, TensorMeta};
+use super::{Source, TensorInfo};
+use crate::compress::bits::stored_bits;
 
 /// Why the selection is not a usable sequence, or a step cannot be read;
 /// the message names the dump, tensor and step.
@@ -20,53 +19,55 @@ macro_rules! fail {
     };
 }
 
-/// The selected tensors of a dump as a sequence of steps.
-pub struct Sequence<'d> {
-    dump: &'d Dump,
+/// The tensors of a source as a sequence of steps.
+pub struct Sequence<'s> {
+    source: &'s dyn Source,
     /// Tensor names in name order.
     pub names: Vec<String>,
     /// Shapes (the first step's).
     pub shapes: Vec<Vec<u64>>,
     /// Entries per tensor.
     pub sizes: Vec<usize>,
-    /// `(step, metas in name order)`, ascending step.
-    pub steps: Vec<(u64, Vec<&'d TensorMeta>)>,
+    /// `(step, indices of the source's tensors in name order)`, ascending
+    /// step.
+    pub steps: Vec<(u64, Vec<usize>)>,
 }
 
-impl<'d> Sequence<'d> {
+impl<'s> Sequence<'s> {
     /// The stored width of each tensor, in bits per entry
     /// ([`gradrd_core::compress::bits::stored_bits`]; the widest over its
     /// steps, should a tensor change dtype between steps).
     pub fn stored_bits(&self) -> Vec<f64> {
         let mut widths = vec![0.0f64; self.names.len()];
-        for (_, metas) in &self.steps {
-            for (width, meta) in widths.iter_mut().zip(metas) {
-                *width = width.max(stored_bits(meta.dtype));
+        let tensors = self.source.tensors();
+        for (_, indices) in &self.steps {
+            for (width, &i) in widths.iter_mut().zip(indices) {
+                *width = width.max(stored_bits(tensors[i].dtype));
             }
         }
         widths
     }
 
-    /// Groups `selected` by step and checks that every step holds the same
-    /// tensors with the same shapes, and that there are at least two steps.
-    pub fn new(
-        dump: &'d Dump,
-        selected: Vec<&'d TensorMeta>,
-        what: &str,
-    ) -> Result<Self, SequenceError> {
+    /// Groups the tensors of `source` by step and checks that every step
+    /// holds the same tensors with the same shapes, and that there are at
+    /// least two steps; messages call the source `what`.
+    pub fn new(source: &'s dyn Source, what: &str) -> Result<Self, SequenceError> {
+        let selected = source.tensors();
         if selected.is_empty() {
             fail!("{what}: no tensor matches the selection");
         }
-        let mut by_step: BTreeMap<u64, BTreeMap<&str, &'d TensorMeta>> = BTreeMap::new();
-        for meta in &selected {
+        let mut by_step: BTreeMap<u64, BTreeMap<&str, (usize, &TensorInfo)>> = BTreeMap::new();
+        for (index, meta) in selected.iter().enumerate() {
             let step = meta.step.ok_or_else(|| {
                 SequenceError(format!(
                     "{}: tensor '{}' has no step number; a replay needs a folder of per-step files",
-                    meta.file.display(),
-                    meta.name
+                    meta.origin, meta.name
                 ))
             })?;
-            by_step.entry(step).or_default().insert(&meta.name, meta);
+            by_step
+                .entry(step)
+                .or_default()
+                .insert(&meta.name, (index, meta));
         }
         if by_step.len() < 2 {
             fail!(
@@ -76,7 +77,7 @@ impl<'d> Sequence<'d> {
         }
         let (first_step, first) = by_step.iter().next().expect("two steps");
         let names: Vec<String> = first.keys().map(|s| s.to_string()).collect();
-        let shapes: Vec<Vec<u64>> = first.values().map(|m| m.shape.clone()).collect();
+        let shapes: Vec<Vec<u64>> = first.values().map(|(_, m)| m.shape.clone()).collect();
         let mut steps = Vec::with_capacity(by_step.len());
         for (&step, tensors) in &by_step {
             for name in tensors.keys() {
@@ -84,9 +85,9 @@ impl<'d> Sequence<'d> {
                     fail!("{what}: tensor '{name}' appears at step {step} but not at step {first_step}");
                 }
             }
-            let mut metas = Vec::with_capacity(names.len());
+            let mut indices = Vec::with_capacity(names.len());
             for (name, shape) in names.iter().zip(&shapes) {
-                let meta = tensors.get(name.as_str()).ok_or_else(|| {
+                let (index, meta) = tensors.get(name.as_str()).ok_or_else(|| {
                     SequenceError(format!(
                         "{what}: tensor '{name}' is missing at step {step} (present at step {first_step})"
                     ))
@@ -94,21 +95,21 @@ impl<'d> Sequence<'d> {
                 if &meta.shape != shape {
                     fail!(
                         "{}: tensor '{name}' has shape {:?} at step {step} but {:?} at step {first_step}; shapes must not change between steps",
-                        meta.file.display(),
+                        meta.origin,
                         meta.shape,
                         shape
                     );
                 }
-                metas.push(*meta);
+                indices.push(*index);
             }
-            steps.push((step, metas));
+            steps.push((step, indices));
         }
         let sizes = shapes
             .iter()
             .map(|s| s.iter().product::<u64>() as usize)
             .collect();
         Ok(Self {
-            dump,
+            source,
             names,
             shapes,
             sizes,
@@ -119,19 +120,20 @@ impl<'d> Sequence<'d> {
     /// Reads every tensor of step number `index` (position in `steps`),
     /// rejecting non-finite values with the file, tensor, step and count.
     pub fn read(&self, index: usize) -> Result<Vec<Vec<f64>>, SequenceError> {
-        let (step, metas) = &self.steps[index];
-        metas
+        let (step, indices) = &self.steps[index];
+        indices
             .iter()
-            .map(|meta| {
+            .map(|&i| {
+                let meta = &self.source.tensors()[i];
                 let values = self
-                    .dump
-                    .read(meta)
+                    .source
+                    .read(i)
                     .map_err(|e| SequenceError(format!("reading step {step}: {e}")))?;
                 let bad = values.iter().filter(|v| !v.is_finite()).count();
                 if bad > 0 {
                     fail!(
                         "{}: tensor '{}' (step {step}): {bad} non-finite value(s)",
-                        meta.file.display(),
+                        meta.origin,
                         meta.name
                     );
                 }
