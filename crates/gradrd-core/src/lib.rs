@@ -28,4 +28,5 @@ pub mod dtype;
 pub mod fit;
 pub mod quant;
 pub mod sim;
+pub mod solver;
 pub mod stats;

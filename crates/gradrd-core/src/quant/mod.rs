@@ -45,7 +45,7 @@ pub(crate) mod reference_source;
 
 pub use codebook::{Codebook, CodebookError};
 pub use minifloat::MiniFloat;
-pub use solver::{Design, LloydOptions, StopReason};
+pub use solver::{Design, LloydOptions};
 
 /// Largest bit width a design accepts (`L = 2^bits ≤ 65 536`).
 pub const MAX_BITS: u32 = 16;
