@@ -277,24 +277,14 @@ fn stale_client_policies() {
 
 #[test]
 fn top_k_then_fp8_and_fp4_full_feedback() {
-    use gradrd_core::compress::MiniFloat;
+    use gradrd_core::quant::minifloat::{FP4_E2M1, FP8_E4M3};
     // topk_fp8_e4m3_full: sent=15552 bits=326898.0 total_error=8.432479504132768 residual_sq=0.052331468922234996
     // topk_fp4_e2m1_full: sent=15552 bits=264690.0 total_error=8.79674382648058 residual_sq=0.06670765635274808
     // (the script's rounding formula agrees with ml_dtypes 0.6.0 casts on 10^5 values: it prints
     //  "minifloat rounding vs ml_dtypes: fp8_e4m3: 0 of 100000 differ, ...")
     for (format, bits, error, residual) in [
-        (
-            MiniFloat::Fp8E4M3,
-            326898.0,
-            8.432479504132768,
-            0.052331468922234996,
-        ),
-        (
-            MiniFloat::Fp4E2M1,
-            264690.0,
-            8.79674382648058,
-            0.06670765635274808,
-        ),
+        (FP8_E4M3, 326898.0, 8.432479504132768, 0.052331468922234996),
+        (FP4_E2M1, 264690.0, 8.79674382648058, 0.06670765635274808),
     ] {
         let top = |_, _| Compressor::TopKFloat {
             fraction: 0.05,

@@ -435,7 +435,7 @@ fn synthetic_free_location_fits_reach_scipys_loglik() {
         let ours = fitted(kind, &synthetic_values(&case), LocMode::Free);
         let reference = number(&case["scipy_free"]["loglik"], "loglik");
         assert_floor(ours.loglik, reference, name);
-        assert!(ours.converged, "{name}: not converged");
+        assert!(ours.termination.converged(), "{name}: not converged");
     }
 }
 

@@ -15,7 +15,8 @@ use gradrd_core::compress::bits::{codebook_index_bits, stored_bits, widest, SCAL
 use gradrd_core::compress::cost::{
     fedavg_bits, prediction_space_bits, reference_size_for_ratio, sparse_bits,
 };
-use gradrd_core::compress::{fraction_to_count, BitModel, MiniFloat, PositionCoding};
+use gradrd_core::compress::{fraction_to_count, BitModel, PositionCoding};
+use gradrd_core::quant::minifloat::{FP4_E2M1, FP8_E4M3};
 use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
@@ -164,10 +165,10 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
             sparse_bits(d, k, value_bits, &entropy),
         ),
     ];
-    for format in [MiniFloat::Fp8E4M3, MiniFloat::Fp4E2M1] {
+    for format in [FP8_E4M3, FP4_E2M1] {
         schemes.push((
             format!("top-k {} + index positions (+32-bit scale)", format.name()),
-            sparse_bits(d, k, format.bits(), &index) + SCALE_BITS,
+            sparse_bits(d, k, f64::from(format.bits()), &index) + SCALE_BITS,
         ));
     }
     schemes.push((

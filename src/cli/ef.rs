@@ -9,9 +9,8 @@ use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
 use gradrd_core::compress::bits::{full_precision_bits, widest};
 use gradrd_core::compress::cwmp_costs::{parse_cost_map, tensor_costs, CostMap};
-use gradrd_core::compress::{
-    BitModel, Compressor, Feedback, MiniFloat, PositionCoding, Run, Scope,
-};
+use gradrd_core::compress::{BitModel, Compressor, Feedback, PositionCoding, Run, Scope};
+use gradrd_core::quant::minifloat::{self, MiniFloat};
 use gradrd_core::quant::Codebook;
 use gradrd_core::registry::sequence::Sequence;
 use gradrd_io::dump::Selected;
@@ -194,11 +193,7 @@ impl CompressionArgs {
             unbiased: (kind == Randk).then_some(self.unbiased),
             codebook: self.codebook.as_ref().map(|p| p.display().to_string()),
             costs: self.costs.as_ref().map(|p| p.display().to_string()),
-            float: (kind == TopkFloat).then_some(match self.float {
-                FloatArg::Fp8E4m3 => MiniFloat::Fp8E4M3,
-                FloatArg::Fp8E5m2 => MiniFloat::Fp8E5M2,
-                FloatArg::Fp4E2m1 => MiniFloat::Fp4E2M1,
-            }),
+            float: (kind == TopkFloat).then_some(self.float.format()),
             global: self.global,
             positions,
             seed: self.seed,
@@ -214,14 +209,20 @@ impl CompressionArgs {
             },
             seed: self.seed,
             codebook,
-            float: match self.float {
-                FloatArg::Fp8E4m3 => MiniFloat::Fp8E4M3,
-                FloatArg::Fp8E5m2 => MiniFloat::Fp8E5M2,
-                FloatArg::Fp4E2m1 => MiniFloat::Fp4E2M1,
-            },
+            float: self.float.format(),
             costs,
             parameters,
         })
+    }
+}
+
+impl FloatArg {
+    fn format(self) -> MiniFloat {
+        match self {
+            FloatArg::Fp8E4m3 => minifloat::FP8_E4M3,
+            FloatArg::Fp8E5m2 => minifloat::FP8_E5M2,
+            FloatArg::Fp4E2m1 => minifloat::FP4_E2M1,
+        }
     }
 }
 

@@ -29,4 +29,5 @@ pub mod fit;
 pub mod quant;
 pub mod registry;
 pub mod sim;
+pub mod solver;
 pub mod stats;

@@ -265,7 +265,7 @@ fn assess(
         ks_p: gof.as_ref().map(|g| g.ks_p),
         w1: gof.as_ref().map(|g| g.w1),
         w2: gof.as_ref().map(|g| g.w2),
-        converged: result.converged,
+        converged: result.termination.converged(),
         iterations: result.iterations,
         note: result.note,
     })

@@ -1,6 +1,6 @@
 //! Gradient compression with error feedback, replayed over recorded gradient
 //! sequences: sparsifiers, codebooks and small floats ([`sparsify`],
-//! [`minifloat`]), the error-feedback memory ([`feedback`]) and the replay of
+//! [`crate::quant::minifloat`]), the error-feedback memory ([`feedback`]) and the replay of
 //! a whole dump ([`run`]), the bit accounting of a message ([`bits`]), the
 //! total-error budgets and bit allocation ([`budget`]), the costs files of
 //! cost-weighted pruning ([`cwmp_costs`]), and the studies:
@@ -29,7 +29,6 @@ pub mod budget;
 pub mod cost;
 pub mod cwmp_costs;
 pub mod feedback;
-pub mod minifloat;
 pub mod privacy;
 mod rng;
 pub mod run;
@@ -38,7 +37,6 @@ pub mod stale;
 
 pub use bits::{BitModel, PositionCoding};
 pub use feedback::{ErrorFeedback, Feedback, StepOutcome};
-pub use minifloat::MiniFloat;
 pub use rng::SplitMix64;
 pub use run::{replay_totals, Run, RunError, RunStep, RunTotals, Scope};
 pub use sparsify::{

@@ -13,7 +13,7 @@
 //! codebook    every entry quantized: centers[bucketize(p/scale, thresholds)] · scale
 //! topk+codebook  top-k, then the kept values quantized by the codebook
 //! topk+float  top-k, then the kept values in FP8 E4M3 / E5M2 or FP4 E2M1 with a
-//!             per-message scale (see [`super::minifloat`])
+//!             per-message scale (see [`crate::quant::minifloat`])
 //! ```
 //!
 //! Top-k uses selection, not a sort: the keys `|p_i|` (as the bit patterns of
@@ -21,10 +21,9 @@
 //! partitioned around the k-th largest with `select_nth_unstable`, O(n).
 
 use super::bits::{codebook_index_bits, SCALE_BITS};
-use super::minifloat::MiniFloat;
 use super::rng::SplitMix64;
 use super::CompressError;
-use crate::quant::Codebook;
+use crate::quant::{Codebook, MiniFloat};
 
 /// A compressor `C`.
 #[derive(Debug, Clone, PartialEq)]
@@ -353,7 +352,7 @@ pub(crate) fn compress(
                 out[i] = v;
             }
             entries = k;
-            value_bits = k as f64 * format.bits() + if k > 0 { SCALE_BITS } else { 0.0 };
+            value_bits = k as f64 * f64::from(format.bits()) + if k > 0 { SCALE_BITS } else { 0.0 };
         }
         Compressor::RandK { fraction, unbiased } => {
             let k = fraction_to_count(*fraction, n);

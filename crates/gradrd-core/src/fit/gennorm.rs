@@ -156,7 +156,7 @@ pub(super) fn interior_maximum(
         solved.value,
         mu,
         solved.iterations,
-        solved.converged,
+        solved.termination,
     ))
 }
 

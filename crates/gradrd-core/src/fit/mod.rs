@@ -51,6 +51,7 @@ mod sums;
 pub use censored::{loglik_censored, loglik_censored_counted, Rounding};
 
 use crate::dist::{ContinuousDist, FamilyKind, Model, ParamError};
+use crate::solver::TerminationReason;
 use information::{location_standard_error, scalar_standard_error, standard_errors};
 use profile::{
     fit_regular, fit_shape_family, on_lower_shape_bound, runs_into_the_spike, LocationY,
@@ -100,8 +101,9 @@ pub struct Fit {
     pub std_errors: Vec<(&'static str, Option<f64>)>,
     /// `"observed"` or `"observed+expected(loc)"` (see [`information`]).
     pub se_method: &'static str,
-    /// Whether every solver met its convergence criterion.
-    pub converged: bool,
+    /// Why the fit's solves stopped: the first that did not converge, else
+    /// converged (closed forms: [`TerminationReason::SolverConverged`]).
+    pub termination: TerminationReason,
     /// Total solver iterations (0 for the closed forms).
     pub iterations: u64,
     /// A remark on the fit: a shape on its search bound, or the
@@ -426,7 +428,7 @@ struct StandardizedFit {
     loglik: f64,
     std_errors: Vec<Option<f64>>,
     se_method: &'static str,
-    converged: bool,
+    termination: TerminationReason,
     iterations: u64,
     note: Option<String>,
 }
@@ -471,7 +473,7 @@ impl StandardizedFit {
             n,
             std_errors,
             se_method: self.se_method,
-            converged: self.converged,
+            termination: self.termination,
             iterations: self.iterations,
             note: self.note,
         })
@@ -506,7 +508,7 @@ fn fit_laplace(data: &Standardized, _opts: &FitOptions) -> StandardizedFit {
         loglik: laplace::loglik(y, mu, b),
         std_errors: vec![loc_se, scale_se],
         se_method,
-        converged: true,
+        termination: TerminationReason::SolverConverged,
         iterations: 0,
         note: None,
     }
@@ -529,7 +531,7 @@ fn fit_normal(data: &Standardized, _opts: &FitOptions) -> StandardizedFit {
         loglik: normal::loglik(y, mu, sigma),
         std_errors,
         se_method: "observed",
-        converged: true,
+        termination: TerminationReason::SolverConverged,
         iterations: 0,
         note: None,
     }
@@ -584,7 +586,7 @@ fn fit_gennorm(data: &Standardized, opts: &FitOptions) -> StandardizedFit {
         loglik,
         std_errors,
         se_method,
-        converged: solved.converged,
+        termination: solved.termination,
         iterations: solved.iterations,
         note,
     }
@@ -709,7 +711,7 @@ fn fit_dweibull(data: &Standardized, opts: &FitOptions) -> Result<StandardizedFi
         loglik,
         std_errors: vec![se[0], loc_se, se[1]],
         se_method,
-        converged: solved.converged,
+        termination: solved.termination,
         iterations: solved.iterations,
         note,
     })

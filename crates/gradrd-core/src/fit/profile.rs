@@ -19,6 +19,7 @@
 
 use super::kernels;
 use super::sums::{chunked_sums, strided_subsample, CHUNK};
+use crate::solver::TerminationReason;
 use argmin::core::{CostFunction, Error as ArgminError, Executor, State};
 use argmin::solver::brent::BrentOpt;
 use rayon::prelude::*;
@@ -113,7 +114,7 @@ pub(super) fn runs_into_the_spike(at_loc: usize, shape: f64) -> bool {
 pub(super) struct Solved {
     pub value: f64,
     pub iterations: u64,
-    pub converged: bool,
+    pub termination: TerminationReason,
 }
 
 /// Maximizes a unimodal 1-D function on the shape bounds by Newton's method
@@ -163,14 +164,14 @@ where
             return Solved {
                 value: s,
                 iterations: iteration,
-                converged: true,
+                termination: TerminationReason::SolverConverged,
             };
         }
     }
     Solved {
         value: s,
         iterations: max_iter,
-        converged: false,
+        termination: TerminationReason::MaxItersReached,
     }
 }
 
@@ -257,9 +258,7 @@ fn brent_location<F: ShapeFamily>(
             let solved = Solved {
                 value: state.get_best_param().copied().unwrap_or(midpoint),
                 iterations: state.get_iter(),
-                converged: state.get_termination_reason().is_some_and(|reason| {
-                    matches!(reason, argmin::core::TerminationReason::SolverConverged)
-                }),
+                termination: TerminationReason::from_argmin(state.get_termination_reason()),
             };
             (solved, state.get_best_cost())
         }
@@ -267,7 +266,7 @@ fn brent_location<F: ShapeFamily>(
             Solved {
                 value: midpoint,
                 iterations: 0,
-                converged: false,
+                termination: TerminationReason::SolverExit,
             },
             f64::INFINITY,
         ),
@@ -290,7 +289,7 @@ pub(super) struct ShapeFit {
     /// Number of values equal to `mu`.
     pub at_loc: usize,
     pub iterations: u64,
-    pub converged: bool,
+    pub termination: TerminationReason,
 }
 
 impl ShapeFit {
@@ -301,7 +300,7 @@ impl ShapeFit {
         shape: f64,
         mu: f64,
         iterations: u64,
-        converged: bool,
+        termination: TerminationReason,
     ) -> Self {
         ShapeFit {
             shape,
@@ -309,7 +308,7 @@ impl ShapeFit {
             scale: F::profile_scale(logs, shape),
             at_loc: logs.at_loc,
             iterations,
-            converged,
+            termination,
         }
     }
 }
@@ -500,7 +499,7 @@ fn release_shape<F: ShapeFamily>(
         free.value,
         held.mu,
         held.iterations + free.iterations,
-        held.converged && free.converged,
+        held.termination.and(free.termination),
     )
 }
 
@@ -515,7 +514,7 @@ fn fit_pyramid<F: ShapeFamily>(y: &[f64], start: LevelStart, settings: LevelSett
         scale: f64::NAN,
         at_loc: 0,
         iterations: 0,
-        converged: true,
+        termination: TerminationReason::SolverConverged,
     };
     for (level, m) in pyramid(y.len()).into_iter().enumerate() {
         let owned;
@@ -554,7 +553,7 @@ fn fit_pyramid<F: ShapeFamily>(y: &[f64], start: LevelStart, settings: LevelSett
         fitted.at_loc = result.at_loc;
         fitted.iterations += result.iterations;
         if settings.last_level {
-            fitted.converged = result.converged;
+            fitted.termination = result.termination;
         }
         current = LevelStart {
             mu: result.mu,
@@ -678,11 +677,12 @@ fn fit_level<F: ShapeFamily>(
         iterations += solved.iterations;
         let at_loc = logs.at_loc;
         latest_logs = Some(logs);
-        (solved.value.max(min_shape), solved.converged, at_loc)
+        (solved.value.max(min_shape), solved.termination, at_loc)
     };
     let mut mu = start.mu;
-    let (mut shape, mut shape_converged, at_start) = solve_shape(mu, start.shape);
-    let mut location_converged = true;
+    let (mut shape, mut shape_termination, at_start) = solve_shape(mu, start.shape);
+    // a held location needs no search
+    let mut location_termination = TerminationReason::SolverConverged;
     let mut search_iterations = 0;
     if let LocationY::Free = location {
         // gennorm with 0.6 ≤ β < 1: the full data keep the subsample's
@@ -692,7 +692,12 @@ fn fit_level<F: ShapeFamily>(
             && F::POLISH_AT_DATA_VALUES
             && (KEPT_LOCATION_MIN_SHAPE..1.0).contains(&shape)
             && at_start == 0;
-        location_converged = keep_subsample_location;
+        // kept: no search, converged; searched: until a round ends it
+        location_termination = if keep_subsample_location {
+            TerminationReason::SolverConverged
+        } else {
+            TerminationReason::MaxItersReached
+        };
         let xtol = 0.01 / (sample.len() as f64).sqrt();
         let mut half_width = start.half_width;
         let rounds = if keep_subsample_location {
@@ -712,16 +717,16 @@ fn fit_level<F: ShapeFamily>(
             search_iterations += search.iterations;
             let gain = current_cost - best_cost;
             if gain.is_nan() || gain <= NEGLIGIBLE_GAIN {
-                location_converged = true;
+                location_termination = TerminationReason::NotImproving;
                 break;
             }
             let moved = (search.value - mu).abs();
             mu = search.value;
-            (shape, shape_converged, _) = solve_shape(mu, shape);
+            (shape, shape_termination, _) = solve_shape(mu, shape);
             if moved > 0.95 * half_width {
                 half_width *= 4.0;
             } else if moved <= 3.0 * xtol {
-                location_converged = true;
+                location_termination = TerminationReason::SolverConverged;
                 break;
             } else {
                 half_width = (4.0 * moved).max(20.0 * xtol);
@@ -743,7 +748,7 @@ fn fit_level<F: ShapeFamily>(
             );
             search_iterations += fine.iterations;
             (mu, shape) = (fine.mu, fine.shape);
-            shape_converged = fine.shape_converged.unwrap_or(shape_converged);
+            shape_termination = fine.shape_termination.unwrap_or(shape_termination);
         }
         if last_level
             && F::GAP_SCAN_ABOVE_SHAPE_ONE
@@ -772,7 +777,7 @@ fn fit_level<F: ShapeFamily>(
             );
             search_iterations += scanned.iterations;
             (mu, shape) = (scanned.mu, scanned.shape);
-            shape_converged = scanned.shape_converged.unwrap_or(shape_converged);
+            shape_termination = scanned.shape_termination.unwrap_or(shape_termination);
         }
         if last_level && F::POLISH_AT_DATA_VALUES && shape < 1.0 {
             let densest = densest_values(sample);
@@ -813,12 +818,12 @@ fn fit_level<F: ShapeFamily>(
                     Some((candidate, cost)) if cost < current_cost => {
                         let before = (mu, shape);
                         let at_loc;
-                        (shape, shape_converged, at_loc) = solve_shape(candidate, shape);
+                        (shape, shape_termination, at_loc) = solve_shape(candidate, shape);
                         if runs_into_the_spike(at_loc, shape) {
                             // Not a maximum but the unbounded direction:
                             // stay where the polish started.
                             (mu, shape) = before;
-                            (shape, shape_converged, _) = solve_shape(mu, shape);
+                            (shape, shape_termination, _) = solve_shape(mu, shape);
                             break;
                         }
                         mu = candidate;
@@ -828,11 +833,11 @@ fn fit_level<F: ShapeFamily>(
             }
         }
     }
-    let converged = shape_converged && location_converged;
+    let termination = shape_termination.and(location_termination);
     let iterations = iterations + search_iterations;
     // (The shape was solved at least once, so the logs are there.)
     let logs = latest_logs.unwrap_or_else(|| LogAbs::new(sample, mu));
-    ShapeFit::at::<F>(&logs, shape, mu, iterations, converged)
+    ShapeFit::at::<F>(&logs, shape, mu, iterations, termination)
 }
 
 /// Where [`refine_location`] ended.
@@ -840,8 +845,8 @@ struct Refined {
     mu: f64,
     shape: f64,
     iterations: u64,
-    /// The last shape solve's convergence, if there was one.
-    shape_converged: Option<bool>,
+    /// The last shape solve's termination, if there was one.
+    shape_termination: Option<TerminationReason>,
 }
 
 /// Rounds of a fine location search from `(μ, shape)`: Brent (tolerance
@@ -853,14 +858,14 @@ fn refine_location<F: ShapeFamily>(
     (mut mu, mut shape): (f64, f64),
     max_iter: u64,
     mut bracket: impl FnMut(f64, f64) -> Option<(f64, f64)>,
-    solve: &mut impl FnMut(f64, f64) -> (f64, bool, usize),
+    solve: &mut impl FnMut(f64, f64) -> (f64, TerminationReason, usize),
     go_on: impl Fn(f64) -> bool,
 ) -> Refined {
     let mut refined = Refined {
         mu,
         shape,
         iterations: 0,
-        shape_converged: None,
+        shape_termination: None,
     };
     for _round in 0..MAX_LOCATION_ROUNDS {
         let Some(bounds) = bracket(mu, shape) else {
@@ -875,12 +880,12 @@ fn refine_location<F: ShapeFamily>(
             break;
         }
         mu = search.value;
-        let converged;
-        (shape, converged, _) = solve(mu, shape);
+        let termination;
+        (shape, termination, _) = solve(mu, shape);
         refined = Refined {
             mu,
             shape,
-            shape_converged: Some(converged),
+            shape_termination: Some(termination),
             ..refined
         };
         if !go_on(shape) {

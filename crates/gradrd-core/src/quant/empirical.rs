@@ -28,8 +28,8 @@
 use super::solver::{centers_settled, midpoints};
 use super::{
     entropy_bits, zero_cell_index, Codebook, Design, DesignSpec, LloydOptions, QuantError,
-    StopReason,
 };
+use crate::solver::TerminationReason;
 
 /// Designs the M-weighted Lloyd-Max quantizer of `samples`.
 ///
@@ -124,9 +124,9 @@ impl SampleLloyd {
     }
 
     /// One Lloyd step; returns the reason to stop, if any.
-    pub fn next_iter(&mut self) -> Option<StopReason> {
+    pub fn next_iter(&mut self) -> Option<TerminationReason> {
         if self.iterations >= self.options.max_iterations {
-            return Some(StopReason::MaxIterations);
+            return Some(TerminationReason::MaxItersReached);
         }
         let centers: Vec<f64> = (0..self.centers.len())
             .map(|cell| {
@@ -146,12 +146,12 @@ impl SampleLloyd {
         let settled = centers_settled(&self.centers, &centers, self.options.tolerance);
         self.centers = centers;
         self.cuts = cuts;
-        (fixed_point || settled).then_some(StopReason::Converged)
+        (fixed_point || settled).then_some(TerminationReason::SolverConverged)
     }
 
     /// The codebook and its distortion, MSE and index entropy, measured
     /// directly over the samples.
-    pub fn finish(self, stop_reason: StopReason) -> Result<Design, QuantError> {
+    pub fn finish(self, stop_reason: TerminationReason) -> Result<Design, QuantError> {
         let n = self.sorted.len() as f64;
         let thresholds = midpoints(&self.centers);
         let m = self.spec.m();

@@ -27,8 +27,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::tensor::{TensorDesign, ZeroChoice};
-use super::{Codebook, CodebookError, Design, StopReason};
+use super::{Codebook, CodebookError, Design};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
+use crate::solver::TerminationReason;
 
 /// Schema tag of one codebook.
 pub const CODEBOOK_SCHEMA: &str = "gradrd.codebook/1";
@@ -41,7 +42,7 @@ pub struct DesignInfo {
     /// `density` (Lloyd-Max on the fitted or given model) or `empirical`
     /// (Lloyd-Max on the samples).
     pub method: String,
-    pub stop_reason: StopReason,
+    pub stop_reason: TerminationReason,
     pub iterations: usize,
     pub newton_steps: usize,
 }

@@ -45,9 +45,9 @@ use super::quadrature::{self, Triple};
 use super::solver::{centers_settled, midpoints};
 use super::{
     entropy_bits, zero_cell_index, Codebook, Design, DesignSpec, LloydOptions, QuantError,
-    StopReason,
 };
 use crate::dist::ContinuousDist;
+use crate::solver::TerminationReason;
 
 /// How many times a rejected Newton step is halved before a Lloyd step.
 pub const NEWTON_HALVINGS: usize = 4;
@@ -164,7 +164,7 @@ impl LloydState {
 }
 
 /// M-weighted Lloyd-Max on a density as a state machine: call
-/// [`next_iter`](Self::next_iter) until it returns a [`StopReason`], then
+/// [`next_iter`](Self::next_iter) until it returns a [`TerminationReason`], then
 /// [`finish`](Self::finish).
 pub struct DensityLloyd<'a, D: ?Sized> {
     moments: WeightedMoments<'a, D>,
@@ -299,12 +299,12 @@ impl<'a, D: ContinuousDist + ?Sized> DensityLloyd<'a, D> {
 
     /// One step (Newton if enabled and accepted, else plain Lloyd). Returns
     /// the reason to stop, if any.
-    pub fn next_iter(&mut self) -> Result<Option<StopReason>, QuantError> {
+    pub fn next_iter(&mut self) -> Result<Option<TerminationReason>, QuantError> {
         if self.problem.cells < 2 {
-            return Ok(Some(StopReason::Converged));
+            return Ok(Some(TerminationReason::SolverConverged));
         }
         if self.iterations >= self.options.max_iterations {
-            return Ok(Some(StopReason::MaxIterations));
+            return Ok(Some(TerminationReason::MaxItersReached));
         }
         let newton = if self.newton_skip > 0 {
             self.newton_skip -= 1;
@@ -329,11 +329,11 @@ impl<'a, D: ContinuousDist + ?Sized> DensityLloyd<'a, D> {
         self.iterations += 1;
         let settled = centers_settled(&self.state.centers, &next.centers, self.options.tolerance);
         self.state = next;
-        Ok(settled.then_some(StopReason::Converged))
+        Ok(settled.then_some(TerminationReason::SolverConverged))
     }
 
     /// Builds the codebook (mirroring a half design) and measures it.
-    pub fn finish(self, stop_reason: StopReason) -> Result<Design, QuantError> {
+    pub fn finish(self, stop_reason: TerminationReason) -> Result<Design, QuantError> {
         let (thresholds, centers) = self.full_codebook();
         let mut bounds = Vec::with_capacity(centers.len() + 1);
         bounds.push(f64::NEG_INFINITY);

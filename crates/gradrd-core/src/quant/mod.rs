@@ -34,6 +34,7 @@ pub mod empirical;
 pub mod evaluate;
 pub mod export;
 pub mod lloyd;
+pub mod minifloat;
 mod quadrature;
 pub mod rd;
 mod solver;
@@ -43,7 +44,8 @@ pub mod tensor;
 pub(crate) mod reference_source;
 
 pub use codebook::{Codebook, CodebookError};
-pub use solver::{Design, LloydOptions, StopReason};
+pub use minifloat::MiniFloat;
+pub use solver::{Design, LloydOptions};
 
 /// Largest bit width a design accepts (`L = 2^bits ≤ 65 536`).
 pub const MAX_BITS: u32 = 16;

@@ -1,21 +1,15 @@
-//! What the Lloyd-Max iterations share: options, the stopping reason and the
-//! result. The iterations themselves are state machines in argmin's style
-//! (`next_iter` over a state; stopping carries a reason, not an error):
+//! What the Lloyd-Max iterations share: options and the result. The
+//! iterations themselves are state machines in argmin's style (`next_iter`
+//! over a state; stopping carries a [`TerminationReason`], not an error):
 //! [`super::lloyd::DensityLloyd`] and [`super::empirical::SampleLloyd`].
+//! They stop with [`TerminationReason::SolverConverged`] when the largest
+//! center move of the last step was at most `tolerance · max_i |c_i|`, or
+//! (samples) no sample changed cell, and with
+//! [`TerminationReason::MaxItersReached`] after `max_iterations` steps.
 
 use super::{Codebook, QuantError};
-use serde::{Deserialize, Serialize};
-
-/// Why an iteration stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The largest center move of the last step was at most
-    /// `tolerance · max_i |c_i|`, or (samples) no sample changed cell.
-    Converged,
-    /// `max_iterations` steps were taken without converging.
-    MaxIterations,
-}
+use crate::solver::TerminationReason;
+use serde::Serialize;
 
 /// Controls of a Lloyd-Max design.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -53,7 +47,7 @@ impl LloydOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Design {
     pub codebook: Codebook,
-    pub stop_reason: StopReason,
+    pub stop_reason: TerminationReason,
     /// Steps taken (Newton + plain Lloyd).
     pub iterations: usize,
     /// Accepted Newton steps (0 for plain Lloyd and for samples).

@@ -38,13 +38,13 @@
 use serde::Serialize;
 
 use super::coding::{self, CodingError};
+use super::minifloat::{self, MiniFloat};
 use super::{Codebook, QuantError};
 use crate::fit::FitError;
 
 pub mod countsketch;
 mod designed;
 pub mod int8;
-pub mod minifloat;
 pub mod topk;
 pub mod uniform;
 
@@ -394,15 +394,12 @@ pub(crate) fn absmax(samples: &[f64]) -> f64 {
 }
 
 /// A minifloat format applied to the whole tensor with scale `absmax / max`.
-fn minifloat_tensor(
-    samples: &[f64],
-    format: &minifloat::MiniFloat,
-) -> Result<Coded, BaselineError> {
-    let scale = minifloat_scale(absmax(samples), format);
+fn minifloat_tensor(samples: &[f64], format: &MiniFloat) -> Result<Coded, BaselineError> {
+    let scale = format.sent_scale(absmax(samples));
     let mut symbols = Vec::with_capacity(samples.len());
     let mut decoded = Vec::with_capacity(samples.len());
     for &x in samples {
-        let (code, value) = minifloat_code(x, scale, format);
+        let (code, value) = format.encode_scaled(x, scale);
         symbols.push(u32::from(code));
         decoded.push(value);
     }
@@ -413,21 +410,4 @@ fn minifloat_tensor(
         f64::from(format.bits()),
         SIDE_FLOAT_BITS,
     )
-}
-
-/// The per-tensor scale `absmax / max` as sent (1 for an all-zero tensor).
-pub(crate) fn minifloat_scale(absmax: f64, format: &minifloat::MiniFloat) -> f64 {
-    let scale = as_sent(absmax / format.max);
-    if scale > 0.0 && scale.is_finite() {
-        scale
-    } else {
-        1.0
-    }
-}
-
-/// The code of finite `x` at `scale` and its decoded value.
-pub(crate) fn minifloat_code(x: f64, scale: f64, format: &minifloat::MiniFloat) -> (u8, f64) {
-    // finite x and scale > 0: x / scale is not NaN
-    let code = format.encode(x / scale).unwrap_or(0);
-    (code, format.decode(code) * scale)
 }

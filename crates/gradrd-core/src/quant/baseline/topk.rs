@@ -18,9 +18,9 @@
 //! The values are sent at `b` bits each in the budget (fixed-rate codes);
 //! `coded_bits` reports them ANS-coded.
 
-use super::minifloat::MiniFloat;
-use super::{absmax, minifloat_code, minifloat_scale, BaselineError, Coded, SIDE_FLOAT_BITS};
+use super::{absmax, BaselineError, Coded, SIDE_FLOAT_BITS};
 use crate::quant::coding;
+use crate::quant::MiniFloat;
 
 /// Indices of the `k` largest magnitudes (ties: lower index first), ascending.
 pub fn top_k_positions(samples: &[f64], k: usize) -> Vec<usize> {
@@ -117,11 +117,11 @@ pub(crate) fn quantize(
             what: "one value, its position and the scale",
         });
     };
-    let scale = minifloat_scale(absmax(samples), format);
+    let scale = format.sent_scale(absmax(samples));
     let mut decoded = vec![0.0; n];
     let mut symbols = Vec::with_capacity(k);
     for &i in &kept {
-        let (code, value) = minifloat_code(samples[i], scale, format);
+        let (code, value) = format.encode_scaled(samples[i], scale);
         symbols.push(u32::from(code));
         decoded[i] = value;
     }
@@ -141,7 +141,7 @@ pub(crate) fn quantize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::baseline::minifloat::FP8_E4M3;
+    use crate::quant::minifloat::FP8_E4M3;
 
     #[test]
     fn keeps_exactly_the_k_largest_magnitudes() {

@@ -47,7 +47,11 @@ fn converged_centers_are_the_weighted_means_of_their_cells() {
     for (levels, m) in [(4, 0.0), (16, 1.0), (64, 2.0), (256, 0.5)] {
         let d = design_from_samples(&samples, &spec(levels, m, false), &LloydOptions::default())
             .unwrap();
-        assert_eq!(d.stop_reason, StopReason::Converged, "L = {levels}");
+        assert_eq!(
+            d.stop_reason,
+            TerminationReason::SolverConverged,
+            "L = {levels}"
+        );
         let s = d.codebook.scale();
         let expected = brute_force_centers(&samples, &d.codebook, m);
         for (c, e) in d.codebook.centers().iter().zip(&expected) {

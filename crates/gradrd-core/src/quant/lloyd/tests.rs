@@ -45,7 +45,11 @@ const MAX_1960_GAUSSIAN_MSE: [f64; 4] = [0.3634, 0.1175, 0.03454, 0.009497];
 fn gaussian_mse_and_entropy_match_max_1960() {
     for (row, &(levels, mse, entropy)) in GAUSSIAN_TABLE.iter().enumerate() {
         let d = design(&TestGenNorm::unit_normal(), levels, 0.0, false);
-        assert_eq!(d.stop_reason, StopReason::Converged, "N = {levels}");
+        assert_eq!(
+            d.stop_reason,
+            TerminationReason::SolverConverged,
+            "N = {levels}"
+        );
         // the table's MSE is printed to 7 significant digits
         assert_close(d.mse, mse, 1e-6, 0.0);
         assert_close(d.distortion, mse, 1e-6, 0.0);
@@ -60,7 +64,11 @@ fn gaussian_mse_and_entropy_match_max_1960() {
 fn laplacian_mse_and_entropy_match_paez_glisson_1972() {
     for &(levels, mse, entropy) in &LAPLACIAN_TABLE {
         let d = design(&TestGenNorm::unit_laplace(), levels, 0.0, false);
-        assert_eq!(d.stop_reason, StopReason::Converged, "N = {levels}");
+        assert_eq!(
+            d.stop_reason,
+            TerminationReason::SolverConverged,
+            "N = {levels}"
+        );
         assert_close(d.mse, mse, 1e-6, 0.0);
         assert_close(d.entropy_bits, entropy, 0.0, 5e-4);
     }
@@ -128,7 +136,7 @@ fn symmetric_sources_give_exactly_symmetric_codebooks() {
 fn converged_design_is_a_fixed_point_at_256_levels() {
     let source = TestGenNorm::new(0.8, 0.0, 1e-3);
     let d = design(&source, 256, 2.0, false);
-    assert_eq!(d.stop_reason, StopReason::Converged);
+    assert_eq!(d.stop_reason, TerminationReason::SolverConverged);
     let (thresholds, centers) = levels_of(&d);
     // centers are the M-weighted conditional means of their cells (closed forms)
     let mut bounds = vec![f64::NEG_INFINITY];
@@ -158,7 +166,7 @@ fn thousands_of_levels_converge_fast_and_meet_panter_dite() {
         (TestGenNorm::unit_laplace(), 4.5),
     ] {
         let d = design(&source, levels, 0.0, false);
-        assert_eq!(d.stop_reason, StopReason::Converged);
+        assert_eq!(d.stop_reason, TerminationReason::SolverConverged);
         assert!(d.iterations <= 20, "{} iterations", d.iterations);
         // at L = 4096: 2.71929 and 4.49751, 0.05 % below the asymptote
         let scaled = d.mse * (levels * levels) as f64;
@@ -168,7 +176,7 @@ fn thousands_of_levels_converge_fast_and_meet_panter_dite() {
     // a heavy tail with a weight: centers are the weighted conditional means
     let source = TestGenNorm::new(0.5, 0.0, 1.0);
     let d = design(&source, 4096, 2.0, false);
-    assert_eq!(d.stop_reason, StopReason::Converged);
+    assert_eq!(d.stop_reason, TerminationReason::SolverConverged);
     assert!(d.iterations <= 20, "{} iterations", d.iterations);
     let (thresholds, centers) = levels_of(&d);
     let mut bounds = vec![f64::NEG_INFINITY];
@@ -259,7 +267,7 @@ fn zero_level_pins_an_exact_zero_center() {
     assert_close(c[4], 0.0, 0.0, 0.0);
     assert!(c[3] < 0.0 && c[5] > 0.0);
     assert!(d.codebook.zero_level());
-    assert_eq!(d.stop_reason, StopReason::Converged);
+    assert_eq!(d.stop_reason, TerminationReason::SolverConverged);
     // the zero cell contains 0 and the other centers are conditional means
     let t = d.codebook.thresholds();
     assert!(t[3] < 0.0 && t[4] > 0.0);
@@ -449,7 +457,7 @@ const SCIPY_GENNORM_08: [(f64, f64, usize, &[f64], &[f64], f64, f64, f64); 7] = 
 fn gennorm_08_matches_scipy_quadrature_lloyd() {
     for &(loc, m, levels, thresholds, centers, distortion, mse, entropy) in &SCIPY_GENNORM_08 {
         let d = design(&TestGenNorm::new(0.8, loc, 1.0), levels, m, false);
-        assert_eq!(d.stop_reason, StopReason::Converged);
+        assert_eq!(d.stop_reason, TerminationReason::SolverConverged);
         let (t, c) = levels_of(&d);
         for (a, e) in t.iter().zip(thresholds) {
             assert_close(*a, *e, 1e-9, 1e-11);
@@ -497,7 +505,7 @@ proptest! {
         let source = TestGenNorm::new(beta, 0.0, 0.7);
         let spec = DesignSpec::new(levels, m, false).unwrap();
         let d = design_for_density(&source, &spec, &LloydOptions::default()).unwrap();
-        prop_assert_eq!(d.stop_reason, StopReason::Converged);
+        prop_assert_eq!(d.stop_reason, TerminationReason::SolverConverged);
         let t = d.codebook.thresholds();
         let c = d.codebook.centers();
         for j in 0..t.len() {

@@ -23,7 +23,10 @@
 //! ```
 //!
 //! so every point is achievable for the discretized problem (it lies on or
-//! above its R(D)).
+//! above its R(D)). A solve stops with [`TerminationReason::SolverConverged`]
+//! when the bracket is below the tolerance and with
+//! [`TerminationReason::MaxItersReached`] after `max_iterations`: that point
+//! is still achievable, only not optimal.
 //!
 //! **Distortion.** Source cell `i` is represented by its exact conditional
 //! M-weighted statistics, so `E[d(X, y) | cell i] = a_i (y − μ_i)² + V_i`.
@@ -65,6 +68,7 @@
 //! step left 1.6e-3 bit at 300.
 
 use super::RdError;
+use crate::solver::TerminationReason;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -92,18 +96,6 @@ struct RowSums {
     kernel_distortion: f64,
     sum_p_ln_s: f64,
     marginal: Vec<f64>,
-}
-
-/// Why a Blahut–Arimoto solve stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BaStop {
-    /// Blahut's bracket `max_j ln c_j − Σ_j r_j ln c_j` fell below the
-    /// tolerance.
-    Converged,
-    /// `max_iterations` were taken first; the point is still achievable (it
-    /// is the exact rate and distortion of a test channel), only not optimal.
-    MaxIterations,
 }
 
 /// A discretized source and reproduction alphabet: source cell `i` has
@@ -277,7 +269,7 @@ pub struct SlopeSolution {
     /// Blahut's bracket at the last iteration, nats.
     pub bracket: f64,
     pub iterations: usize,
-    pub stop: BaStop,
+    pub stop: TerminationReason,
     /// `ln q_j` at the end, to warm-start the next slope.
     #[serde(skip)]
     pub ln_q: Vec<f64>,
@@ -392,7 +384,7 @@ impl<'a> BlahutArimoto<'a> {
     /// The rows are processed in [`ROW_CHUNKS`] fixed chunks in parallel and
     /// the chunks' sums are added in chunk order, so the result does not
     /// depend on the number of threads.
-    pub fn next_iter(&mut self) -> Option<BaStop> {
+    pub fn next_iter(&mut self) -> Option<TerminationReason> {
         let p = self.problem;
         let rows = p.source_len();
         let chunk = rows.div_ceil(ROW_CHUNKS).max(1);
@@ -433,7 +425,7 @@ impl<'a> BlahutArimoto<'a> {
                 self.relaxation = 1.0;
                 self.relaxation_used = 1.0;
                 return (self.iterations >= self.options.max_iterations)
-                    .then_some(BaStop::MaxIterations);
+                    .then_some(TerminationReason::MaxItersReached);
             }
         }
 
@@ -468,16 +460,16 @@ impl<'a> BlahutArimoto<'a> {
         self.relaxation = (step * RELAXATION_GROWTH).min(MAX_RELAXATION);
         self.accepted = Some(accepted);
         if bracket < self.options.tolerance {
-            Some(BaStop::Converged)
+            Some(TerminationReason::SolverConverged)
         } else if self.iterations >= self.options.max_iterations {
-            Some(BaStop::MaxIterations)
+            Some(TerminationReason::MaxItersReached)
         } else {
             None
         }
     }
 
     /// The solution after `next_iter` has returned `stop`.
-    pub fn finish(self, stop: BaStop) -> SlopeSolution {
+    pub fn finish(self, stop: TerminationReason) -> SlopeSolution {
         let (distortion, rate_nats, bracket) = self.last.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
         SlopeSolution {
             slope: self.slope,

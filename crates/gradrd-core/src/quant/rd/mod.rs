@@ -39,9 +39,10 @@ pub mod discretize;
 #[cfg(test)]
 mod tests;
 
-pub use blahut::{solve_slope, BaOptions, BaStop, BlahutArimoto, DiscreteProblem, SlopeSolution};
+pub use blahut::{solve_slope, BaOptions, BlahutArimoto, DiscreteProblem, SlopeSolution};
 
 use crate::dist::ContinuousDist;
+use crate::solver::TerminationReason;
 use serde::Serialize;
 use std::f64::consts::{E, LN_2, PI};
 
@@ -156,7 +157,7 @@ pub struct RdPoint {
     /// Blahut's bracket at the stop, bits.
     pub bracket_bits: f64,
     pub iterations: usize,
-    pub stop: BaStop,
+    pub stop: TerminationReason,
 }
 
 /// `R(D)` of a source: points by decreasing distortion (increasing rate), the
@@ -177,7 +178,7 @@ pub struct RdCurve {
 impl RdCurve {
     /// Whether every Blahut–Arimoto solve closed its bracket.
     pub fn converged(&self) -> bool {
-        self.points.iter().all(|p| p.stop == BaStop::Converged)
+        self.points.iter().all(|p| p.stop.converged())
     }
 
     /// The `{distortion, rate}` pairs.
@@ -228,7 +229,7 @@ pub fn rate_distortion_curve<D: ContinuousDist + ?Sized>(
         slope: 0.0,
         bracket_bits: 0.0,
         iterations: 0,
-        stop: BaStop::Converged,
+        stop: TerminationReason::SolverConverged,
     }];
     let deepest = options
         .deepest_distortion

@@ -109,7 +109,7 @@ fn small_discrete_problem_matches_numpy() {
         (8.0, 3.976732412659346e-02, 2.023901752887171),
     ] {
         let solution = solve_slope(&problem, slope, None, options).unwrap();
-        assert_eq!(solution.stop, BaStop::Converged);
+        assert_eq!(solution.stop, TerminationReason::SolverConverged);
         assert!(
             (solution.distortion - distortion).abs() < 1e-9 * distortion,
             "s {slope}"
@@ -148,6 +148,10 @@ fn over_relaxed_iterations_only_improve_and_close_the_bracket() {
         previous = value;
     }
     let (_, solution) = lagrangian(20_000);
-    assert_eq!(solution.stop, BaStop::Converged, "{solution:?}");
+    assert_eq!(
+        solution.stop,
+        TerminationReason::SolverConverged,
+        "{solution:?}"
+    );
     assert!(solution.bracket < 1e-5 && solution.iterations < 20_000);
 }
