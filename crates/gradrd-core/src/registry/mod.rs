@@ -18,6 +18,7 @@
 //! | `fit` | [`fit::Fit`] | `gradrd.fit/1` |
 //! | `iid` | [`iid::Iid`] | `gradrd.iid/1` |
 //! | `evolve` | [`evolve::Evolve`] | `gradrd.evolve/1` |
+//! | `dp` | [`dp::Dp`] | `gradrd.dp/1` |
 //!
 //! ```
 //! use gradrd_core::dtype::DType;
@@ -42,6 +43,7 @@
 //! assert!(json["results"][0]["fits"][0]["params"]["scale"].as_f64().unwrap() > 0.9);
 //! ```
 
+pub mod dp;
 pub mod evolve;
 pub mod failure;
 pub mod fit;
@@ -135,6 +137,16 @@ pub enum AnalysisError {
     NothingReadable { source: String, first: Failure },
     /// Every tensor failed; the first failure describes the others.
     AllFailed(Vec<Failure>),
+    /// The data cannot be used as a whole (a replay's steps do not line up,
+    /// a value is not finite); the one-line reason names the data.
+    Unusable(String),
+}
+
+impl AnalysisError {
+    /// [`AnalysisError::Unusable`] with `error`'s message.
+    pub fn unusable(error: impl fmt::Display) -> Self {
+        AnalysisError::Unusable(error.to_string())
+    }
 }
 
 impl fmt::Display for AnalysisError {
@@ -149,6 +161,7 @@ impl fmt::Display for AnalysisError {
                 "{source}: no readable tensor matches the selection; {}",
                 first.describe()
             ),
+            AnalysisError::Unusable(reason) => f.write_str(reason),
             AnalysisError::AllFailed(failures) => {
                 let first = failures
                     .first()
