@@ -14,6 +14,14 @@
 //! compressors with error feedback and answers the total-error budget
 //! questions. [`sim`] produces gradients (teacher/student networks) and
 //! trains with compression in the loop (a federated-averaging simulator).
+//! [`registry`] is the entry point for a caller that wants a whole study:
+//! each analysis kind (`fit`, `iid`, `evolve`, `dp`, …) is one type with
+//! serde `Options`, a `run` over a [`registry::Source`] of tensors (a dump
+//! read by `gradrd-io`, or arrays in memory) and a serializable `Output`
+//! carrying its schema (`gradrd.fit/1`, …) — the same results the `gradrd`
+//! command line and report specs give. [`solver::TerminationReason`] says
+//! why each iterative solver (Lloyd-Max, Blahut–Arimoto, the MLE) stopped.
+//!
 //! Every computation is a plain function over slices and small structs; the
 //! library never prints.
 #![deny(unsafe_code)]

@@ -35,7 +35,7 @@ pub struct Sequence<'s> {
 
 impl<'s> Sequence<'s> {
     /// The stored width of each tensor, in bits per entry
-    /// ([`gradrd_core::compress::bits::stored_bits`]; the widest over its
+    /// ([`crate::compress::bits::stored_bits`]; the widest over its
     /// steps, should a tensor change dtype between steps).
     pub fn stored_bits(&self) -> Vec<f64> {
         let mut widths = vec![0.0f64; self.names.len()];

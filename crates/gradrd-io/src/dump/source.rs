@@ -7,6 +7,23 @@ use gradrd_core::registry::{Failure, Source, TensorInfo};
 use super::{Dump, TensorMeta};
 
 /// The tensors of `dump` chosen by a selection, in `(step, name)` order.
+///
+/// ```
+/// use gradrd_core::registry::fit::{Fit, FitOptions};
+/// use gradrd_core::registry::{Analysis, Silent};
+/// use gradrd_io::dump::{Dump, Selected, Selection};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/digits-mlp");
+/// let dump = Dump::open(path)?;
+/// let selection = Selection { tensor: Some(regex::Regex::new(r"^fc3\.weight$")?), ..Selection::default() };
+/// let source = Selected::new(&dump, "data/digits-mlp", dump.select(&selection));
+/// let output = Fit::run(&FitOptions::default(), &source, &mut Silent)?;
+/// assert_eq!(output.schema, "gradrd.fit/1");
+/// assert_eq!(output.results.len(), 18, "fc3.weight at each of the 18 recorded steps");
+/// # Ok(())
+/// # }
+/// ```
 pub struct Selected<'d> {
     dump: &'d Dump,
     label: String,
