@@ -1,12 +1,16 @@
 //! `gradrd compare A B`: two tensors (`FILE[:TENSOR]`) side by side —
 //! Spearman's rank correlation, the two-sample Kolmogorov–Smirnov test and
-//! the Wasserstein distances W1, W2 between their empirical distributions.
+//! the Wasserstein distances W1, W2 between their empirical distributions
+//! (`gradrd_core::registry::compare`). The two tensors, possibly of two
+//! files, are read here and handed to the analysis as one in-memory source.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
-use gradrd_core::stats;
+use gradrd_core::dtype::DType;
+use gradrd_core::registry::compare::{check_finite, Compare, CompareOptions, CompareOutput};
+use gradrd_core::registry::source::InMemory;
 use gradrd_io::dump::Dump;
 use serde::Serialize;
 
@@ -33,75 +37,44 @@ enum Zeros {
     Drop,
 }
 
-#[derive(Debug, Serialize)]
-struct Side {
-    file: String,
-    tensor: String,
-    step: Option<u64>,
+/// The CLI's `--zeros` is `keep_zeros`; the tensors are its arguments.
+fn flag(field: &str) -> String {
+    match field {
+        "keep_zeros" => "--zeros".to_string(),
+        "a" => "A".to_string(),
+        "b" => "B".to_string(),
+        other => super::analysis::same_name(other),
+    }
 }
 
-#[derive(Debug, Serialize)]
-struct CompareReport {
-    schema: &'static str,
-    a: Side,
-    b: Side,
-    n_a: usize,
-    n_b: usize,
-    spearman_rho: Option<f64>,
-    spearman_p: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    spearman_reason: Option<String>,
-    ks: f64,
-    ks_p: f64,
-    w1: f64,
-    w2: f64,
+/// A tensor as read from its file.
+struct Loaded {
+    file: String,
+    name: String,
+    step: Option<u64>,
+    dtype: DType,
+    shape: Vec<u64>,
+    values: Vec<f64>,
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
-    let (side_a, a) = load(&args.a)?;
-    let (side_b, b) = load(&args.b)?;
-    let drop_zeros = args.zeros == Zeros::Drop;
-    let spearman = if a.len() != b.len() {
-        Err(format!(
-            "Spearman needs paired values: {} and {} entries",
-            a.len(),
-            b.len()
-        ))
-    } else {
-        let (x, y): (Vec<f64>, Vec<f64>) = a
-            .iter()
-            .zip(&b)
-            .filter(|(x, y)| !drop_zeros || (**x != 0.0 && **y != 0.0))
-            .map(|(x, y)| (*x, *y))
-            .unzip();
-        stats::spearman(&x, &y).map_err(|e| e.to_string())
+    let a = load(&args.a)?;
+    let b = load(&args.b)?;
+    // One source holding both tensors (kept in (step, name) order; on a tie
+    // `a`, pushed first, stays first).
+    let b_first = (b.step, b.name.as_str()) < (a.step, a.name.as_str());
+    let options = CompareOptions {
+        a: usize::from(b_first),
+        b: usize::from(!b_first),
+        keep_zeros: args.zeros == Zeros::Keep,
     };
-    let keep = |v: &Vec<f64>| -> Vec<f64> {
-        v.iter()
-            .copied()
-            .filter(|x| !drop_zeros || *x != 0.0)
-            .collect()
-    };
-    let (a, b) = (keep(&a), keep(&b));
-    let ks = stats::ks_two_sample(&a, &b)
+    let mut source = InMemory::new(format!("{} {}", args.a, args.b));
+    for t in [a, b] {
+        source.push_from(t.file, t.name, t.step, t.dtype, t.shape, t.values);
+    }
+    let report = super::analysis::run::<Compare>(&options, &source, flag)
         .with_context(|| format!("cannot compare {} with {}", args.a, args.b))?;
-    let distances = stats::wasserstein_samples(&a, &b)
-        .with_context(|| format!("cannot compare {} with {}", args.a, args.b))?;
-    let report = CompareReport {
-        schema: "gradrd.compare/1",
-        a: side_a,
-        b: side_b,
-        n_a: a.len(),
-        n_b: b.len(),
-        spearman_rho: spearman.as_ref().ok().map(|s| s.rho),
-        spearman_p: spearman.as_ref().ok().map(|s| s.p_value),
-        spearman_reason: spearman.err(),
-        ks: ks.statistic,
-        ks_p: ks.p_value,
-        w1: distances.w1,
-        w2: distances.w2,
-    };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
         Format::Csv => super::output::csv_bytes(&[CsvRow::from(&report)])?,
@@ -113,7 +86,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
 
 /// Splits `FILE[:TENSOR]` (the file part wins when the whole text is a path)
 /// and reads the tensor. NaN/Inf are an error naming the count.
-fn load(spec: &str) -> anyhow::Result<(Side, Vec<f64>)> {
+fn load(spec: &str) -> anyhow::Result<Loaded> {
     let (file, tensor) = match spec.rsplit_once(':') {
         Some((file, tensor)) if !Path::new(spec).exists() && !tensor.is_empty() => {
             (PathBuf::from(file), Some(tensor.to_string()))
@@ -148,22 +121,16 @@ fn load(spec: &str) -> anyhow::Result<(Side, Vec<f64>)> {
         }
     };
     let values = dump.read(meta)?;
-    let nonfinite = values.iter().filter(|v| !v.is_finite()).count();
-    if nonfinite > 0 {
-        bail!(
-            "{}: tensor '{}': {nonfinite} NaN/infinite values",
-            file.display(),
-            meta.name
-        );
-    }
-    Ok((
-        Side {
-            file: file.display().to_string(),
-            tensor: meta.name.clone(),
-            step: meta.step,
-        },
+    let file = file.display().to_string();
+    check_finite(&file, &meta.name, &values).map_err(|e| anyhow!(e))?;
+    Ok(Loaded {
+        file,
+        name: meta.name.clone(),
+        step: meta.step,
+        dtype: meta.dtype,
+        shape: meta.shape.clone(),
         values,
-    ))
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -180,8 +147,8 @@ struct CsvRow<'a> {
     w2: f64,
 }
 
-impl<'a> From<&'a CompareReport> for CsvRow<'a> {
-    fn from(r: &'a CompareReport) -> Self {
+impl<'a> From<&'a CompareOutput> for CsvRow<'a> {
+    fn from(r: &'a CompareOutput) -> Self {
         CsvRow {
             a: &r.a.tensor,
             b: &r.b.tensor,
@@ -197,7 +164,7 @@ impl<'a> From<&'a CompareReport> for CsvRow<'a> {
     }
 }
 
-fn table(r: &CompareReport) -> Vec<u8> {
+fn table(r: &CompareOutput) -> Vec<u8> {
     let mut table = Table::new(vec!["measure", "value"]);
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| sig(x, 6));
     for (name, value) in [

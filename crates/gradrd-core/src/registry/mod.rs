@@ -18,6 +18,7 @@
 //! | `fit` | [`fit::Fit`] | `gradrd.fit/1` |
 //! | `iid` | [`iid::Iid`] | `gradrd.iid/1` |
 //! | `evolve` | [`evolve::Evolve`] | `gradrd.evolve/1` |
+//! | `compare` | [`compare::Compare`] | `gradrd.compare/1` |
 //! | `dp` | [`dp::Dp`] | `gradrd.dp/1` |
 //!
 //! ```
@@ -43,6 +44,7 @@
 //! assert!(json["results"][0]["fits"][0]["params"]["scale"].as_f64().unwrap() > 0.9);
 //! ```
 
+pub mod compare;
 pub mod dp;
 pub mod evolve;
 pub mod failure;

@@ -81,12 +81,30 @@ impl InMemory {
         shape: Vec<u64>,
         values: Vec<f64>,
     ) {
+        let origin = self.label.clone();
+        self.push_from(origin, name, step, dtype, shape, values);
+    }
+
+    /// [`InMemory::push`] of a tensor that results and errors name as coming
+    /// from `origin` (a file path) rather than the source's label.
+    ///
+    /// # Panics
+    /// When `values` does not hold `shape`'s number of entries.
+    pub fn push_from(
+        &mut self,
+        origin: impl Into<String>,
+        name: impl Into<String>,
+        step: Option<u64>,
+        dtype: DType,
+        shape: Vec<u64>,
+        values: Vec<f64>,
+    ) {
         let info = TensorInfo {
             name: name.into(),
             step,
             dtype,
             shape,
-            origin: self.label.clone(),
+            origin: origin.into(),
         };
         assert_eq!(
             info.len(),
