@@ -22,7 +22,6 @@ use gradrd_core::compress::{
     replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
 };
 use gradrd_core::registry::sequence::Sequence;
-use gradrd_io::dump::Selected;
 use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
@@ -205,11 +204,7 @@ pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
-    let source = Selected::new(
-        &dump,
-        what.clone(),
-        dump.select(&args.select.to_selection()?),
-    );
+    let source = args.select.select(&dump, &args.dump)?;
     let sequence = Sequence::new(&source, &what)?;
     let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))

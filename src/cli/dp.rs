@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use clap::Args;
 use gradrd_core::registry::dp::{Dp, DpOptions};
 use gradrd_core::registry::Source as _;
-use gradrd_io::dump::Selected;
 use gradrd_report::table::full_precision as shortest;
 
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -66,11 +65,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
     let flag = super::analysis::same_name;
     super::analysis::validate(&options, flag)?;
     let dump = args.select.open(&args.dump)?;
-    let source = Selected::new(
-        &dump,
-        args.dump.display().to_string(),
-        dump.select(&args.select.to_selection()?),
-    );
+    let source = args.select.select(&dump, &args.dump)?;
     let report = super::analysis::run::<Dp>(&options, &source, flag)?;
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,

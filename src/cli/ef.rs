@@ -13,7 +13,6 @@ use gradrd_core::compress::{BitModel, Compressor, Feedback, PositionCoding, Run,
 use gradrd_core::quant::minifloat::{self, MiniFloat};
 use gradrd_core::quant::Codebook;
 use gradrd_core::registry::sequence::Sequence;
-use gradrd_io::dump::Selected;
 use gradrd_report::table::full_precision as shortest;
 use serde::Serialize;
 
@@ -384,11 +383,7 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
     let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
-    let source = Selected::new(
-        &dump,
-        what.clone(),
-        dump.select(&args.select.to_selection()?),
-    );
+    let source = args.select.select(&dump, &args.dump)?;
     let sequence = Sequence::new(&source, &what)?;
     let lambda = resolved.parameters.lambda.unwrap_or(0.0);
     let factory = resolved.factory(&sequence.names, &sequence.sizes, args.compression.k, lambda)?;

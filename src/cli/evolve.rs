@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use gradrd_core::registry::evolve::{Evolve, EvolveOutput};
-use gradrd_io::dump::Selected;
 
 use super::failure;
 use super::fit::ModelArgs;
@@ -32,11 +31,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
     let options = args.model.options();
     super::analysis::validate(&options, super::fit::flag)?;
     let dump = args.select.open(&args.dump)?;
-    let source = Selected::new(
-        &dump,
-        args.dump.display().to_string(),
-        dump.select(&args.select.to_selection()?),
-    );
+    let source = args.select.select(&dump, &args.dump)?;
     let report = super::analysis::run::<Evolve>(&options, &source, super::fit::flag)?;
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,

@@ -10,7 +10,6 @@ use gradrd_core::dist::FamilyKind;
 use gradrd_core::fit::LocMode;
 use gradrd_core::registry::fit::{Fit, FitOptions, FitOutput};
 use gradrd_core::registry::Outcome as _;
-use gradrd_io::dump::Selected;
 use serde::Serialize;
 
 use super::failure;
@@ -126,14 +125,11 @@ pub(super) fn parse_loc(text: &str) -> Result<LocMode, String> {
 
 pub fn run(args: FitArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
-    let selection = args.select.to_selection()?;
+    // a bad --tensor is reported before the dump is opened
+    args.select.to_selection()?;
     let options = args.model.options();
     let dump = args.select.open(&args.dump)?;
-    let source = Selected::new(
-        &dump,
-        args.dump.display().to_string(),
-        dump.select(&selection),
-    );
+    let source = args.select.select(&dump, &args.dump)?;
     let report = super::analysis::run::<Fit>(&options, &source, flag)?;
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use gradrd_core::analysis::iid::{self, PairKind, TestKind};
 use gradrd_core::registry::iid::{Iid, IidOptions, IidOutput};
-use gradrd_io::dump::Selected;
 use serde::Serialize;
 
 use super::failure;
@@ -106,11 +105,7 @@ pub fn run(args: IidArgs) -> anyhow::Result<Outcome> {
     let options = args.options();
     super::analysis::validate(&options, flag)?;
     let dump = args.select.open(&args.dump)?;
-    let source = Selected::new(
-        &dump,
-        args.dump.display().to_string(),
-        dump.select(&args.select.to_selection()?),
-    );
+    let source = args.select.select(&dump, &args.dump)?;
     let report = super::analysis::run::<Iid>(&options, &source, flag)?;
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
-use gradrd_io::dump::{Collisions, Dump, OpenOptions, Selection, StepRange};
+use gradrd_io::dump::{Collisions, Dump, OpenOptions, Selected, Selection, StepRange};
 
 /// `--collisions`: a tensor name that several files of one step hold.
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -46,6 +46,13 @@ impl SelectionArgs {
             super::message::note(&note.to_string());
         }
         Ok(dump)
+    }
+
+    /// The tensors of `dump` (opened from `path`) these options select, as
+    /// the source a registry analysis reads.
+    pub fn select<'d>(&self, dump: &'d Dump, path: &Path) -> anyhow::Result<Selected<'d>> {
+        let chosen = dump.select(&self.to_selection()?);
+        Ok(Selected::new(dump, path.display().to_string(), chosen))
     }
 
     pub fn to_selection(&self) -> anyhow::Result<Selection> {

@@ -12,7 +12,7 @@ use gradrd_core::compress::bits::widest;
 use gradrd_core::compress::stale::{replay_with_absences, StaleOutcome, StalePolicy};
 use gradrd_core::compress::Run;
 use gradrd_core::registry::sequence::Sequence;
-use gradrd_io::dump::{Selected, StepRange};
+use gradrd_io::dump::StepRange;
 use serde::Serialize;
 
 use super::ef::{name_of, CompressionArgs};
@@ -83,11 +83,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
     let dump = args.select.open(&args.dump)?;
     let skipped = super::failure::skipped(&dump);
     let what = args.dump.display().to_string();
-    let source = Selected::new(
-        &dump,
-        what.clone(),
-        dump.select(&args.select.to_selection()?),
-    );
+    let source = args.select.select(&dump, &args.dump)?;
     let sequence = Sequence::new(&source, &what)?;
     let present: Vec<bool> = sequence
         .steps
