@@ -79,20 +79,33 @@ fn cell(row: &BTreeMap<String, String>, column: &str) -> Option<f64> {
     (text != "–").then(|| text.parse().unwrap_or_else(|_| panic!("{column}: {text}")))
 }
 
+/// The JSON of `gradrd COMMAND <digits> --tensor TENSOR ARGS` and the rows
+/// of table `table` of a spec with the same selection and entry `body`.
+fn both_front_ends(
+    command: &str,
+    args: &[&str],
+    tensor: &str,
+    body: &str,
+    table: &str,
+) -> (Value, Vec<BTreeMap<String, String>>) {
+    let dump = digits();
+    let mut cli = vec![command, dump.to_str().unwrap(), "--tensor", tensor];
+    cli.extend(args);
+    let json = cli_json(&cli);
+    let dir = tempfile::tempdir().unwrap();
+    let rows = csv_rows(&report(dir.path(), tensor, body).join(table));
+    (json, rows)
+}
+
 #[test]
 fn fit_subcommand_and_spec_give_the_same_fits() {
-    let tensor = r"^fc[12]\.weight$";
-    let json = cli_json(&[
+    let (json, rows) = both_front_ends(
         "fit",
-        digits().to_str().unwrap(),
-        "--tensor",
-        tensor,
-        "--steps",
-        "100",
-    ]);
-    let dir = tempfile::tempdir().unwrap();
-    let folder = report(dir.path(), tensor, "kind = \"fit\"\nstep = 100");
-    let rows = csv_rows(&folder.join("01-fit.csv"));
+        &["--steps", "100"],
+        r"^fc[12]\.weight$",
+        "kind = \"fit\"\nstep = 100",
+        "01-fit.csv",
+    );
     let mut compared = 0;
     for result in json["results"].as_array().unwrap() {
         let tensor = result["tensor"].as_str().unwrap();
@@ -133,26 +146,13 @@ fn fit_subcommand_and_spec_give_the_same_fits() {
 fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
     // fc3.weight (640 entries) is too small for m = 3000: both front ends
     // keep its m = 100 results and leave the m = 3000 cells empty.
-    let tensor = r"weight$";
-    let json = cli_json(&[
+    let (json, rows) = both_front_ends(
         "iid",
-        digits().to_str().unwrap(),
-        "--tensor",
-        tensor,
-        "--sample-size",
-        "100,3000",
-        "--trials",
-        "20",
-        "--seed",
-        "7",
-    ]);
-    let dir = tempfile::tempdir().unwrap();
-    let folder = report(
-        dir.path(),
-        tensor,
+        &["--sample-size", "100,3000", "--trials", "20", "--seed", "7"],
+        r"weight$",
         "kind = \"iid\"\nsample_sizes = [100, 3000]\ntrials = 20\nseed = 7",
+        "01-iid.csv",
     );
-    let rows = csv_rows(&folder.join("01-iid.csv"));
     let mut compared = 0;
     for result in json["results"].as_array().unwrap() {
         let tensor = result["tensor"].as_str().unwrap();
@@ -185,22 +185,13 @@ fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
 
 #[test]
 fn evolve_subcommand_and_spec_give_the_same_rows() {
-    let tensor = r"^fc[23]\.weight$";
-    let json = cli_json(&[
+    let (json, rows) = both_front_ends(
         "evolve",
-        digits().to_str().unwrap(),
-        "--tensor",
-        tensor,
-        "--family",
-        "gennorm,normal",
-    ]);
-    let dir = tempfile::tempdir().unwrap();
-    let folder = report(
-        dir.path(),
-        tensor,
+        &["--family", "gennorm,normal"],
+        r"^fc[23]\.weight$",
         "kind = \"evolve\"\nfamilies = [\"gennorm\", \"normal\"]",
+        "01-evolve.csv",
     );
-    let rows = csv_rows(&folder.join("01-evolve.csv"));
     let json_rows = json["rows"].as_array().unwrap();
     assert_eq!(rows.len(), json_rows.len());
     assert!(
