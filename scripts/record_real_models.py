@@ -76,8 +76,7 @@ from safetensors.torch import load_file as st_load_file
 from safetensors.torch import save_file as st_save_file
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record_gradients import GradientRecorder, write_atomically  # noqa: E402
+from gradrd.torch import GradientRecorder, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|[0-9]+|[^\sA-Za-z_0-9]")

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,8 +30,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record_gradients import GradientRecorder  # noqa: E402
+from gradrd.torch import GradientRecorder
 
 
 class DigitsMLP(nn.Module):

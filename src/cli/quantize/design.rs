@@ -11,17 +11,14 @@
 //! is reserved when it lowers the MSE (`--zero-level auto`), and every
 //! codebook carries its nmse; notes are footnotes of the table.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use gradrd_core::analysis::prepare;
-use gradrd_core::dist::{ContinuousDist, FamilyKind, Model};
-use gradrd_core::fit::{fit, FitOptions, LocMode};
+use gradrd_core::dist::{FamilyKind, Model};
+use gradrd_core::fit::LocMode;
 use gradrd_core::quant::export::{CodebookDocument, CodebookManifest, MANIFEST_SCHEMA};
-use gradrd_core::quant::lloyd::design_for_density;
-use gradrd_core::quant::tensor::{design_for_tensor, ZeroLevel};
+use gradrd_core::quant::tensor::{design_documents, TensorDesignOptions, ZeroLevel};
 use gradrd_core::quant::{levels_from_bits, DesignSpec, LloydOptions};
 use gradrd_io::dump::file_name::file_component;
 use gradrd_io::dump::{f64_npy_bytes, Dump, TensorMeta};
@@ -179,23 +176,7 @@ fn design_model(
     let model = Model::from_params(args.family, &params).context("--param")?;
     specs
         .iter()
-        .map(|spec| {
-            let design = design_for_density(&model, spec, options).context("cannot design")?;
-            Ok(CodebookDocument::from_design(
-                &design,
-                args.family.to_string(),
-                model_params(&model),
-                "density",
-            ))
-        })
-        .collect()
-}
-
-fn model_params(model: &Model) -> BTreeMap<String, f64> {
-    model
-        .params()
-        .into_iter()
-        .map(|(name, value)| (name.to_string(), value))
+        .map(|spec| CodebookDocument::for_model(&model, spec, options).context("cannot design"))
         .collect()
 }
 
@@ -243,44 +224,16 @@ fn design_tensor(
     options: &LloydOptions,
 ) -> Result<Vec<CodebookDocument>, String> {
     let values = dump.read(meta).map_err(|e| e.to_string())?;
-    let sent: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let default_zeros = if args.empirical {
-        ZerosArg::Keep
-    } else {
-        ZerosArg::Auto
+    let options = TensorDesignOptions {
+        family: args.family,
+        empirical: args.empirical,
+        zeros: args.zeros.map(ZerosArg::policy),
+        nan: args.nan.policy(),
+        loc: args.loc,
+        zero_level: args.zero_level.rule(),
+        lloyd: *options,
     };
-    let zeros = args.zeros.unwrap_or(default_zeros).policy();
-    let prepared = prepare::prepare(values, zeros, args.nan.policy()).map_err(|e| e.to_string())?;
-    let fitted = if args.empirical {
-        None
-    } else {
-        let fit_options = FitOptions {
-            loc: args.loc,
-            ..FitOptions::default()
-        };
-        let fitted = fit(args.family, &prepared.values, &fit_options)
-            .map_err(|e| format!("{}: {e}", args.family))?;
-        Some(fitted.model)
-    };
-    let mut documents = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let designed = design_for_tensor(
-            fitted.as_ref(),
-            &prepared.values,
-            &sent,
-            spec.levels(),
-            spec.m(),
-            args.zero_level.rule(),
-            options,
-        )
-        .map_err(|e| e.to_string())?;
-        let params = fitted.as_ref().map(model_params).unwrap_or_default();
-        documents.push(CodebookDocument::from_tensor_design(
-            &designed,
-            args.family.to_string(),
-            params,
-        ));
-    }
+    let mut documents = design_documents(values, specs, &options)?;
     for doc in &mut documents {
         doc.tensor = Some(meta.name.clone());
         doc.step = meta.step;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use gradrd_core::analysis::prepare;
-use gradrd_core::quant::evaluate::{encode_all, evaluate_codebook};
+use gradrd_core::quant::evaluate::{evaluate_tensor, TensorEvaluation};
 use gradrd_core::quant::export::{parse_codebooks, CodebookDocument};
 use gradrd_core::quant::Codebook;
 use gradrd_io::dump::{Dump, TensorMeta};
@@ -40,34 +40,12 @@ pub struct EvalArgs {
     out: OutputArgs,
 }
 
-/// One tensor measured with one codebook.
-#[derive(Debug, Serialize)]
-struct Row {
-    tensor: String,
-    step: Option<u64>,
-    n: usize,
-    zero_fraction: f64,
-    levels: usize,
-    m: f64,
-    mse: f64,
-    distortion: f64,
-    /// Relative error `mse / mean(x²)`.
-    nmse: Option<f64>,
-    fixed_bits: f64,
-    entropy_bits: f64,
-    /// Indices through the real entropy coder (header included).
-    coded_bits: f64,
-    /// Set when the codebook is worse than sending zeros (nmse > 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 struct EvalReport {
     schema: &'static str,
     codebook: String,
     dump: String,
-    results: Vec<Row>,
+    results: Vec<TensorEvaluation>,
     errors: Vec<Failure>,
 }
 
@@ -90,7 +68,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
     let mut results = Vec::new();
     let mut errors = failure::skipped(&dump);
     for meta in selected {
-        match evaluate_tensor(&args, &dump, meta, &codebooks) {
+        match evaluate_selected(&args, &dump, meta, &codebooks) {
             Ok(mut rows) => results.append(&mut rows),
             Err(error) => errors.push(Failure {
                 file: Some(meta.file.display().to_string()),
@@ -152,43 +130,23 @@ fn codebooks_for<'a>(
     }
 }
 
-fn evaluate_tensor(
+fn evaluate_selected(
     args: &EvalArgs,
     dump: &Dump,
     meta: &TensorMeta,
     codebooks: &[(CodebookDocument, Codebook)],
-) -> Result<Vec<Row>, String> {
+) -> Result<Vec<TensorEvaluation>, String> {
     let chosen = codebooks_for(meta, codebooks)?;
     let values = dump.read(meta).map_err(|e| e.to_string())?;
     let prepared = prepare::prepare(values, prepare::ZeroPolicy::Keep, args.nan.policy())
         .map_err(|e| e.to_string())?;
-    let values = &prepared.values;
-    let power = values.iter().map(|x| x * x).sum::<f64>() / values.len() as f64;
-    let mut rows = Vec::with_capacity(chosen.len());
-    for codebook in chosen {
-        let indices = encode_all(codebook, values);
-        let m = args.m.unwrap_or(codebook.m());
-        let eval = evaluate_codebook(codebook, values, &indices, m).map_err(|e| e.to_string())?;
-        let nmse = (power > 0.0).then(|| eval.mse / power);
-        rows.push(Row {
-            tensor: meta.name.clone(),
-            step: meta.step,
-            n: eval.n,
-            zero_fraction: prepared.zero_fraction(),
-            levels: codebook.levels(),
-            m,
-            mse: eval.mse,
-            distortion: eval.distortion,
-            nmse,
-            fixed_bits: eval.fixed_bits,
-            entropy_bits: eval.entropy_bits,
-            coded_bits: eval.coded_bits,
-            note: nmse
-                .filter(|v| *v > 1.0)
-                .map(|v| format!("nmse {v:.3}: worse than sending zeros")),
-        });
-    }
-    Ok(rows)
+    chosen
+        .into_iter()
+        .map(|codebook| {
+            evaluate_tensor(codebook, meta.name.clone(), meta.step, &prepared, args.m)
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 fn table(report: &EvalReport) -> Vec<u8> {

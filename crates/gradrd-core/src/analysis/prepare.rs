@@ -65,7 +65,7 @@ impl Prepared {
 /// Why a tensor cannot be modelled.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PrepareError {
-    #[error("{nan} NaN and {inf} infinite values (use --nan omit to leave them out)")]
+    #[error("{nan} NaN and {inf} infinite values (nan = omit leaves them out)")]
     NonFinite { nan: usize, inf: usize },
     #[error("empty tensor: no values to fit")]
     Empty,

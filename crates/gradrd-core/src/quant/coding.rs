@@ -32,7 +32,9 @@
 //!
 //! The payload is the ANS words (32 bits each; none when `K = 1`), or the raw
 //! symbols. The coded size is `header_bits + payload_bits`, exactly what a
-//! receiver would read.
+//! receiver would read. On the wire ([`EncodedSymbols::to_bytes`]) the
+//! header bits are followed directly by the payload, most significant bit
+//! first, and the last byte is zero-padded: `⌈coded size / 8⌉` bytes.
 //! The model: used symbol `i` with count `c_i` gets weight
 //! `w_i = max(1, ⌊c_i 2^24 / n⌋)`; the shortfall to `2^24` is added to the
 //! most frequent symbol (first in order), an excess is taken from the
@@ -88,6 +90,8 @@ pub enum CodingError {
         position: usize,
         n: usize,
     },
+    #[error("coding: the stream announces {n} symbols, more than the {limit} allowed")]
+    TooLong { n: u64, limit: u64 },
     #[error("coding: the stream is corrupt or truncated ({0})")]
     Corrupt(&'static str),
     #[error("coding: the entropy coder failed ({0})")]
@@ -124,6 +128,78 @@ impl EncodedSymbols {
     /// The alphabet size the stream was coded for.
     pub fn alphabet(&self) -> u32 {
         self.alphabet
+    }
+
+    /// The stream as bytes on the wire: the header bits, then the payload
+    /// (ANS words most significant bit first, or the raw symbols), zero-padded
+    /// to a whole byte — `⌈total_bits / 8⌉` bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut wire = self.header.clone();
+        for &word in &self.words {
+            wire.push_bits(u64::from(word), 32);
+        }
+        wire.append(&self.raw, self.raw.len);
+        wire.bytes
+    }
+
+    /// Reads a stream written by [`EncodedSymbols::to_bytes`] for `alphabet`
+    /// (known to both sides). The header says how many symbols follow raw;
+    /// a modeled payload is the whole 32-bit words after the header, and
+    /// what is left must be the zero padding of the last byte.
+    /// Refuses a stream announcing more than `limit` symbols (see
+    /// [`decode_symbols_at_most`]).
+    pub fn from_bytes(
+        bytes: &[u8],
+        alphabet: u32,
+        limit: u64,
+    ) -> Result<EncodedSymbols, CodingError> {
+        if alphabet == 0 || u64::from(alphabet) > MAX_ALPHABET {
+            return Err(CodingError::Alphabet(u64::from(alphabet)));
+        }
+        let wire = BitBuffer {
+            bytes: bytes.to_vec(),
+            len: 8 * bytes.len() as u64,
+        };
+        let mut reader = BitReader::new(&wire);
+        let header = read_header(&mut reader, alphabet)?;
+        let n = header.symbols();
+        if n > limit {
+            return Err(CodingError::TooLong { n, limit });
+        }
+        let header_bits = reader.position;
+        let mut words = Vec::new();
+        let mut raw = BitBuffer::default();
+        let id_width = ceil_log2(u64::from(alphabet));
+        match &header {
+            Header::Empty => {}
+            Header::Raw { n } => {
+                if n.saturating_mul(u64::from(id_width)) > wire.len - header_bits {
+                    return Err(CodingError::Corrupt("raw symbols end early"));
+                }
+                for _ in 0..*n {
+                    raw.push_bits(reader.bits(id_width)?, id_width);
+                }
+            }
+            Header::Modeled { used, .. } if used.len() == 1 => {}
+            Header::Modeled { .. } => {
+                while wire.len - reader.position >= 32 {
+                    words.push(reader.bits(32)? as u32);
+                }
+            }
+        }
+        let padding = wire.len - reader.position;
+        if padding >= 8 || reader.bits(padding as u32)? != 0 {
+            return Err(CodingError::Corrupt("bytes after the stream"));
+        }
+        let mut header_bits_only = BitBuffer::default();
+        header_bits_only.append(&wire, header_bits);
+        Ok(EncodedSymbols {
+            alphabet,
+            header: header_bits_only,
+            words,
+            raw,
+            is_raw: matches!(header, Header::Raw { .. }),
+        })
     }
 }
 
@@ -236,25 +312,84 @@ pub fn encode_symbols(symbols: &[u32], alphabet: u32) -> Result<EncodedSymbols, 
 /// Decodes a stream of [`encode_symbols`] back to its symbols, reading the
 /// model from the header bits only.
 pub fn decode_symbols(encoded: &EncodedSymbols) -> Result<Vec<u32>, CodingError> {
+    decode_symbols_at_most(encoded, u64::MAX)
+}
+
+/// [`decode_symbols`], refusing a stream whose header announces more than
+/// `limit` symbols before anything is allocated (a stream from outside: a
+/// skewed model codes billions of symbols in a few bytes).
+pub fn decode_symbols_at_most(
+    encoded: &EncodedSymbols,
+    limit: u64,
+) -> Result<Vec<u32>, CodingError> {
     let alphabet = encoded.alphabet;
-    let mut reader = BitReader::new(&encoded.header);
+    let header = read_header(&mut BitReader::new(&encoded.header), alphabet)?;
+    let n = header.symbols();
+    if n > limit {
+        return Err(CodingError::TooLong { n, limit });
+    }
+    match header {
+        Header::Empty => Ok(Vec::new()),
+        Header::Raw { n } => {
+            let id_width = ceil_log2(u64::from(alphabet));
+            if n.saturating_mul(u64::from(id_width)) > encoded.raw.len {
+                return Err(CodingError::Corrupt("raw symbols end early"));
+            }
+            let mut raw = BitReader::new(&encoded.raw);
+            (0..n)
+                .map(|_| {
+                    let s = raw.bits(id_width)? as u32;
+                    if s < alphabet {
+                        Ok(s)
+                    } else {
+                        Err(CodingError::Corrupt("raw symbol beyond the alphabet"))
+                    }
+                })
+                .collect()
+        }
+        Header::Modeled { used, .. } if used.len() == 1 => Ok(vec![used[0]; n as usize]),
+        Header::Modeled { used, counts } => {
+            let model = categorical_model(&counts)?;
+            let mut decoder = DefaultAnsCoder::from_compressed(encoded.words.clone())
+                .map_err(|_| CodingError::Corrupt("payload"))?;
+            let ranks: Vec<usize> = decoder
+                .decode_iid_symbols(n as usize, &model)
+                .collect::<Result<_, _>>()
+                .map_err(|_| CodingError::Corrupt("payload"))?;
+            Ok(ranks.into_iter().map(|r| used[r]).collect())
+        }
+    }
+}
+
+/// What a symbol stream's header says.
+enum Header {
+    /// No symbols.
+    Empty,
+    /// `n` symbols sent raw.
+    Raw { n: u64 },
+    /// Symbols `used` (ascending) with their `counts`, ANS-coded.
+    Modeled { used: Vec<u32>, counts: Vec<u64> },
+}
+
+impl Header {
+    fn symbols(&self) -> u64 {
+        match self {
+            Header::Empty => 0,
+            Header::Raw { n } => *n,
+            Header::Modeled { counts, .. } => counts.iter().sum(),
+        }
+    }
+}
+
+/// Reads the header of the module docs for `alphabet`.
+fn read_header(reader: &mut BitReader<'_>, alphabet: u32) -> Result<Header, CodingError> {
     let n = reader.gamma()? - 1;
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok(Header::Empty);
     }
     let id_width = ceil_log2(u64::from(alphabet));
     if reader.bits(1)? == 0 {
-        let mut raw = BitReader::new(&encoded.raw);
-        return (0..n)
-            .map(|_| {
-                let s = raw.bits(id_width)? as u32;
-                if s < alphabet {
-                    Ok(s)
-                } else {
-                    Err(CodingError::Corrupt("raw symbol beyond the alphabet"))
-                }
-            })
-            .collect();
+        return Ok(Header::Raw { n });
     }
     let k = reader.gamma()?;
     if k > u64::from(alphabet) || k > n {
@@ -287,22 +422,15 @@ pub fn decode_symbols(encoded: &EncodedSymbols) -> Result<Vec<u32>, CodingError>
             }
         })
         .collect::<Result<_, _>>()?;
-    let partial: u64 = counts.iter().sum();
-    if partial >= n || counts.contains(&0) {
+    let partial = counts
+        .iter()
+        .try_fold(0u64, |sum, &c| sum.checked_add(c))
+        .filter(|&sum| sum < n);
+    let Some(partial) = partial.filter(|_| !counts.contains(&0)) else {
         return Err(CodingError::Corrupt("counts"));
-    }
+    };
     counts.push(n - partial);
-    if used.len() == 1 {
-        return Ok(vec![used[0]; n as usize]);
-    }
-    let model = categorical_model(&counts)?;
-    let mut decoder = DefaultAnsCoder::from_compressed(encoded.words.clone())
-        .map_err(|_| CodingError::Corrupt("payload"))?;
-    let ranks: Vec<usize> = decoder
-        .decode_iid_symbols(n as usize, &model)
-        .collect::<Result<_, _>>()
-        .map_err(|_| CodingError::Corrupt("payload"))?;
-    Ok(ranks.into_iter().map(|r| used[r]).collect())
+    Ok(Header::Modeled { used, counts })
 }
 
 /// The model of the used symbols (ranks `0..K`) from their counts.
@@ -621,6 +749,14 @@ impl BitBuffer {
             }
             self.bytes[byte] |= (bit as u8) << (7 - (self.len % 8));
             self.len += 1;
+        }
+    }
+
+    /// Appends the first `len` bits of `other`.
+    fn append(&mut self, other: &BitBuffer, len: u64) {
+        for i in 0..len {
+            let bit = (other.bytes[(i / 8) as usize] >> (7 - (i % 8))) & 1;
+            self.push_bits(u64::from(bit), 1);
         }
     }
 

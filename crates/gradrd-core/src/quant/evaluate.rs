@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::coding::coded_bits;
 use super::{entropy_bits, Codebook, QuantError};
+use crate::analysis::prepare::Prepared;
 
 /// How a codebook does on a set of values.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,6 +36,63 @@ pub struct CodebookEvaluation {
     pub coded_bits: f64,
     /// How many values fell in each cell.
     pub counts: Vec<u64>,
+}
+
+/// A codebook measured on one tensor, as `gradrd quantize eval` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensorEvaluation {
+    pub tensor: String,
+    pub step: Option<u64>,
+    pub n: usize,
+    pub zero_fraction: f64,
+    pub levels: usize,
+    pub m: f64,
+    pub mse: f64,
+    pub distortion: f64,
+    /// Relative error `mse / mean(x²)`.
+    pub nmse: Option<f64>,
+    pub fixed_bits: f64,
+    pub entropy_bits: f64,
+    /// Indices through the real entropy coder (header included).
+    pub coded_bits: f64,
+    /// Set when the codebook is worse than sending zeros (nmse > 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Measures `codebook` on the tensor `tensor` at `step` (its values
+/// prepared with every zero kept), with weight exponent `m` (the
+/// codebook's own when `None`).
+pub fn evaluate_tensor(
+    codebook: &Codebook,
+    tensor: String,
+    step: Option<u64>,
+    prepared: &Prepared,
+    m: Option<f64>,
+) -> Result<TensorEvaluation, QuantError> {
+    let values = &prepared.values;
+    let power = values.iter().map(|x| x * x).sum::<f64>() / values.len() as f64;
+    let indices = encode_all(codebook, values);
+    let m = m.unwrap_or(codebook.m());
+    let eval = evaluate_codebook(codebook, values, &indices, m)?;
+    let nmse = (power > 0.0).then(|| eval.mse / power);
+    Ok(TensorEvaluation {
+        tensor,
+        step,
+        n: eval.n,
+        zero_fraction: prepared.zero_fraction(),
+        levels: codebook.levels(),
+        m,
+        mse: eval.mse,
+        distortion: eval.distortion,
+        nmse,
+        fixed_bits: eval.fixed_bits,
+        entropy_bits: eval.entropy_bits,
+        coded_bits: eval.coded_bits,
+        note: nmse
+            .filter(|v| *v > 1.0)
+            .map(|v| format!("nmse {v:.3}: worse than sending zeros")),
+    })
 }
 
 /// The cell index of every value (`torch.bucketize(x / scale, thresholds)`).

@@ -26,8 +26,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::lloyd::design_for_density;
 use super::tensor::{TensorDesign, ZeroChoice};
-use super::{Codebook, CodebookError, Design};
+use super::{Codebook, CodebookError, Design, DesignSpec, LloydOptions, QuantError};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
 use crate::solver::TerminationReason;
 
@@ -163,6 +164,21 @@ impl CodebookDocument {
         }
     }
 
+    /// The document of a design on a given model (`--family`, `--param`).
+    pub fn for_model(
+        model: &Model,
+        spec: &DesignSpec,
+        options: &LloydOptions,
+    ) -> Result<Self, QuantError> {
+        let design = design_for_density(model, spec, options)?;
+        Ok(Self::from_design(
+            &design,
+            model.kind().to_string(),
+            params_of(model),
+            "density",
+        ))
+    }
+
     /// The document of a design for a recorded tensor: the fitted `family`
     /// and `params` when the model was used, `empirical` otherwise.
     pub fn from_tensor_design(
@@ -236,6 +252,15 @@ impl CodebookDocument {
             _ => String::new(),
         }
     }
+}
+
+/// A model's scipy-named parameters, as a document lists them.
+pub fn params_of(model: &Model) -> BTreeMap<String, f64> {
+    model
+        .params()
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
 }
 
 /// `log2(levels)` for a power of two.

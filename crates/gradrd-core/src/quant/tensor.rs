@@ -59,10 +59,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::empirical::design_from_samples;
+use super::export::{params_of, CodebookDocument};
 use super::lloyd::design_for_density;
 use super::{Codebook, Design, DesignSpec, LloydOptions, QuantError};
+use crate::analysis::prepare::{prepare, NanPolicy, ZeroPolicy};
 use crate::dist::{ContinuousDist, FamilyKind, Model};
-use crate::fit::{fit, FitError, FitOptions};
+use crate::fit::{fit, FitError, FitOptions, LocMode};
 
 /// Whether a design reserves a level at exactly 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +141,88 @@ pub fn sound_model(
             ))
         }
     }
+}
+
+/// How codebooks are designed for a recorded tensor
+/// (`gradrd quantize design --from`).
+#[derive(Debug, Clone)]
+pub struct TensorDesignOptions {
+    /// The family fitted to the tensor (the model the density design uses).
+    pub family: FamilyKind,
+    /// Lloyd-Max on the values instead of on the fitted model.
+    pub empirical: bool,
+    /// Exact zeros; `None`: the non-zeros for a fit ([`ZeroPolicy::Auto`]),
+    /// every value for an empirical design ([`ZeroPolicy::Keep`]).
+    pub zeros: Option<ZeroPolicy>,
+    pub nan: NanPolicy,
+    /// The fitted location.
+    pub loc: LocMode,
+    pub zero_level: ZeroLevel,
+    pub lloyd: LloydOptions,
+}
+
+impl Default for TensorDesignOptions {
+    fn default() -> Self {
+        TensorDesignOptions {
+            family: FamilyKind::GenNorm,
+            empirical: false,
+            zeros: None,
+            nan: NanPolicy::Error,
+            loc: LocMode::Free,
+            zero_level: ZeroLevel::Auto,
+            lloyd: LloydOptions::default(),
+        }
+    }
+}
+
+/// The codebook documents of one tensor's `values` (C order), one per
+/// `spec`: fit (unless empirical), then [`design_for_tensor`]. `Err` is a
+/// one-line reason (a failed fit is prefixed by its family).
+pub fn design_documents(
+    values: Vec<f64>,
+    specs: &[DesignSpec],
+    options: &TensorDesignOptions,
+) -> Result<Vec<CodebookDocument>, String> {
+    let sent: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let default_zeros = if options.empirical {
+        ZeroPolicy::Keep
+    } else {
+        ZeroPolicy::Auto
+    };
+    let zeros = options.zeros.unwrap_or(default_zeros);
+    let prepared = prepare(values, zeros, options.nan).map_err(|e| e.to_string())?;
+    let fitted = if options.empirical {
+        None
+    } else {
+        let fit_options = FitOptions {
+            loc: options.loc,
+            ..FitOptions::default()
+        };
+        let fitted = fit(options.family, &prepared.values, &fit_options)
+            .map_err(|e| format!("{}: {e}", options.family))?;
+        Some(fitted.model)
+    };
+    let params = fitted.as_ref().map(params_of).unwrap_or_default();
+    specs
+        .iter()
+        .map(|spec| {
+            let designed = design_for_tensor(
+                fitted.as_ref(),
+                &prepared.values,
+                &sent,
+                spec.levels(),
+                spec.m(),
+                options.zero_level,
+                &options.lloyd,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(CodebookDocument::from_tensor_design(
+                &designed,
+                options.family.to_string(),
+                params.clone(),
+            ))
+        })
+        .collect()
 }
 
 /// Designs the codebook of `levels` cells and weight exponent `m` for a

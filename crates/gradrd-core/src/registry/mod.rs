@@ -44,6 +44,7 @@
 //! assert!(json["results"][0]["fits"][0]["params"]["scale"].as_f64().unwrap() > 0.9);
 //! ```
 
+pub mod by_kind;
 pub mod compare;
 pub mod dp;
 pub mod evolve;

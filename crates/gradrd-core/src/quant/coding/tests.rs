@@ -271,6 +271,28 @@ proptest! {
     }
 
     #[test]
+    fn wire_bytes_are_the_counted_bits_and_decode_exactly(
+        alphabet in 1u32..300,
+        skew in 0usize..3,
+        len in 0usize..3000,
+        seed in any::<u64>(),
+    ) {
+        // skew 0: uniform (raw or modeled), 1: geometric-like, 2: one symbol
+        let mut rng = Pcg64::seed_from_u64(seed);
+        let symbols: Vec<u32> = match skew {
+            0 => (0..len).map(|_| rng.random_range(0..alphabet)).collect(),
+            1 => skewed_symbols(len, alphabet, seed),
+            _ => vec![alphabet - 1; len],
+        };
+        let encoded = encode_symbols(&symbols, alphabet).unwrap();
+        let bytes = encoded.to_bytes();
+        prop_assert_eq!(bytes.len() as u64, encoded.total_bits().div_ceil(8));
+        let read = EncodedSymbols::from_bytes(&bytes, alphabet, u64::MAX).unwrap();
+        prop_assert_eq!(&read, &encoded);
+        prop_assert_eq!(decode_symbols(&read).unwrap(), symbols);
+    }
+
+    #[test]
     fn position_sets_decode_exactly(
         n in 1usize..5000,
         picks in proptest::collection::vec(any::<u64>(), 0..400),
@@ -282,4 +304,38 @@ proptest! {
         prop_assert_eq!(decode_positions(&encoded).unwrap(), positions.clone());
         prop_assert!(encoded.total_bits() <= n as u64 + 2);
     }
+}
+
+#[test]
+fn wire_bytes_refuse_trailing_data_and_long_announcements() {
+    let symbols = skewed_symbols(500, 8, 3);
+    let encoded = encode_symbols(&symbols, 8).unwrap();
+    let mut bytes = encoded.to_bytes();
+    bytes.push(0);
+    assert!(matches!(
+        EncodedSymbols::from_bytes(&bytes, 8, u64::MAX),
+        Err(CodingError::Corrupt(_))
+    ));
+    bytes.pop();
+    assert_eq!(
+        EncodedSymbols::from_bytes(&bytes, 8, 499),
+        Err(CodingError::TooLong { n: 500, limit: 499 })
+    );
+    // a single-symbol stream has no payload: its header alone says n = 63
+    let single = encode_symbols(&[5; 63], 8).unwrap();
+    let bytes = single.to_bytes();
+    assert!(bytes.len() <= 3);
+    assert_eq!(
+        decode_symbols_at_most(&single, 62),
+        Err(CodingError::TooLong { n: 63, limit: 62 })
+    );
+    assert_eq!(
+        decode_symbols(&EncodedSymbols::from_bytes(&bytes, 8, 63).unwrap()).unwrap(),
+        vec![5; 63]
+    );
+    // a truncated raw stream
+    let raw = encode_symbols(&[1, 2, 3], 8).unwrap();
+    assert!(raw.is_raw());
+    let bytes = raw.to_bytes();
+    assert!(EncodedSymbols::from_bytes(&bytes[..1], 8, u64::MAX).is_err());
 }

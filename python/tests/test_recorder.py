@@ -1,21 +1,18 @@
-"""Checks for GradientRecorder: run with ``python3 scripts/test_record_gradients.py``.
-
-Each check compares the written files with ``param.grad`` computed independently by torch.
-"""
+"""gradrd.torch.GradientRecorder: every check compares the written files with
+``param.grad`` computed independently by torch."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record_gradients import GradientRecorder  # noqa: E402
+import gradrd
+from gradrd.torch import GradientRecorder
 
 
 def tiny_model() -> torch.nn.Module:
@@ -35,7 +32,7 @@ def read(path: Path):
         return handle.metadata(), {key: handle.get_tensor(key) for key in handle.keys()}
 
 
-def check_loop_mode_writes_param_grads_every_n_steps() -> None:
+def test_loop_mode_writes_param_grads_every_n_steps() -> None:
     model = tiny_model()
     with tempfile.TemporaryDirectory() as out:
         recorder = GradientRecorder(model, out, every=2, metadata={"run": "unit"})
@@ -58,7 +55,7 @@ def check_loop_mode_writes_param_grads_every_n_steps() -> None:
                 assert torch.equal(tensors[name], grad), name
 
 
-def check_hook_mode_matches_loop_mode() -> None:
+def test_hook_mode_matches_loop_mode() -> None:
     with tempfile.TemporaryDirectory() as loop_dir, tempfile.TemporaryDirectory() as hook_dir:
         loop_model, hook_model = tiny_model(), tiny_model()
         loop = GradientRecorder(loop_model, loop_dir)
@@ -79,7 +76,7 @@ def check_hook_mode_matches_loop_mode() -> None:
                 assert torch.equal(from_loop[key], from_hooks[key]), (step, key)
 
 
-def check_include_dtype_and_no_temporary_files() -> None:
+def test_include_dtype_and_no_temporary_files() -> None:
     model = tiny_model()
     with tempfile.TemporaryDirectory() as out:
         recorder = GradientRecorder(model, out, include=r"weight$", dtype=torch.float16)
@@ -92,7 +89,7 @@ def check_include_dtype_and_no_temporary_files() -> None:
         assert [p.name for p in Path(out).iterdir()] == ["step_000012.safetensors"]
 
 
-def check_order_is_model_order_not_name_order() -> None:
+def test_order_is_model_order_not_name_order() -> None:
     """safetensors sorts keys by name; ``order`` keeps named_parameters() order (and only written names)."""
     torch.manual_seed(0)
     model = torch.nn.Sequential()
@@ -116,7 +113,7 @@ def check_order_is_model_order_not_name_order() -> None:
         assert mode == 0o666 & ~umask, f"mode {mode:o}, not the umask's (mkstemp's 0600 left in place?)"
 
 
-def check_bad_arguments_are_rejected() -> None:
+def test_bad_arguments_are_rejected() -> None:
     for kwargs in ({"every": 0}, {"dtype": torch.int32}, {"metadata": {"step": 3}}):
         try:
             GradientRecorder(tiny_model(), "unused", **kwargs)
@@ -125,8 +122,45 @@ def check_bad_arguments_are_rejected() -> None:
         raise AssertionError(f"accepted {kwargs}")
 
 
-if __name__ == "__main__":
-    checks = [value for name, value in sorted(globals().items()) if name.startswith("check_")]
-    for check in checks:
-        check()
-        print(f"ok  {check.__name__}")
+def test_bf16_and_fp16_parameters_keep_their_width_and_read_back_exactly() -> None:
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Linear(5, 2))
+    model[0].to(torch.bfloat16)
+    model[1].to(torch.float16)
+    with tempfile.TemporaryDirectory() as out:
+        recorder = GradientRecorder(model, out)
+        x = torch.randn(4, 6, dtype=torch.bfloat16)
+        model[1](model[0](x).to(torch.float16)).float().square().sum().backward()
+        metadata, tensors = read(recorder.step(3))
+        assert metadata["dtype"] == "bfloat16,float16", metadata
+        assert tensors["0.weight"].dtype == torch.bfloat16
+        assert tensors["1.weight"].dtype == torch.float16
+        read_back = {name: array for name, step, array in gradrd.read(out)}
+        for name, param in model.named_parameters():
+            assert torch.equal(torch.from_numpy(read_back[name]), param.grad.double()), name
+
+
+def test_accumulated_gradients_are_the_sum_of_the_micro_batches() -> None:
+    model = tiny_model()
+    with tempfile.TemporaryDirectory() as loop_dir, tempfile.TemporaryDirectory() as hook_dir:
+        hook_model = tiny_model()
+        loop = GradientRecorder(model, loop_dir)
+        hooked = GradientRecorder(hook_model, hook_dir).attach()
+        expected = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
+        model.zero_grad(set_to_none=True)
+        hook_model.zero_grad(set_to_none=True)
+        for micro in range(3):
+            generator = torch.Generator().manual_seed(100 + micro)
+            inputs = torch.randn(11, 5, generator=generator)
+            model(inputs).square().sum().backward()
+            hook_model(inputs).square().sum().backward()
+            # each micro-batch's gradient alone, from a fresh copy
+            alone = tiny_model()
+            alone(inputs).square().sum().backward()
+            for n, p in alone.named_parameters():
+                expected[n] += p.grad
+        _, from_loop = read(loop.step(0))
+        _, from_hooks = read(hooked.step(0))
+        for name, total in expected.items():
+            torch.testing.assert_close(from_loop[name], total, rtol=1e-6, atol=1e-6)
+            assert torch.equal(from_hooks[name], from_loop[name]), name

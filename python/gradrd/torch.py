@@ -1,22 +1,29 @@
-"""Record per-step gradients of a PyTorch model as safetensors files gradrd reads.
+"""gradrd in a PyTorch training loop: record per-step gradients as safetensors
+files that every gradrd reader (``gradrd.read``, the CLI, a report spec) takes.
 
-One file per recorded step, ``{out_dir}/step_{step:06d}.safetensors``; the keys are
+One file per recorded step, ``{out}/step_{step:06d}.safetensors``; the keys are
 the parameter names from ``model.named_parameters()`` and ``__metadata__`` holds
 ``{"step": "<n>", "recorder": "gradrd", "recorder_version": "1", "dtype": ..., "torch": ...,
 "order": "[...]"}`` plus any string metadata you pass. ``order`` is a JSON list of the
 written names in ``model.named_parameters()`` order: safetensors stores tensors sorted by
-name, so without it a reader would lose the model's layer order. Files are written atomically (a temporary file
-in the same directory, then ``os.replace``), so a crashed run never leaves a
-half-written step behind.
+name, so without it a reader would lose the model's layer order. Gradients are stored in
+their parameter's own width unless ``dtype`` is given (a bf16 or fp16 model's gradients
+stay bf16/fp16: the values gradrd fits are the ones training produced; ``dtype`` names
+which). Files are written atomically (a temporary file in the same directory, then
+``os.replace``), so a crashed run never leaves a half-written step behind.
 
 Usage (loop mode, the default)::
 
-    from record_gradients import GradientRecorder
+    from gradrd.torch import GradientRecorder
     recorder = GradientRecorder(model, "grads/", every=50, include=r"weight$")
     for step, (x, y) in enumerate(loader):
         loss_fn(model(x), y).backward()
         recorder.step(step)          # reads param.grad; call before optimizer.step()/zero_grad()
         optimizer.step(); optimizer.zero_grad()
+
+With gradient accumulation, call ``recorder.step(step)`` once per optimizer step, after
+the last micro-batch's backward pass: ``param.grad`` then holds the accumulated gradient
+that the optimizer applies (hook mode captures the same, see below).
 
 Hook mode (``recorder.attach()``) captures each gradient in a
 ``register_post_accumulate_grad_hook`` (torch >= 2.1: the accumulated ``.grad``; the
@@ -28,7 +35,7 @@ as in loop mode; it writes what the hooks captured. ``recorder.detach()`` remove
 the hooks. In hook mode every backward pass copies the included gradients to the
 host, recorded step or not; use ``include`` to keep that small.
 
-Dependencies: torch and safetensors only.
+Dependencies: torch and safetensors (``pip install ./python[torch]``).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from safetensors.torch import save_file
 
 RECORDER_NAME = "gradrd"
 RECORDER_VERSION = "1"
+STORED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
 
 def write_atomically(target: Path, write: Callable[[str], None]) -> Path:
@@ -75,7 +83,8 @@ class GradientRecorder:
         out_dir: directory for the ``step_{step:06d}.safetensors`` files (created if missing).
         every: record the steps with ``step % every == 0``.
         include: regular expression (``re.search``) on parameter names; ``None`` records all.
-        dtype: floating dtype of the stored gradients (float32, float16, bfloat16, float64).
+        dtype: floating dtype of the stored gradients (float32, float16, bfloat16, float64);
+            ``None`` (the default) keeps each parameter's own width.
         metadata: extra ``str -> str`` entries for every file's ``__metadata__``.
     """
 
@@ -85,12 +94,12 @@ class GradientRecorder:
         out_dir: Union[str, os.PathLike],
         every: int = 1,
         include: Optional[Union[str, Pattern[str]]] = None,
-        dtype: torch.dtype = torch.float32,
+        dtype: Optional[torch.dtype] = None,
         metadata: Optional[Mapping[str, str]] = None,
     ) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
-        if dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        if dtype is not None and dtype not in STORED_DTYPES:
             raise ValueError(f"dtype must be a floating dtype safetensors stores, got {dtype}")
         extra = dict(metadata or {})
         for key, value in extra.items():
@@ -174,7 +183,16 @@ class GradientRecorder:
 
     def _host_copy(self, grad: torch.Tensor) -> torch.Tensor:
         dense = grad.to_dense() if grad.is_sparse else grad
-        return dense.detach().to(device="cpu", dtype=self.dtype, copy=True).contiguous()
+        dtype = self.dtype or dense.dtype
+        if dtype not in STORED_DTYPES:
+            raise TypeError(f"a gradient of dtype {dense.dtype} cannot be stored; pass dtype=")
+        return dense.detach().to(device="cpu", dtype=dtype, copy=True).contiguous()
+
+    @staticmethod
+    def _dtype_names(gradients: Mapping[str, torch.Tensor]) -> str:
+        """The stored dtypes: one name (``bfloat16``), or several joined by commas."""
+        names = sorted({str(g.dtype).replace("torch.", "") for g in gradients.values()})
+        return ",".join(names) if names else "none"
 
     def _write(self, step: int, gradients: Dict[str, torch.Tensor], skipped: List[str]) -> Path:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -184,7 +202,7 @@ class GradientRecorder:
             "step": str(step),
             "recorder": RECORDER_NAME,
             "recorder_version": RECORDER_VERSION,
-            "dtype": str(self.dtype).removeprefix("torch."),
+            "dtype": self._dtype_names(gradients),
             "torch": torch.__version__,
             "order": json.dumps(self._model_order(gradients)),
         }

@@ -1,0 +1,93 @@
+"""compare, iid, evolve and read on the shipped dumps, against the command
+line and scipy."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats as st
+from safetensors.numpy import load_file
+
+import gradrd
+from conftest import DATA, steps_of, without
+
+
+def test_compare_is_scipys_spearman_ks_and_wasserstein(cli, tmp_path):
+    rng = np.random.default_rng(7)
+    a = rng.laplace(0, 1.0, 2000)
+    b = 0.5 * a + rng.normal(0, 1.0, 2000)
+    ours = gradrd.compare(a, b)
+    rho, p = st.spearmanr(a, b)
+    assert ours["spearman_rho"] == pytest.approx(rho, rel=1e-12)
+    assert ours["spearman_p"] == pytest.approx(p, rel=1e-6)
+    ks = st.ks_2samp(a, b)
+    assert ours["ks"] == pytest.approx(ks.statistic, rel=1e-12)
+    assert ours["ks_p"] == pytest.approx(ks.pvalue, rel=1e-6)
+    assert ours["w1"] == pytest.approx(st.wasserstein_distance(a, b), rel=1e-10)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    from_cli = cli.json("compare", tmp_path / "a.npy", tmp_path / "b.npy")
+    assert without(ours, "a", "b") == without(from_cli, "a", "b")
+
+
+def test_iid_over_a_recorded_run_is_the_cli_study(cli):
+    folder = DATA / "digits-mlp"
+    from_cli = cli.json("iid", folder, "--trials", "20")
+    ours = gradrd.iid(steps_of(folder), trials=20)
+    assert ours["results"] == from_cli["results"]
+    assert without(ours, "dump", "results") == without(from_cli, "dump", "results")
+
+
+def test_evolve_over_a_recorded_run_is_the_cli_table(cli):
+    folder = DATA / "digits-cnn"
+    from_cli = cli.json("evolve", folder, "--family", "laplace", "--tensor", "conv1.weight")
+    steps = {step: {"conv1.weight": t["conv1.weight"]} for step, t in steps_of(folder).items()}
+    ours = gradrd.evolve(steps, families=["laplace"])
+    assert [without(r, "file") for r in ours["rows"]] == [without(r, "file") for r in from_cli["rows"]]
+
+
+def test_read_gives_the_stored_values_in_every_format():
+    path = DATA / "digits-mlp" / "step_000100.safetensors"
+    stored = load_file(str(path))
+    read = {name: (step, array) for name, step, array in gradrd.read(path)}
+    assert sorted(read) == sorted(stored)
+    for name, array in stored.items():
+        step, values = read[name]
+        assert step == 100
+        assert values.dtype == np.float64 and values.shape == array.shape
+        np.testing.assert_array_equal(values, array.astype(np.float64))
+    import torch
+
+    pt = DATA / "resnet-tiny" / "step_000200.pt"
+    state = torch.load(pt, weights_only=True)
+    flat = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, torch.Tensor) and value.is_floating_point():
+            flat[prefix] = value
+
+    walk("", state)
+    read = {name: array for name, _, array in gradrd.read(pt)}
+    assert set(flat) <= set(read)
+    for name, tensor in flat.items():
+        np.testing.assert_array_equal(read[name], tensor.double().numpy())
+
+
+def test_one_unreadable_file_is_reported_and_the_rest_is_read(tmp_path):
+    np.save(tmp_path / "step_1.npy", np.ones(3, dtype=np.float32))
+    (tmp_path / "step_2.npy").write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4',")
+    np.save(tmp_path / "step_3.npy", np.zeros(2, dtype=np.float32))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read = [(name, step) for name, step, _ in gradrd.read(tmp_path)]
+    assert [step for _, step in read] == [1, 3]
+    assert len(caught) == 1 and issubclass(caught[0].category, gradrd.GradrdWarning)
+    assert "step_2.npy" in str(caught[0].message)
+    assert [s for _, s, _ in gradrd.read(tmp_path, errors="skip")] == [1, 3]
+    with pytest.raises(gradrd.ReadError, match="step_2.npy"):
+        list(gradrd.read(tmp_path, errors="raise"))
