@@ -79,17 +79,19 @@ fn cell(row: &BTreeMap<String, String>, column: &str) -> Option<f64> {
     (text != "–").then(|| text.parse().unwrap_or_else(|_| panic!("{column}: {text}")))
 }
 
-/// The JSON of `gradrd COMMAND <digits> --tensor TENSOR ARGS` and the rows
-/// of table `table` of a spec with the same selection and entry `body`.
+/// The JSON of `gradrd COMMAND <digits> --tensor TENSOR ARGS` (`COMMAND`:
+/// the words before the dump) and the rows of table `table` of a spec with
+/// the same selection and entry `body`.
 fn both_front_ends(
-    command: &str,
+    command: &[&str],
     args: &[&str],
     tensor: &str,
     body: &str,
     table: &str,
 ) -> (Value, Vec<BTreeMap<String, String>>) {
     let dump = digits();
-    let mut cli = vec![command, dump.to_str().unwrap(), "--tensor", tensor];
+    let mut cli = command.to_vec();
+    cli.extend([dump.to_str().unwrap(), "--tensor", tensor]);
     cli.extend(args);
     let json = cli_json(&cli);
     let dir = tempfile::tempdir().unwrap();
@@ -100,7 +102,7 @@ fn both_front_ends(
 #[test]
 fn fit_subcommand_and_spec_give_the_same_fits() {
     let (json, rows) = both_front_ends(
-        "fit",
+        &["fit"],
         &["--steps", "100"],
         r"^fc[12]\.weight$",
         "kind = \"fit\"\nstep = 100",
@@ -147,7 +149,7 @@ fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
     // fc3.weight (640 entries) is too small for m = 3000: both front ends
     // keep its m = 100 results and leave the m = 3000 cells empty.
     let (json, rows) = both_front_ends(
-        "iid",
+        &["iid"],
         &["--sample-size", "100,3000", "--trials", "20", "--seed", "7"],
         r"weight$",
         "kind = \"iid\"\nsample_sizes = [100, 3000]\ntrials = 20\nseed = 7",
@@ -186,7 +188,7 @@ fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
 #[test]
 fn evolve_subcommand_and_spec_give_the_same_rows() {
     let (json, rows) = both_front_ends(
-        "evolve",
+        &["evolve"],
         &["--family", "gennorm,normal"],
         r"^fc[23]\.weight$",
         "kind = \"evolve\"\nfamilies = [\"gennorm\", \"normal\"]",
@@ -217,6 +219,45 @@ fn evolve_subcommand_and_spec_give_the_same_rows() {
                 expected[key].as_f64(),
                 "{row:?} {column}"
             );
+        }
+    }
+}
+
+#[test]
+fn rd_subcommand_and_spec_give_the_same_gaps() {
+    let (json, rows) = both_front_ends(
+        &["rd", "--from"],
+        &[
+            "--steps",
+            "100",
+            "--bits",
+            "2,3",
+            "--quantizers",
+            "m22,uniform-opt",
+            "--cells",
+            "128",
+            "--points",
+            "6",
+        ],
+        r"^fc2\.weight$",
+        "kind = \"rd\"\nstep = 100\nbits = [2, 3]\nquantizers = [\"m22\", \"uniform-opt\"]\ncells = 128\npoints = 6",
+        "01-rd_gaps.csv",
+    );
+    assert_eq!(json["tensor"], "fc2.weight");
+    let quantizers = json["quantizers"].as_array().unwrap();
+    assert_eq!(quantizers.len(), 4, "two quantizers × two rates");
+    assert_eq!(rows.len(), quantizers.len());
+    for (row, q) in rows.iter().zip(quantizers) {
+        assert_eq!(row["tensor"], "fc2.weight");
+        assert_eq!(row["quantizer"], q["name"].as_str().unwrap());
+        for (column, key) in [
+            ("nominal bits", "bits"),
+            ("coded bits", "coded_bits"),
+            ("distortion", "distortion"),
+            ("gap (bits)", "gap_bits"),
+            ("gap (dB)", "gap_db"),
+        ] {
+            assert_eq!(cell(row, column), q[key].as_f64(), "{row:?} {column}");
         }
     }
 }

@@ -20,6 +20,7 @@
 //! | `evolve` | [`evolve::Evolve`] | `gradrd.evolve/1` |
 //! | `compare` | [`compare::Compare`] | `gradrd.compare/1` |
 //! | `dp` | [`dp::Dp`] | `gradrd.dp/1` |
+//! | `rd` | [`rd::Rd`] | `gradrd.rd/1` |
 //!
 //! ```
 //! use gradrd_core::dtype::DType;
@@ -52,6 +53,7 @@ pub mod fit;
 pub mod iid;
 pub mod observer;
 pub mod parallel;
+pub mod rd;
 pub mod sequence;
 pub mod source;
 
