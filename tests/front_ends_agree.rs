@@ -261,3 +261,56 @@ fn rd_subcommand_and_spec_give_the_same_gaps() {
         }
     }
 }
+
+#[test]
+fn budget_subcommand_and_spec_give_the_same_budgets() {
+    let args = ["--k", "0.01", "--bits-per-entry", "3", "--max-bits", "6"];
+    let tensor = r"weight$";
+    let (json, rows) = both_front_ends(
+        &["budget"],
+        &args,
+        tensor,
+        "kind = \"budget\"\nk = [0.01]\nbits_per_entry = []",
+        "01-threshold_vs_topk.csv",
+    );
+    let s = &json["sparsity"];
+    let [row] = &rows[..] else {
+        panic!("one fraction, one row: {rows:?}")
+    };
+    assert_eq!(row["budget (entries)"], s["budget_entries"].to_string());
+    assert_eq!(row["threshold sent"], s["threshold"]["sent"].to_string());
+    for (column, value) in [
+        ("k", &s["k"]),
+        ("top-k error", &s["topk"]["total_error"]),
+        ("λ", &s["threshold"]["lambda"]),
+        ("threshold error", &s["threshold"]["total_error"]),
+        ("ratio", &s["error_ratio"]),
+    ] {
+        assert_eq!(cell(row, column), value.as_f64(), "{column}");
+    }
+
+    let (json, rows) = both_front_ends(
+        &["budget"],
+        &args,
+        tensor,
+        "kind = \"budget\"\nk = []\nbits_per_entry = [3]\nmax_bits = 6",
+        "01-bit_allocation.csv",
+    );
+    let a = &json["allocation"];
+    let tensors = a["tensors"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        tensors.len() + 2,
+        "a row per tensor, Σ n·D, gain"
+    );
+    for (row, t) in rows.iter().zip(tensors) {
+        assert_eq!(row["tensor"], t["tensor"].as_str().unwrap());
+        assert_eq!(row["entries"], t["n"].to_string());
+        assert_eq!(row["3 bits/entry"], t["bits"].to_string());
+    }
+    let total = &rows[tensors.len()];
+    assert_eq!(total["tensor"], "Σ n·D");
+    assert_eq!(cell(total, "3 bits/entry"), a["total_distortion"].as_f64());
+    let gain = &rows[tensors.len() + 1];
+    assert_eq!(cell(gain, "3 bits/entry"), a["gain_db"].as_f64());
+}

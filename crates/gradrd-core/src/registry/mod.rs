@@ -21,6 +21,7 @@
 //! | `compare` | [`compare::Compare`] | `gradrd.compare/1` |
 //! | `dp` | [`dp::Dp`] | `gradrd.dp/1` |
 //! | `rd` | [`rd::Rd`] | `gradrd.rd/1` |
+//! | `budget` | [`budget::Budget`] | `gradrd.budget/1` |
 //!
 //! ```
 //! use gradrd_core::dtype::DType;
@@ -45,6 +46,7 @@
 //! assert!(json["results"][0]["fits"][0]["params"]["scale"].as_f64().unwrap() > 0.9);
 //! ```
 
+pub mod budget;
 pub mod compare;
 pub mod dp;
 pub mod evolve;
