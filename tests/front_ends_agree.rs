@@ -79,17 +79,19 @@ fn cell(row: &BTreeMap<String, String>, column: &str) -> Option<f64> {
     (text != "–").then(|| text.parse().unwrap_or_else(|_| panic!("{column}: {text}")))
 }
 
-/// The JSON of `gradrd COMMAND <digits> --tensor TENSOR ARGS` and the rows
-/// of table `table` of a spec with the same selection and entry `body`.
+/// The JSON of `gradrd COMMAND <digits> --tensor TENSOR ARGS` (`COMMAND`:
+/// the words before the dump) and the rows of table `table` of a spec with
+/// the same selection and entry `body`.
 fn both_front_ends(
-    command: &str,
+    command: &[&str],
     args: &[&str],
     tensor: &str,
     body: &str,
     table: &str,
 ) -> (Value, Vec<BTreeMap<String, String>>) {
     let dump = digits();
-    let mut cli = vec![command, dump.to_str().unwrap(), "--tensor", tensor];
+    let mut cli = command.to_vec();
+    cli.extend([dump.to_str().unwrap(), "--tensor", tensor]);
     cli.extend(args);
     let json = cli_json(&cli);
     let dir = tempfile::tempdir().unwrap();
@@ -100,7 +102,7 @@ fn both_front_ends(
 #[test]
 fn fit_subcommand_and_spec_give_the_same_fits() {
     let (json, rows) = both_front_ends(
-        "fit",
+        &["fit"],
         &["--steps", "100"],
         r"^fc[12]\.weight$",
         "kind = \"fit\"\nstep = 100",
@@ -147,7 +149,7 @@ fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
     // fc3.weight (640 entries) is too small for m = 3000: both front ends
     // keep its m = 100 results and leave the m = 3000 cells empty.
     let (json, rows) = both_front_ends(
-        "iid",
+        &["iid"],
         &["--sample-size", "100,3000", "--trials", "20", "--seed", "7"],
         r"weight$",
         "kind = \"iid\"\nsample_sizes = [100, 3000]\ntrials = 20\nseed = 7",
@@ -186,7 +188,7 @@ fn iid_subcommand_and_spec_give_the_same_pass_ratios() {
 #[test]
 fn evolve_subcommand_and_spec_give_the_same_rows() {
     let (json, rows) = both_front_ends(
-        "evolve",
+        &["evolve"],
         &["--family", "gennorm,normal"],
         r"^fc[23]\.weight$",
         "kind = \"evolve\"\nfamilies = [\"gennorm\", \"normal\"]",
@@ -219,4 +221,96 @@ fn evolve_subcommand_and_spec_give_the_same_rows() {
             );
         }
     }
+}
+
+#[test]
+fn rd_subcommand_and_spec_give_the_same_gaps() {
+    let (json, rows) = both_front_ends(
+        &["rd", "--from"],
+        &[
+            "--steps",
+            "100",
+            "--bits",
+            "2,3",
+            "--quantizers",
+            "m22,uniform-opt",
+            "--cells",
+            "128",
+            "--points",
+            "6",
+        ],
+        r"^fc2\.weight$",
+        "kind = \"rd\"\nstep = 100\nbits = [2, 3]\nquantizers = [\"m22\", \"uniform-opt\"]\ncells = 128\npoints = 6",
+        "01-rd_gaps.csv",
+    );
+    assert_eq!(json["tensor"], "fc2.weight");
+    let quantizers = json["quantizers"].as_array().unwrap();
+    assert_eq!(quantizers.len(), 4, "two quantizers × two rates");
+    assert_eq!(rows.len(), quantizers.len());
+    for (row, q) in rows.iter().zip(quantizers) {
+        assert_eq!(row["tensor"], "fc2.weight");
+        assert_eq!(row["quantizer"], q["name"].as_str().unwrap());
+        for (column, key) in [
+            ("nominal bits", "bits"),
+            ("coded bits", "coded_bits"),
+            ("distortion", "distortion"),
+            ("gap (bits)", "gap_bits"),
+            ("gap (dB)", "gap_db"),
+        ] {
+            assert_eq!(cell(row, column), q[key].as_f64(), "{row:?} {column}");
+        }
+    }
+}
+
+#[test]
+fn budget_subcommand_and_spec_give_the_same_budgets() {
+    let args = ["--k", "0.01", "--bits-per-entry", "3", "--max-bits", "6"];
+    let tensor = r"weight$";
+    let (json, rows) = both_front_ends(
+        &["budget"],
+        &args,
+        tensor,
+        "kind = \"budget\"\nk = [0.01]\nbits_per_entry = []",
+        "01-threshold_vs_topk.csv",
+    );
+    let s = &json["sparsity"];
+    let [row] = &rows[..] else {
+        panic!("one fraction, one row: {rows:?}")
+    };
+    assert_eq!(row["budget (entries)"], s["budget_entries"].to_string());
+    assert_eq!(row["threshold sent"], s["threshold"]["sent"].to_string());
+    for (column, value) in [
+        ("k", &s["k"]),
+        ("top-k error", &s["topk"]["total_error"]),
+        ("λ", &s["threshold"]["lambda"]),
+        ("threshold error", &s["threshold"]["total_error"]),
+        ("ratio", &s["error_ratio"]),
+    ] {
+        assert_eq!(cell(row, column), value.as_f64(), "{column}");
+    }
+
+    let (json, rows) = both_front_ends(
+        &["budget"],
+        &args,
+        tensor,
+        "kind = \"budget\"\nk = []\nbits_per_entry = [3]\nmax_bits = 6",
+        "01-bit_allocation.csv",
+    );
+    let a = &json["allocation"];
+    let tensors = a["tensors"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        tensors.len() + 2,
+        "a row per tensor, Σ n·D, gain"
+    );
+    for (row, t) in rows.iter().zip(tensors) {
+        assert_eq!(row["tensor"], t["tensor"].as_str().unwrap());
+        assert_eq!(row["entries"], t["n"].to_string());
+        assert_eq!(row["3 bits/entry"], t["bits"].to_string());
+    }
+    let total = &rows[tensors.len()];
+    assert_eq!(total["tensor"], "Σ n·D");
+    assert_eq!(cell(total, "3 bits/entry"), a["total_distortion"].as_f64());
+    let gain = &rows[tensors.len() + 1];
+    assert_eq!(cell(gain, "3 bits/entry"), a["gain_db"].as_f64());
 }

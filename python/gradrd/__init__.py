@@ -9,7 +9,8 @@ tensors run in parallel), stops at the next tensor on Ctrl-C, and returns
 the same fields and numbers as the command line's ``--format json``.
 
 Analyses (the registry's kinds; ``gradrd.KINDS``): :func:`fit`,
-:func:`compare`, :func:`iid`, :func:`evolve`, :func:`dp`, and
+:func:`compare`, :func:`iid`, :func:`evolve`, :func:`dp`, :func:`rd`,
+:func:`budget`, and
 :func:`analyze` for any kind by name. Codebooks: :func:`design`,
 :func:`design_from`, :class:`Codebook`. Files: :func:`read` (every dump
 format the CLI reads) and :func:`run` (a report from a TOML spec).
@@ -38,6 +39,7 @@ __all__ = [
     "OptionError",
     "ReadError",
     "analyze",
+    "budget",
     "compare",
     "design",
     "design_from",
@@ -45,6 +47,7 @@ __all__ = [
     "evolve",
     "fit",
     "iid",
+    "rd",
     "read",
     "run",
 ]
@@ -63,9 +66,11 @@ Steps = Mapping[int, Mapping[str, Array]]
 """Tensors over training steps: ``{step: {name: array}}``."""
 
 
-def _tensors(data: Union[Array, Mapping[str, Array], Steps]) -> List[tuple]:
-    """``(name, step, dtype, array)`` for the extension from an array
-    (named ``x``), ``{name: array}`` or ``{step: {name: array}}``."""
+def _tensors(data: Union[None, Array, Mapping[str, Array], Steps]) -> List[tuple]:
+    """``(name, step, dtype, array)`` for the extension from nothing, an
+    array (named ``x``), ``{name: array}`` or ``{step: {name: array}}``."""
+    if data is None:
+        return []
     if not isinstance(data, Mapping):
         return [("x", None, *as_buffer(data, "x"))]
     tensors = []
@@ -80,9 +85,12 @@ def _tensors(data: Union[Array, Mapping[str, Array], Steps]) -> List[tuple]:
     return tensors
 
 
-def analyze(kind: str, data: Union[Array, Mapping[str, Array], Steps], **options: Any) -> dict:
+def analyze(
+    kind: str, data: Union[None, Array, Mapping[str, Array], Steps], **options: Any
+) -> dict:
     """Runs the registry's analysis ``kind`` (one of :data:`KINDS`) over
-    ``data`` — an array, ``{name: array}`` or ``{step: {name: array}}`` —
+    ``data`` — an array, ``{name: array}``, ``{step: {name: array}}``, or
+    ``None`` for a kind that studies a given model (``rd``) —
     with ``options`` named as the kind's option fields (the keys of a
     spec's ``[[analysis]]`` table), and returns its whole output: the
     ``gradrd.<kind>/N`` document of ``gradrd <kind> --format json``.
@@ -208,6 +216,28 @@ def dp(steps: Steps, **options: Any) -> dict:
 def _forwarded(name: str, doc: str) -> property:
     """A read-only attribute of the extension's codebook."""
     return property(lambda self: getattr(self._inner, name), doc=doc)
+
+
+def rd(x: Optional[Array] = None, **options: Any) -> dict:
+    """The rate-distortion function of a source (``gradrd rd``) by
+    Blahut–Arimoto, its Shannon lower bound, and each quantizer's gap to it.
+    The source is the ``family`` fit of ``x``, or — without ``x`` — the model
+    ``family`` with ``params`` (scipy's names), studied on ``samples`` seeded
+    draws. Options (defaults as the CLI's): ``family``, ``params``,
+    ``samples``, ``loc``, ``nan``, ``m``, ``bits``, ``quantizers``, ``seed``,
+    ``cells``, ``points``, ``iterations``. Returns the ``gradrd.rd/1``
+    document."""
+    return analyze("rd", x, **options)
+
+
+def budget(steps: Steps, **options: Any) -> dict:
+    """Total-error budgets over ``{step: {name: array}}`` (``gradrd
+    budget``): hard threshold against top-k at an equal total budget
+    (``k``, ``budget_unit``, ``positions``, ``feedback``, ``gamma``), and the
+    per-tensor bit allocation under an average of ``bits_per_entry`` bits
+    (``max_bits``, ``m``). ``k=None`` or ``bits_per_entry=None`` leaves that
+    part out. Returns the ``gradrd.budget/1`` document."""
+    return analyze("budget", steps, **options)
 
 
 class Codebook:

@@ -91,3 +91,38 @@ def test_one_unreadable_file_is_reported_and_the_rest_is_read(tmp_path):
     assert [s for _, s, _ in gradrd.read(tmp_path, errors="skip")] == [1, 3]
     with pytest.raises(gradrd.ReadError, match="step_2.npy"):
         list(gradrd.read(tmp_path, errors="raise"))
+
+
+def test_rd_of_a_given_model_is_the_cli_curve_and_the_gaussian_limit(cli):
+    from_cli = cli.json("rd", "--family", "normal", "--param", "scale=2", "--bits", "2,3")
+    ours = gradrd.rd(family="normal", params={"scale": 2.0}, bits=[2, 3])
+    assert ours == from_cli
+    # Shannon: R(D) = ½ log2(σ²/D) for a Gaussian source of variance σ² = 4;
+    # the discretized curve is within 0.01 bit up to 3 bits and within its
+    # own stated bracket (max_bracket_bits) beyond
+    for point in ours["curve"]:
+        if 0 < point["distortion"] < 4.0:
+            exact = 0.5 * np.log2(4.0 / point["distortion"])
+            tolerance = 0.01 if exact <= 3.0 else ours["max_bracket_bits"]
+            assert point["rate"] == pytest.approx(exact, abs=tolerance)
+
+
+def test_rd_of_a_real_tensor_is_the_cli_study(cli):
+    folder = DATA / "digits-mlp"
+    path = folder / "step_000200.safetensors"
+    tensor = load_file(str(path))["fc2.weight"]
+    from_cli = cli.json("rd", "--from", path, "--tensor", "fc2.weight", "--bits", "2")
+    ours = gradrd.rd(tensor, bits=[2])
+    assert without(ours, "tensor", "step") == without(from_cli, "tensor", "step")
+
+
+def test_budget_over_a_recorded_run_is_the_cli_study(cli):
+    folder = DATA / "digits-mlp"
+    from_cli = cli.json("budget", folder, "--tensor", "weight$")
+    # the stored float32 arrays: the budget counts full precision in their width
+    steps = {
+        int(path.stem.split("_")[1]): {n: a for n, a in load_file(str(path)).items() if n.endswith("weight")}
+        for path in sorted(folder.glob("step_*.safetensors"))
+    }
+    ours = gradrd.budget(steps)
+    assert without(ours, "dump") == without(from_cli, "dump")

@@ -12,18 +12,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail};
 use clap::Args;
-use gradrd_core::compress::bits::{full_precision_bits, widest};
-use gradrd_core::compress::budget::{
-    allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget, RatePoint,
+use gradrd_core::compress::budget::Budget as Total;
+use gradrd_core::compress::PositionCoding;
+use gradrd_core::registry::budget::{
+    BitAllocation, Budget, BudgetOptions, BudgetOutput, BudgetUnit, FeedbackKind, SparsityBudget,
 };
-use gradrd_core::compress::{
-    replay_totals, BitModel, Compressor, Feedback, PositionCoding, RunTotals, Scope,
-};
-use gradrd_core::registry::sequence::Sequence;
+use gradrd_core::registry::Source as _;
 use gradrd_report::table::full_precision as shortest;
-use serde::Serialize;
 
 use super::ef::FeedbackArg;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
@@ -76,278 +72,52 @@ enum PositionsArg {
     Entropy,
 }
 
-#[derive(Debug, Serialize)]
-struct Replay {
-    sent: u64,
-    bits: f64,
-    total_error: f64,
-}
-
-impl From<RunTotals> for Replay {
-    fn from(t: RunTotals) -> Self {
-        Replay {
-            sent: t.sent,
-            bits: t.bits,
-            total_error: t.total_error,
+impl BudgetArgs {
+    fn options(&self) -> BudgetOptions {
+        BudgetOptions {
+            k: Some(self.k),
+            budget_unit: match self.budget_unit {
+                UnitArg::Entries => BudgetUnit::Entries,
+                UnitArg::Bits => BudgetUnit::Bits,
+            },
+            positions: match self.positions {
+                PositionsArg::Index => PositionCoding::Index,
+                PositionsArg::Entropy => PositionCoding::Entropy,
+            },
+            feedback: match self.feedback {
+                FeedbackArg::None => FeedbackKind::None,
+                FeedbackArg::Full => FeedbackKind::Full,
+                FeedbackArg::Decay => FeedbackKind::Decay,
+            },
+            gamma: self.gamma,
+            bits_per_entry: Some(self.bits_per_entry),
+            max_bits: self.max_bits,
+            m: self.m,
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-struct ThresholdReplay {
-    lambda: f64,
-    sent: u64,
-    bits: f64,
-    total_error: f64,
-    evaluations: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct SparsityBudget {
-    k: f64,
-    /// The equal total budget: `{"entries": N}` or `{"bits": B}` (top-k's spend).
-    budget: Budget,
-    budget_entries: u64,
-    topk: Replay,
-    /// Global top-k at the same fraction (its spend differs by rounding).
-    topk_global: Replay,
-    threshold: ThresholdReplay,
-    /// `threshold` or `topk`: the smaller total error at the equal budget.
-    winner: &'static str,
-    /// Total error of the threshold over that of top-k.
-    error_ratio: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct AllocationRow {
-    tensor: String,
-    n: usize,
-    /// The width the tensor is stored in, bits per entry.
-    stored_bits: f64,
-    bits: u32,
-    distortion: f64,
-    /// The greedy hull allocation's rate (equal to `bits` when greedy is exact).
-    greedy_bits: u32,
-    equal_bits: u32,
-    equal_distortion: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct BitAllocation {
-    bits_per_entry: u32,
-    budget_bits: f64,
-    /// FedAvg bits of one step (every entry at its stored width) over
-    /// `budget_bits`.
-    reduction: f64,
-    /// `exact` (dynamic programming) or `greedy` (hull greedy, when the
-    /// exact table is too large).
-    method: &'static str,
-    spent_bits: f64,
-    m: f64,
-    total_distortion: f64,
-    /// The greedy marginal-return allocation on the convex hulls.
-    greedy_total_distortion: f64,
-    equal_total_distortion: f64,
-    /// `10 log10(equal / allocated)`.
-    gain_db: f64,
-    greedy_gain_db: f64,
-    /// Greedy never passed over a better segment (then it is optimal for
-    /// the bits it spent).
-    greedy_lagrangian_optimal: bool,
-    tensors: Vec<AllocationRow>,
-    /// Per tensor: D(R) per entry for R = 0..max_bits.
-    curves: Vec<Vec<RatePoint>>,
-}
-
-#[derive(Debug, Serialize)]
-struct BudgetReport {
-    schema: &'static str,
-    dump: String,
-    feedback: &'static str,
-    steps: usize,
-    entries_per_step: usize,
-    /// Bits per value sent at full precision by top-k and the threshold: the
-    /// widest stored width of the selected tensors.
-    value_bits: f64,
-    /// FedAvg bits of one step over its entries (16 for a bf16 dump).
-    full_precision_bits_per_entry: f64,
-    sparsity: SparsityBudget,
-    allocation: BitAllocation,
 }
 
 pub fn run(args: BudgetArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
-    if !(args.k > 0.0 && args.k <= 1.0) {
-        bail!("--k must be a fraction in (0, 1], got {}", args.k);
-    }
-    if !(1..=12).contains(&args.max_bits) {
-        bail!("--max-bits must be between 1 and 12, got {}", args.max_bits);
-    }
-    if !(1..=args.max_bits).contains(&args.bits_per_entry) {
-        bail!(
-            "--bits-per-entry must be between 1 and --max-bits ({}), got {}",
-            args.max_bits,
-            args.bits_per_entry
-        );
-    }
-    if !(args.m.is_finite() && args.m >= 0.0) {
-        bail!("--m must be finite and >= 0, got {}", args.m);
-    }
-    let feedback = match args.feedback {
-        FeedbackArg::None => Feedback::None,
-        FeedbackArg::Full => Feedback::Full,
-        FeedbackArg::Decay if (0.0..=1.0).contains(&args.gamma) => {
-            Feedback::Decay { gamma: args.gamma }
-        }
-        FeedbackArg::Decay => bail!("--gamma must be in [0, 1], got {}", args.gamma),
-    };
+    let options = args.options();
+    let flag = super::analysis::same_name;
+    super::analysis::validate(&options, flag)?;
     let dump = args.select.open(&args.dump)?;
-    let skipped = super::failure::skipped(&dump);
-    let what = args.dump.display().to_string();
     let source = args.select.select(&dump, &args.dump)?;
-    let sequence = Sequence::new(&source, &what)?;
-    let steps: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
-        .map(|i| sequence.read(i))
-        .collect::<Result<_, _>>()?;
-    let widths = sequence.stored_bits();
-    let bits = BitModel {
-        positions: match args.positions {
-            PositionsArg::Index => PositionCoding::Index,
-            PositionsArg::Entropy => PositionCoding::Entropy,
-        },
-        value_bits: widest(&widths),
-    };
-    let named = |e: gradrd_core::compress::RunError| {
-        anyhow!(
-            "tensor '{}': {}",
-            super::ef::name_of(&sequence, e.tensor),
-            e.error
-        )
-    };
-    let top = |_, _| Compressor::TopK { fraction: args.k };
-    let topk = replay_totals(&steps, Scope::PerTensor, top, feedback, bits, 0).map_err(named)?;
-    let topk_global =
-        replay_totals(&steps, Scope::Global, top, feedback, bits, 0).map_err(named)?;
-    let budget = match args.budget_unit {
-        UnitArg::Entries => Budget::Entries(topk.sent),
-        UnitArg::Bits => Budget::Bits(topk.bits),
-    };
-    let search = threshold_for(&steps, feedback, bits, budget).map_err(named)?;
-    let winner = if search.totals.total_error < topk.total_error {
-        "threshold"
-    } else {
-        "topk"
-    };
-    let sparsity = SparsityBudget {
-        k: args.k,
-        budget,
-        budget_entries: topk.sent,
-        topk: topk.into(),
-        topk_global: topk_global.into(),
-        threshold: ThresholdReplay {
-            lambda: search.lambda,
-            sent: search.totals.sent,
-            bits: search.totals.bits,
-            total_error: search.totals.total_error,
-            evaluations: search.evaluations,
-        },
-        winner,
-        error_ratio: search.totals.total_error / topk.total_error,
-    };
-    let allocation = allocate(&args, &sequence, &steps, &widths)?;
-    let entries_per_step: usize = sequence.sizes.iter().sum();
-    let report = BudgetReport {
-        schema: "gradrd.budget/1",
-        dump: what,
-        feedback: feedback.name(),
-        steps: steps.len(),
-        entries_per_step,
-        value_bits: bits.value_bits,
-        full_precision_bits_per_entry: full_precision_bits(&sequence.sizes, &widths)
-            / entries_per_step as f64,
-        sparsity,
-        allocation,
+    let report = super::analysis::run::<Budget>(&options, &source, flag)?;
+    let (Some(sparsity), Some(allocation)) = (&report.sparsity, &report.allocation) else {
+        unreachable!("k and bits_per_entry are set");
     };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
-        Format::Csv => csv_bytes(&report.allocation.tensors)?,
-        Format::Table => table(&report),
+        Format::Csv => csv_bytes(&allocation.tensors)?,
+        Format::Table => table(&report, sparsity, allocation),
     };
     args.out.emit(&bytes)?;
-    Ok(super::failure::finish(&skipped))
+    Ok(super::failure::finish(source.unreadable()))
 }
 
-fn allocate(
-    args: &BudgetArgs,
-    sequence: &Sequence,
-    steps: &[Vec<Vec<f64>>],
-    widths: &[f64],
-) -> anyhow::Result<BitAllocation> {
-    let curves = pooled_curves(steps, args.max_bits, args.m).map_err(|(i, e)| {
-        anyhow!(
-            "tensor '{}': quantizer design failed: {e}",
-            sequence.names[i]
-        )
-    })?;
-    let sizes = &sequence.sizes;
-    let entries: usize = sizes.iter().sum();
-    let budget = f64::from(args.bits_per_entry) * entries as f64;
-    let greedy = allocate_bits(sizes, &curves, budget)?;
-    let exact = allocate_bits_exact(sizes, &curves, budget)?;
-    let greedy_total_distortion = greedy.total_distortion;
-    let greedy_bits: Vec<u32> = greedy.tensors.iter().map(|t| t.bits).collect();
-    let greedy_lagrangian_optimal = greedy.lagrangian_optimal;
-    let (method, chosen) = match exact {
-        Some(exact) => ("exact", exact),
-        None => ("greedy", greedy),
-    };
-    let equal = args.bits_per_entry as usize;
-    let equal_total: f64 = sizes
-        .iter()
-        .zip(&curves)
-        .map(|(&n, c)| n as f64 * c[equal].distortion)
-        .sum();
-    let tensors = sequence
-        .names
-        .iter()
-        .zip(sizes)
-        .zip(widths)
-        .zip(&chosen.tensors)
-        .zip(&curves)
-        .zip(greedy_bits)
-        .map(
-            |(((((name, &n), &stored_bits), a), c), greedy_bits)| AllocationRow {
-                tensor: name.clone(),
-                n,
-                stored_bits,
-                bits: a.bits,
-                greedy_bits,
-                distortion: a.distortion,
-                equal_bits: args.bits_per_entry,
-                equal_distortion: c[equal].distortion,
-            },
-        )
-        .collect();
-    Ok(BitAllocation {
-        bits_per_entry: args.bits_per_entry,
-        budget_bits: budget,
-        reduction: full_precision_bits(sizes, widths) / budget,
-        method,
-        spent_bits: chosen.spent_bits,
-        m: args.m,
-        total_distortion: chosen.total_distortion,
-        greedy_total_distortion,
-        equal_total_distortion: equal_total,
-        gain_db: 10.0 * (equal_total / chosen.total_distortion).log10(),
-        greedy_gain_db: 10.0 * (equal_total / greedy_total_distortion).log10(),
-        greedy_lagrangian_optimal,
-        tensors,
-        curves,
-    })
-}
-
-fn table(report: &BudgetReport) -> Vec<u8> {
-    let s = &report.sparsity;
+fn table(report: &BudgetOutput, s: &SparsityBudget, a: &BitAllocation) -> Vec<u8> {
     let mut text = format!(
         "{} steps × {} entries ({} bits/entry as stored, values sent at {} bits), {} feedback\n\
          equal total budget: {} (top-k, k = {} per tensor)\n\
@@ -361,8 +131,8 @@ fn table(report: &BudgetReport) -> Vec<u8> {
         report.value_bits,
         report.feedback,
         match s.budget {
-            Budget::Entries(n) => format!("{n} entries"),
-            Budget::Bits(b) => format!("{b} bits"),
+            Total::Entries(n) => format!("{n} entries"),
+            Total::Bits(b) => format!("{b} bits"),
         },
         s.k,
         s.topk.sent,
@@ -378,7 +148,6 @@ fn table(report: &BudgetReport) -> Vec<u8> {
         s.winner,
         sig(s.error_ratio, 4),
     );
-    let a = &report.allocation;
     text.push_str(&format!(
         "bit allocation ({}): {} bits per entry on average ({} bits per step, {} spent, {}x fewer than full precision)\n",
         a.method,

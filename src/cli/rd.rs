@@ -11,21 +11,17 @@
 //! `10 log10(distortion / D(coded_bits))` dB. M22 is the M-weighted Lloyd-Max
 //! codebook designed on the model at that rate.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 
-use gradrd_core::analysis::{
-    prepare, rd_study, QuantizerFailure, QuantizerPoint, RdStudySettings, ZeroPolicy,
-};
-use gradrd_core::dist::{ContinuousDist, FamilyKind, Model};
-use gradrd_core::fit::{fit, FitOptions, LocMode};
-use gradrd_core::quant::baseline::BaselineKind;
+use gradrd_core::dist::FamilyKind;
+use gradrd_core::fit::LocMode;
 use gradrd_core::quant::rd::{BaOptions, CurvePoint};
-use gradrd_core::quant::tensor::sound_model;
-use rand::SeedableRng;
+use gradrd_core::registry::rd::{Rd, RdOptions, RdOutput};
+use gradrd_core::registry::source::InMemory;
+use gradrd_core::registry::{Outcome as _, Source as _};
 use serde::Serialize;
 
 use super::fit::{parse_loc, parse_param, NanArg};
@@ -84,83 +80,58 @@ pub struct RdArgs {
     out: OutputArgs,
 }
 
-#[derive(Debug, Serialize)]
-struct RdReport {
-    schema: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tensor: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    step: Option<u64>,
-    family: FamilyKind,
-    params: BTreeMap<String, f64>,
-    m: f64,
-    /// Values the quantizers were run on.
-    n: usize,
-    max_distortion: f64,
-    /// Source cells of the discretization and iterations per point.
-    cells: usize,
-    iterations: usize,
-    /// Why the fitted family was replaced (see `quant::tensor::sound_model`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-    /// Largest Blahut bracket at a stop, bits (a loose certificate, see `quant::rd`).
-    max_bracket_bits: f64,
-    curve: Vec<CurvePoint>,
-    slb: Option<Vec<CurvePoint>>,
-    quantizers: Vec<QuantizerPoint>,
-    errors: Vec<QuantizerFailure>,
-    /// Rates too low for a scheme's side information on this tensor (no
-    /// point, not an error).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    too_low: Vec<QuantizerFailure>,
+impl RdArgs {
+    /// The registry's options: a model from `--param` without `--from`,
+    /// the tensor's fit with it.
+    fn options(&self) -> RdOptions {
+        RdOptions {
+            family: self.family,
+            params: self
+                .from
+                .is_none()
+                .then(|| self.params.iter().cloned().collect()),
+            samples: self.samples,
+            loc: self.loc,
+            nan: self.nan.policy(),
+            m: self.m,
+            bits: self.bits.clone(),
+            quantizers: self.quantizers.clone(),
+            seed: self.seed,
+            cells: self.cells,
+            points: self.points,
+            iterations: self.iterations,
+        }
+    }
+}
+
+/// The flag of an option field.
+fn flag(field: &str) -> String {
+    match field {
+        "params" => "--param".to_string(),
+        other => super::analysis::same_name(other),
+    }
 }
 
 pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
     super::output::check_writable(&args.out.output)?;
-    let kinds = quantizer_kinds(&args.quantizers)?;
-    if args.bits.is_empty() || args.bits.iter().any(|b| !(1..=16).contains(b)) {
-        bail!("--bits: every rate must be between 1 and 16");
-    }
-    if !(1..=100_000).contains(&args.iterations) {
-        bail!(
-            "--iterations must be between 1 and 100000, got {}",
-            args.iterations
-        );
-    }
-    let (model, values, tensor, step, note) = source(&args)?;
-    let settings = RdStudySettings {
-        m: args.m,
-        bits: args.bits.clone(),
-        quantizers: kinds,
-        seed: args.seed,
-        cells: args.cells,
-        points: args.points,
-        iterations: args.iterations,
-    };
-    let study = rd_study(&model, &values, &settings)
-        .map_err(|e| anyhow::anyhow!("cannot compute R(D): {e}"))?;
-    let report = RdReport {
-        schema: "gradrd.rd/1",
-        tensor,
-        step,
-        family: model.kind(),
-        params: model
-            .params()
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect(),
-        m: args.m,
-        n: values.len(),
-        max_distortion: study.curve.max_distortion,
-        cells: study.curve.source_cells,
-        iterations: args.iterations,
-        note,
-        max_bracket_bits: study.max_bracket_bits(),
-        curve: study.curve.curve_points(),
-        slb: study.slb,
-        quantizers: study.quantizers,
-        errors: study.failures,
-        too_low: study.too_low,
+    let options = args.options();
+    super::analysis::validate(&options, flag)?;
+    let report = match &args.from {
+        None => super::analysis::run::<Rd>(&options, &InMemory::new("model"), flag)?,
+        Some(path) => {
+            if !args.params.is_empty() {
+                bail!("--param gives a model; with --from the model is fitted (drop --param)");
+            }
+            let dump = args.select.open(path)?;
+            let source = args.select.select(&dump, path)?;
+            if let n @ 2.. = source.tensors().len() {
+                bail!(
+                    "{}: the selection matches {n} tensors; choose one with --tensor and --step",
+                    path.display()
+                );
+            }
+            super::analysis::run::<Rd>(&options, &source, flag)?
+        }
     };
     let bytes = match args.out.format {
         Format::Json => json_bytes(&report)?,
@@ -168,80 +139,7 @@ pub fn run(args: RdArgs) -> anyhow::Result<Outcome> {
         Format::Table => table(&report),
     };
     args.out.emit(&bytes)?;
-    Ok(super::failure::outcome(!report.errors.is_empty()))
-}
-
-fn quantizer_kinds(names: &[String]) -> anyhow::Result<Vec<BaselineKind>> {
-    if names.iter().any(|n| n == "all") {
-        return Ok(BaselineKind::ALL.to_vec());
-    }
-    let mut kinds = Vec::new();
-    for name in names {
-        let kind: BaselineKind = name
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--quantizers: {e}"))?;
-        if !kinds.contains(&kind) {
-            kinds.push(kind);
-        }
-    }
-    Ok(kinds)
-}
-
-type Source = (Model, Vec<f64>, Option<String>, Option<u64>, Option<String>);
-
-/// The model and the values the quantizers run on.
-fn source(args: &RdArgs) -> anyhow::Result<Source> {
-    let Some(path) = &args.from else {
-        let params: Vec<(&str, f64)> = args.params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        let model = Model::from_params(args.family, &params).context("--param")?;
-        if !(1..=100_000_000).contains(&args.samples) {
-            bail!("--samples must be between 1 and 10^8, got {}", args.samples);
-        }
-        let mut rng = rand_pcg::Pcg64::seed_from_u64(args.seed);
-        let values = model.sample(&mut rng, args.samples);
-        return Ok((model, values, None, None, None));
-    };
-    if !args.params.is_empty() {
-        bail!("--param gives a model; with --from the model is fitted (drop --param)");
-    }
-    let dump = args.select.open(path)?;
-    let selected = dump.select(&args.select.to_selection()?);
-    let meta = match selected.as_slice() {
-        [] => return Err(super::failure::nothing_selected(path, &dump)),
-        [one] => *one,
-        many => bail!(
-            "{}: the selection matches {} tensors; choose one with --tensor and --step",
-            path.display(),
-            many.len()
-        ),
-    };
-    let failed = |e: String| {
-        anyhow::anyhow!(
-            "{}: tensor '{}'{}: {e}",
-            meta.file.display(),
-            meta.name,
-            meta.step.map_or(String::new(), |s| format!(" (step {s})"))
-        )
-    };
-    let values = dump.read(meta).map_err(|e| failed(e.to_string()))?;
-    let prepared =
-        prepare(values, ZeroPolicy::Auto, args.nan.policy()).map_err(|e| failed(e.to_string()))?;
-    let fit_options = FitOptions {
-        loc: args.loc,
-        ..FitOptions::default()
-    };
-    let fitted = fit(args.family, &prepared.values, &fit_options)
-        .map_err(|e| failed(format!("{}: {e}", args.family)))?;
-    let (model, note) = sound_model(fitted.model, &prepared.values, args.m)
-        .map_err(|e| failed(format!("laplace: {e}")))?;
-    Ok((
-        model,
-        prepared.values,
-        Some(meta.name.clone()),
-        meta.step,
-        note,
-    ))
+    Ok(super::failure::outcome(report.partial()))
 }
 
 #[derive(Debug, Serialize)]
@@ -258,7 +156,7 @@ struct Row<'a> {
 
 /// The curve, the Shannon lower bound and the quantizer points as one long
 /// table (`kind` = `rd`, `slb` or `quantizer`), ready to plot.
-fn rows(report: &RdReport) -> Vec<Row<'_>> {
+fn rows(report: &RdOutput) -> Vec<Row<'_>> {
     let curve = |kind, points: &[CurvePoint]| -> Vec<Row<'_>> {
         points
             .iter()
@@ -291,7 +189,7 @@ fn rows(report: &RdReport) -> Vec<Row<'_>> {
     rows
 }
 
-fn table(report: &RdReport) -> Vec<u8> {
+fn table(report: &RdOutput) -> Vec<u8> {
     let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| sig(x, d));
     let mut text = String::new();
     let params: Vec<String> = report

@@ -28,7 +28,7 @@
 //! gradient's width, so it costs [`SCALE_BITS`] = 32 bits; one per message,
 //! it is negligible next to the values.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dist::special::ln_gamma;
 use crate::dtype::DType;
@@ -54,7 +54,7 @@ pub fn full_precision_bits(sizes: &[usize], widths: &[f64]) -> f64 {
 }
 
 /// How the positions of a sparse message are counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PositionCoding {
     /// `min(k · ⌈log2 n⌉, n)`: an index list or a bitmap.

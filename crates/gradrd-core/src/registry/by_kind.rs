@@ -7,12 +7,20 @@
 use serde_json::Value;
 
 use super::{
-    compare::Compare, dp::Dp, evolve::Evolve, fit::Fit, iid::Iid, Analysis, AnalysisError,
-    Observer, OptionError, Source, Validate,
+    budget::Budget, compare::Compare, dp::Dp, evolve::Evolve, fit::Fit, iid::Iid, rd::Rd, Analysis,
+    AnalysisError, Observer, OptionError, Source, Validate,
 };
 
 /// Every kind of the registry, in the order of its table.
-pub const KINDS: &[&str] = &[Fit::KIND, Iid::KIND, Evolve::KIND, Compare::KIND, Dp::KIND];
+pub const KINDS: &[&str] = &[
+    Fit::KIND,
+    Iid::KIND,
+    Evolve::KIND,
+    Compare::KIND,
+    Dp::KIND,
+    Rd::KIND,
+    Budget::KIND,
+];
 
 /// Runs the analysis `kind` with `options` (a JSON object of its option
 /// fields; `{}` for the defaults) over `source`.
@@ -31,6 +39,8 @@ pub fn run(
         Evolve::KIND => run_as::<Evolve>(options, source, observer),
         Compare::KIND => run_as::<Compare>(options, source, observer),
         Dp::KIND => run_as::<Dp>(options, source, observer),
+        Rd::KIND => run_as::<Rd>(options, source, observer),
+        Budget::KIND => run_as::<Budget>(options, source, observer),
         other => Err(AnalysisError::Options(OptionError::new(
             "kind",
             format!("unknown analysis '{other}' (known: {})", KINDS.join(", ")),
@@ -128,7 +138,9 @@ mod tests {
             panic!("an unknown kind must be refused")
         };
         assert_eq!(error.field, "kind");
-        assert!(error.message.contains("fit, iid, evolve, compare, dp"));
+        assert!(error
+            .message
+            .contains("fit, iid, evolve, compare, dp, rd, budget"));
         let Err(AnalysisError::Options(error)) =
             run("fit", &json!({ "familes": [] }), &source, &mut Silent)
         else {

@@ -209,8 +209,9 @@ fn fit_one(source: &dyn Source, index: usize, settings: &FitSettings) -> Result<
     fit_stored_tensor(values, settings, rounding).map_err(|e| e.to_string())
 }
 
-/// `LocMode` as the text users write: `"free"`, `"zero"` or a number.
-mod loc_text {
+/// `LocMode` as the text users write: `"free"`, `"zero"` or a number (for
+/// `#[serde(with = "loc_text")]`).
+pub mod loc_text {
     use super::*;
 
     #[derive(Deserialize)]

@@ -20,6 +20,11 @@
 //! | `evolve` | [`evolve::Evolve`] | `gradrd.evolve/1` |
 //! | `compare` | [`compare::Compare`] | `gradrd.compare/1` |
 //! | `dp` | [`dp::Dp`] | `gradrd.dp/1` |
+//! | `rd` | [`rd::Rd`] | `gradrd.rd/1` |
+//! | `budget` | [`budget::Budget`] | `gradrd.budget/1` |
+//!
+//! A front end handed a kind by name (the Python package, a spec) runs it
+//! through [`by_kind::run`], with the options as JSON.
 //!
 //! ```
 //! use gradrd_core::dtype::DType;
@@ -44,6 +49,7 @@
 //! assert!(json["results"][0]["fits"][0]["params"]["scale"].as_f64().unwrap() > 0.9);
 //! ```
 
+pub mod budget;
 pub mod by_kind;
 pub mod compare;
 pub mod dp;
@@ -53,6 +59,7 @@ pub mod fit;
 pub mod iid;
 pub mod observer;
 pub mod parallel;
+pub mod rd;
 pub mod sequence;
 pub mod source;
 

@@ -12,16 +12,16 @@
 
 use serde::Deserialize;
 
-use super::ef::{check_fractions, FeedbackOption};
-use super::{num, per_item, read_sequence, Cell, Input, Progress, Section};
+use super::{num, per_item, Cell, Input, Progress, Section};
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
 use crate::table::ReportTable;
-use gradrd_core::compress::bits::widest;
-use gradrd_core::compress::budget::{
-    allocate_bits, allocate_bits_exact, pooled_curves, threshold_for, Budget,
-};
-use gradrd_core::compress::{replay_totals, BitModel, Compressor, PositionCoding, Scope};
+use gradrd_core::registry::budget::{Budget, FeedbackKind};
+use gradrd_core::registry::{self, Analysis, Silent, Validate};
 
+/// `kind = "budget"`: the registry's [`registry::budget::BudgetOptions`]
+/// run once per top-k fraction of `k` (the threshold study, counting
+/// entries) and once per rate of `bits_per_entry` (the allocation); the
+/// other keys as there.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetOptions {
@@ -29,7 +29,10 @@ pub struct BudgetOptions {
     #[serde(default = "default_fractions")]
     pub k: Vec<f64>,
     #[serde(default = "full")]
-    pub feedback: FeedbackOption,
+    pub feedback: FeedbackKind,
+    /// Memory decay γ of `feedback = "decay"`.
+    #[serde(default = "default_gamma")]
+    pub gamma: f64,
     /// Average bits per entry of each allocation (empty: no allocation study).
     #[serde(default = "default_bits")]
     pub bits_per_entry: Vec<u32>,
@@ -45,8 +48,12 @@ fn default_fractions() -> Vec<f64> {
     vec![0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
 }
 
-fn full() -> FeedbackOption {
-    FeedbackOption::Full
+fn full() -> FeedbackKind {
+    registry::budget::BudgetOptions::default().feedback
+}
+
+fn default_gamma() -> f64 {
+    registry::budget::BudgetOptions::default().gamma
 }
 
 fn default_bits() -> Vec<u32> {
@@ -58,93 +65,80 @@ fn default_max_bits() -> u32 {
 }
 
 impl BudgetOptions {
+    /// The registry's options of one threshold study (`k`) or allocation
+    /// (`bits_per_entry`).
+    fn analysis(
+        &self,
+        k: Option<f64>,
+        bits_per_entry: Option<u32>,
+    ) -> registry::budget::BudgetOptions {
+        registry::budget::BudgetOptions {
+            k,
+            feedback: self.feedback,
+            gamma: self.gamma,
+            bits_per_entry,
+            max_bits: self.max_bits,
+            m: self.m,
+            ..registry::budget::BudgetOptions::default()
+        }
+    }
+
+    /// Every run of the entry: one per fraction, then one per rate.
+    fn analyses(&self) -> Vec<registry::budget::BudgetOptions> {
+        let studies = self.k.iter().map(|&k| self.analysis(Some(k), None));
+        let allocations = self
+            .bits_per_entry
+            .iter()
+            .map(|&b| self.analysis(None, Some(b)));
+        studies.chain(allocations).collect()
+    }
+
     pub fn validate(&self) -> Result<(), String> {
-        if self.k.is_empty() && self.bits_per_entry.is_empty() {
+        let analyses = self.analyses();
+        if analyses.is_empty() {
             return Err(
                 "k, bits_per_entry: give a threshold study, an allocation, or both".to_string(),
             );
         }
-        if !self.k.is_empty() {
-            check_fractions("k", &self.k)?;
-        }
-        if !(1..=12).contains(&self.max_bits) {
-            return Err(format!("max_bits: must be 1..=12, got {}", self.max_bits));
-        }
-        if let Some(b) = self
-            .bits_per_entry
-            .iter()
-            .find(|b| !(1..=self.max_bits).contains(*b))
-        {
-            return Err(format!(
-                "bits_per_entry: each must be 1..=max_bits ({}), got {b}",
-                self.max_bits
-            ));
-        }
-        if !(self.m.is_finite() && (0.0..=8.0).contains(&self.m)) {
-            return Err(format!("m: must be in [0, 8], got {}", self.m));
+        for options in analyses {
+            options.validate().map_err(|e| e.to_string())?;
         }
         Ok(())
     }
 
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
-        let (sequence, steps) = read_sequence(input)?;
-        let named = |e: gradrd_core::compress::RunError| {
-            format!(
-                "tensor '{}': {}",
-                sequence.names.get(e.tensor).map_or("?", String::as_str),
-                e.error
-            )
-        };
-        let entries = (sequence.sizes.iter().sum::<usize>() * steps.len()) as f64;
         let mut section = Section {
             title: "Total-error budgets".to_string(),
             ..Section::default()
         };
         if !self.k.is_empty() {
-            let bits = BitModel {
-                positions: PositionCoding::Index,
-                value_bits: widest(&sequence.stored_bits()),
-            };
-            let feedback = self.feedback.feedback();
             let mut table = ReportTable::new(
                 "threshold_vs_topk",
                 "Hard threshold vs top-k at an equal total budget of entries: total error Σ_t ‖p_t − C(p_t)‖²",
                 &["k", "budget (entries)", "top-k error", "λ", "threshold sent", "threshold error", "ratio"],
             );
             let (mut topk_points, mut threshold_points) = (Vec::new(), Vec::new());
-            let searches = per_item(
+            let outputs = per_item(
                 &self.k,
                 progress,
                 |k| format!("threshold at k = {k}"),
-                |&k| {
-                    let topk = replay_totals(
-                        &steps,
-                        Scope::PerTensor,
-                        |_, _| Compressor::TopK { fraction: k },
-                        feedback,
-                        bits,
-                        0,
-                    )?;
-                    let search = threshold_for(&steps, feedback, bits, Budget::Entries(topk.sent))?;
-                    Ok((topk, search))
-                },
+                |&k| Budget::run(&self.analysis(Some(k), None), input.source, &mut Silent),
             );
-            for (&k, search) in self.k.iter().zip(searches) {
-                let (topk, search) = search.map_err(named)?;
+            for output in outputs {
+                let output = output.map_err(|e| e.to_string())?;
+                let entries = (output.entries_per_step * output.steps) as f64;
+                let s = output.sparsity.expect("k is set");
                 table.push(vec![
-                    num(k, 3),
-                    topk.sent.to_string().into(),
-                    num(topk.total_error, 4),
-                    num(search.lambda, 4),
-                    search.totals.sent.to_string().into(),
-                    num(search.totals.total_error, 4),
-                    num(search.totals.total_error / topk.total_error, 3),
+                    num(s.k, 3),
+                    s.budget_entries.to_string().into(),
+                    num(s.topk.total_error, 4),
+                    num(s.threshold.lambda, 4),
+                    s.threshold.sent.to_string().into(),
+                    num(s.threshold.total_error, 4),
+                    num(s.error_ratio, 3),
                 ]);
-                topk_points.push((topk.sent as f64 / entries, topk.total_error));
-                threshold_points.push((
-                    search.totals.sent as f64 / entries,
-                    search.totals.total_error,
-                ));
+                topk_points.push((s.topk.sent as f64 / entries, s.topk.total_error));
+                threshold_points.push((s.threshold.sent as f64 / entries, s.threshold.total_error));
             }
             section.text.push(format!(
                 "Top-k (per tensor, {} feedback) against one constant hard threshold λ over the whole run that sends at most the same total number of entries: the threshold spends the budget where the gradients are large.",
@@ -181,15 +175,18 @@ impl BudgetOptions {
             section.tables.push(table);
         }
         if !self.bits_per_entry.is_empty() {
-            progress("rate-distortion curves");
-            let curves = pooled_curves(&steps, self.max_bits, self.m).map_err(|(i, e)| {
-                format!(
-                    "tensor '{}': quantizer design failed: {e}",
-                    sequence.names[i]
-                )
-            })?;
-            let sizes = &sequence.sizes;
-            let per_step: usize = sizes.iter().sum();
+            let mut allocations = Vec::new();
+            for &bits in &self.bits_per_entry {
+                progress(&format!("bit allocation at {bits} bits/entry"));
+                let output =
+                    Budget::run(&self.analysis(None, Some(bits)), input.source, &mut Silent)
+                        .map_err(|e| e.to_string())?;
+                allocations.push((
+                    output.steps,
+                    output.allocation.expect("bits_per_entry is set"),
+                ));
+            }
+            let (steps, first) = &allocations[0];
             let mut headers = vec!["tensor".to_string(), "entries".to_string()];
             headers.extend(
                 self.bits_per_entry
@@ -200,7 +197,7 @@ impl BudgetOptions {
                 name: "bit_allocation".to_string(),
                 caption: format!("Bits per entry allocated to each tensor under an average budget (M = {}); last rows: total distortion Σ n·D and its gain over equal bits", self.m),
                 headers,
-                rows: sequence.names.iter().zip(sizes).map(|(n, s)| vec![n.clone().into(), s.to_string().into()]).collect(),
+                rows: first.tensors.iter().map(|t| vec![t.tensor.clone().into(), t.n.to_string().into()]).collect(),
                 notes: Vec::new(),
             };
             let (mut total_row, mut gain_row) = (
@@ -208,25 +205,14 @@ impl BudgetOptions {
                 vec![Cell::from("gain over equal (dB)"), Cell::from("")],
             );
             let mut series = Vec::new();
-            for (b, &bits) in self.bits_per_entry.iter().enumerate() {
-                let budget = f64::from(bits) * per_step as f64;
-                let allocation =
-                    match allocate_bits_exact(sizes, &curves, budget).map_err(|e| e.to_string())? {
-                        Some(exact) => exact,
-                        None => allocate_bits(sizes, &curves, budget).map_err(|e| e.to_string())?,
-                    };
-                let equal: f64 = sizes
-                    .iter()
-                    .zip(&curves)
-                    .map(|(&n, c)| n as f64 * c[bits as usize].distortion)
-                    .sum();
+            for (b, (_, allocation)) in allocations.iter().enumerate() {
                 for (row, a) in table.rows.iter_mut().zip(&allocation.tensors) {
                     row.push(a.bits.to_string().into());
                 }
                 total_row.push(num(allocation.total_distortion, 4));
-                gain_row.push(num(10.0 * (equal / allocation.total_distortion).log10(), 3));
+                gain_row.push(num(allocation.gain_db, 3));
                 series.push(Series {
-                    name: format!("B = {bits}"),
+                    name: format!("B = {}", allocation.bits_per_entry),
                     style: Style::LinePoints,
                     color: b,
                     points: allocation
@@ -241,14 +227,14 @@ impl BudgetOptions {
             table.rows.push(gain_row);
             section.text.push(format!(
                 "Bit allocation: the operational D(R) curve of each tensor (M-weighted Lloyd-Max on its values pooled over {} steps, R = 0..{}), and the allocation minimizing Σ n_i D_i(R_i) under Σ n_i R_i ≤ budget.",
-                steps.len(),
+                steps,
                 self.max_bits
             ));
             section.figures.push(Figure {
                 name: "bit_allocation".to_string(),
                 caption: format!(
                     "Bits per entry allocated to each tensor (0 = {}).",
-                    sequence.names[0]
+                    first.tensors[0].tensor
                 ),
                 width: Width::Column,
                 columns: 1,

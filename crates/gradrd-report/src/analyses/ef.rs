@@ -51,7 +51,7 @@ fn default_feedback() -> Vec<FeedbackOption> {
 }
 
 /// A fraction of entries in (0, 1], checked for every option that takes one.
-pub(crate) fn check_fractions(key: &str, fractions: &[f64]) -> Result<(), String> {
+fn check_fractions(key: &str, fractions: &[f64]) -> Result<(), String> {
     if fractions.is_empty() {
         return Err(format!("{key}: give at least one fraction"));
     }

@@ -7,18 +7,21 @@
 use serde::Deserialize;
 
 use super::{
-    at_step, baseline_kinds, gennorm, not_run, num, opt, per_tensor, sig, Input, Progress, Section,
-    RATE_TOO_LOW,
+    at_step, gennorm, not_run, num, opt, per_tensor, sig, Input, Progress, Section, RATE_TOO_LOW,
 };
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
 use crate::table::{footnoted, ReportTable};
-use gradrd_core::analysis::{prepare, rd_study, NanPolicy, RdStudySettings, ZeroPolicy};
+use gradrd_core::analysis::NanPolicy;
 use gradrd_core::dist::FamilyKind;
-use gradrd_core::fit::{fit, FitOptions};
-use gradrd_core::quant::baseline::BaselineKind;
-use gradrd_core::quant::rd::{BaOptions, MAX_CELLS, MIN_CELLS};
-use gradrd_core::quant::tensor::sound_model;
+use gradrd_core::fit::LocMode;
+use gradrd_core::registry::fit::loc_text;
+use gradrd_core::registry::rd::Rd;
+use gradrd_core::registry::{self, Analysis, AnalysisError, Silent, Validate};
+use gradrd_io::dump::Selected;
 
+/// `kind = "rd"`: the registry's [`registry::rd::RdOptions`] of a tensor's
+/// fit (keys as there) and the step; the default rates and quantizers are
+/// fewer than the library's, so the figure's palette holds them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RdOptions {
@@ -27,6 +30,12 @@ pub struct RdOptions {
     /// Family fitted to the non-zero values: the source of `R(D)`.
     #[serde(default = "gennorm")]
     pub family: FamilyKind,
+    /// Location of the fit: `"free"`, `"zero"` or a number.
+    #[serde(default = "default_loc", with = "loc_text")]
+    pub loc: LocMode,
+    /// NaN/Inf: `error` fails the tensor, `omit` leaves them out.
+    #[serde(default = "default_nan")]
+    pub nan: NanPolicy,
     /// Weight exponent M of the distortion.
     #[serde(default)]
     pub m: f64,
@@ -49,6 +58,14 @@ pub struct RdOptions {
     pub iterations: usize,
 }
 
+fn default_loc() -> LocMode {
+    registry::rd::RdOptions::default().loc
+}
+
+fn default_nan() -> NanPolicy {
+    registry::rd::RdOptions::default().nan
+}
+
 fn default_bits() -> Vec<u32> {
     vec![1, 2, 3]
 }
@@ -60,71 +77,55 @@ fn default_quantizers() -> Vec<String> {
 }
 
 fn default_cells() -> usize {
-    512
+    registry::rd::RdOptions::default().cells
 }
 
 fn default_points() -> usize {
-    16
+    registry::rd::RdOptions::default().points
 }
 
 fn default_iterations() -> usize {
-    BaOptions::default().max_iterations
+    registry::rd::RdOptions::default().iterations
 }
 
 /// Colours: the limit, the bound, then one per quantizer.
 const CURVE_COLORS: usize = 2;
 
 impl RdOptions {
-    fn kinds(&self) -> Result<Vec<BaselineKind>, String> {
-        baseline_kinds(&self.quantizers)
+    /// The registry's `rd` options this entry runs each tensor with.
+    fn analysis(&self) -> registry::rd::RdOptions {
+        registry::rd::RdOptions {
+            family: self.family,
+            loc: self.loc,
+            nan: self.nan,
+            m: self.m,
+            bits: self.bits.clone(),
+            quantizers: self.quantizers.clone(),
+            seed: self.seed,
+            cells: self.cells,
+            points: self.points,
+            iterations: self.iterations,
+            ..registry::rd::RdOptions::default()
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        let kinds = self.kinds()?;
-        if kinds.is_empty() || kinds.len() + CURVE_COLORS > PALETTE.len() {
+        let analysis = self.analysis();
+        analysis.validate().map_err(|e| e.to_string())?;
+        let kinds = analysis.kinds().map_err(|e| e.to_string())?;
+        if kinds.len() + CURVE_COLORS > PALETTE.len() {
             return Err(format!(
                 "quantizers: give 1 to {} (the palette's colours less the curves), got {}",
                 PALETTE.len() - CURVE_COLORS,
                 kinds.len()
             ));
         }
-        if !(self.m.is_finite() && (0.0..=8.0).contains(&self.m)) {
-            return Err(format!("m: must be in [0, 8], got {}", self.m));
-        }
-        if self.bits.is_empty() || self.bits.iter().any(|b| !(1..=12).contains(b)) {
-            return Err(format!(
-                "bits: give rates of 1..=12 bits, got {:?}",
-                self.bits
-            ));
-        }
-        if !(MIN_CELLS..=MAX_CELLS).contains(&self.cells) {
-            return Err(format!(
-                "cells: must be {MIN_CELLS}..={MAX_CELLS}, got {}",
-                self.cells
-            ));
-        }
-        if !(2..=200).contains(&self.points) {
-            return Err(format!("points: must be 2..=200, got {}", self.points));
-        }
-        if !(1..=100_000).contains(&self.iterations) {
-            return Err(format!(
-                "iterations: must be 1..=100000, got {}",
-                self.iterations
-            ));
-        }
         Ok(())
     }
 
     pub fn run(&self, input: &Input, progress: Progress) -> Result<Section, String> {
-        let settings = RdStudySettings {
-            m: self.m,
-            bits: self.bits.clone(),
-            quantizers: self.kinds()?,
-            seed: self.seed,
-            cells: self.cells,
-            points: self.points,
-            iterations: self.iterations,
-        };
+        let analysis = self.analysis();
+        let kinds = analysis.kinds().map_err(|e| e.to_string())?;
         let (step, metas) = at_step(input, self.step)?;
         let step_text = step.map_or(String::new(), |s| format!(" at step {s}"));
         let mut section = Section {
@@ -138,22 +139,18 @@ impl RdOptions {
         );
         let mut panels = Vec::new();
         let studies = per_tensor(&metas, progress, |meta| {
-            let values = input.dump.read(meta).map_err(|e| e.to_string())?;
-            let nonzero =
-                prepare(values, ZeroPolicy::Auto, NanPolicy::Error).map_err(|e| e.to_string())?;
-            let model = fit(self.family, &nonzero.values, &FitOptions::default())
-                .map_err(|e| format!("{} fit: {e}", self.family))?
-                .model;
-            let (model, note) = sound_model(model, &nonzero.values, self.m)
-                .map_err(|e| format!("laplace fit: {e}"))?;
-            rd_study(&model, &nonzero.values, &settings)
-                .map(|study| (study, note))
-                .map_err(|e| e.to_string())
+            let source = Selected::new(input.dump, input.label, vec![meta]);
+            Rd::run(&analysis, &source, &mut Silent).map_err(|error| match error {
+                AnalysisError::AllFailed(failures) => failures
+                    .first()
+                    .map_or_else(String::new, |f| f.error.clone()),
+                other => other.to_string(),
+            })
         });
         for (meta, study) in metas.iter().zip(studies) {
             let study = match study {
-                Ok((study, note)) => {
-                    if let Some(note) = note {
+                Ok(study) => {
+                    if let Some(note) = &study.note {
                         section.text.push(format!("{}: {note}.", meta.name));
                     }
                     study
@@ -171,7 +168,7 @@ impl RdOptions {
             section
                 .text
                 .extend(not_run(&meta.name, RATE_TOO_LOW, &too_low));
-            for failure in &study.failures {
+            for failure in &study.errors {
                 section.failures.push(format!(
                     "{} ({} at {} bits): {}",
                     meta.name, failure.name, failure.bits, failure.error
@@ -181,12 +178,7 @@ impl RdOptions {
                 name: "R(D) of the fit".to_string(),
                 style: Style::Line,
                 color: 0,
-                points: study
-                    .curve
-                    .points
-                    .iter()
-                    .map(|p| (p.rate, p.distortion))
-                    .collect(),
+                points: study.curve.iter().map(|p| (p.rate, p.distortion)).collect(),
             }];
             if let Some(slb) = &study.slb {
                 series.push(Series {
@@ -200,7 +192,7 @@ impl RdOptions {
                         .collect(),
                 });
             }
-            for (q, kind) in settings.quantizers.iter().enumerate() {
+            for (q, kind) in kinds.iter().enumerate() {
                 let points: Vec<(f64, f64)> = study
                     .quantizers
                     .iter()
