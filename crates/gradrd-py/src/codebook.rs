@@ -12,7 +12,7 @@ use gradrd_core::quant::coding::{decode_symbols_at_most, encode_symbols, Encoded
 use gradrd_core::quant::evaluate::{encode_all, evaluate_tensor};
 use gradrd_core::quant::export::{parse_codebooks, CodebookDocument};
 use gradrd_core::quant::tensor::{design_documents, TensorDesignOptions, ZeroLevel};
-use gradrd_core::quant::{levels_from_bits, Codebook, DesignSpec, LloydOptions};
+use gradrd_core::quant::{levels_from_bits, Codebook, DesignSpec, LloydOptions, QuantError};
 use gradrd_core::registry::fit::parse_loc;
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
@@ -59,7 +59,13 @@ fn level_count(py: Python<'_>, bits: Option<u32>, levels: Option<usize>) -> PyRe
 }
 
 fn spec(py: Python<'_>, levels: usize, m: f64, zero_level: bool) -> PyResult<DesignSpec> {
-    DesignSpec::new(levels, m, zero_level).map_err(|e| option_error(py, "m", e.to_string()))
+    DesignSpec::new(levels, m, zero_level).map_err(|e| {
+        let field = match e {
+            QuantError::Levels { .. } => "levels",
+            _ => "m",
+        };
+        option_error(py, field, format!("{field}: {e}"))
+    })
 }
 
 /// The M-weighted Lloyd-Max codebook of a model given by its family and
