@@ -35,6 +35,18 @@ as in loop mode; it writes what the hooks captured. ``recorder.detach()`` remove
 the hooks. In hook mode every backward pass copies the included gradients to the
 host, recorded step or not; use ``include`` to keep that small.
 
+Distributed runs (``torch.distributed`` initialized with more than one rank) write one
+file per rank and step, ``{out}/step_{step:06d}/rank{rank:05d}.safetensors``. A DTensor
+gradient (FSDP2's ``fully_shard``, tensor parallelism) is written as the rank's local
+shard, and ``__metadata__["shards"]`` (JSON ``{name: {"shape": [...], "offset": [...]}}``)
+says where the shard sits in the whole tensor; a plain gradient (DDP: the same on every
+rank after the all-reduce) is written by rank 0 only, and so is a DTensor's piece that
+several ranks replicate (only the ranks at coordinate 0 of every ``Replicate`` mesh
+dimension write it). gradrd's readers join a step's shards into whole tensors and refuse
+an incomplete set (a rank's file missing) naming what is covered. A gradient with a
+``Partial`` placement (not reduced yet) or a strided shard (FSDP2 over tensor-parallel
+shards) raises ``ValueError``: record after the reduction, or the plain FSDP2/TP layouts.
+
 Dependencies: torch and safetensors (``pip install ./python[torch]``).
 """
 
@@ -45,14 +57,28 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Pattern, Union
+from typing import Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Pattern, Union
 
 import torch
 from safetensors.torch import save_file
 
+try:
+    from torch.distributed.tensor import DTensor
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+except ImportError:  # torch built without distributed support: no gradient is a DTensor
+    DTensor = ()
+
 RECORDER_NAME = "gradrd"
 RECORDER_VERSION = "1"
 STORED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+class Piece(NamedTuple):
+    """A gradient as this rank writes it: the host copy, and for a DTensor shard its
+    place in the whole tensor (``{"shape": [...], "offset": [...]}``)."""
+
+    tensor: torch.Tensor
+    placement: Optional[Dict[str, List[int]]]
 
 
 def write_atomically(target: Path, write: Callable[[str], None]) -> Path:
@@ -112,7 +138,10 @@ class GradientRecorder:
         self.dtype = dtype
         self.metadata = extra
         self._hooks: List[torch.utils.hooks.RemovableHandle] = []
-        self._captured: Dict[str, torch.Tensor] = {}
+        self._captured: Dict[str, Optional[Piece]] = {}
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        self.rank = torch.distributed.get_rank() if distributed else 0
+        self.world_size = torch.distributed.get_world_size() if distributed else 1
 
     def wants(self, step: int) -> bool:
         """True when ``step`` is one this recorder writes (``step % every == 0``)."""
@@ -131,12 +160,13 @@ class GradientRecorder:
             return None
         if not self._hooks:
             gradients = {
-                name: self._host_copy(param.grad)
+                name: self._piece(name, param.grad)
                 for name, param in self._selected_parameters()
                 if param.grad is not None
             }
         skipped = [name for name, _ in self._selected_parameters() if name not in gradients]
-        return self._write(step, gradients, skipped)
+        mine = {name: piece for name, piece in gradients.items() if piece is not None}
+        return self._write(step, mine, skipped)
 
     def attach(self) -> "GradientRecorder":
         """Switch to hook mode: capture every included gradient when autograd produces it."""
@@ -171,15 +201,52 @@ class GradientRecorder:
     def _post_accumulate_hook(self, name: str):
         def hook(param: torch.Tensor) -> None:
             if param.grad is not None:
-                self._captured[name] = self._host_copy(param.grad)
+                self._captured[name] = self._piece(name, param.grad)
 
         return hook
 
     def _gradient_hook(self, name: str):
         def hook(grad: torch.Tensor) -> None:
-            self._captured[name] = self._host_copy(grad)
+            self._captured[name] = self._piece(name, grad)
 
         return hook
+
+    def _piece(self, name: str, grad: torch.Tensor) -> Optional["Piece"]:
+        """What this rank writes of ``grad``: the host copy and, for a DTensor, its
+        placement in the whole tensor; ``None`` when another rank writes it."""
+        if isinstance(grad, DTensor):
+            return self._shard(name, grad)
+        if self.rank != 0:
+            return None
+        return Piece(self._host_copy(grad), None)
+
+    def _shard(self, name: str, grad: "DTensor") -> Optional["Piece"]:
+        coordinate = grad.device_mesh.get_coordinate()
+        if coordinate is None:
+            return None
+        for dim, placement in enumerate(grad.placements):
+            if placement.is_partial():
+                raise ValueError(
+                    f"gradient {name!r} is a DTensor with a Partial placement on mesh dim "
+                    f"{dim} (not reduced yet); record it after the reduction"
+                )
+            if type(placement).__name__ == "_StridedShard":
+                raise ValueError(
+                    f"gradient {name!r} is a strided DTensor shard (FSDP2 over tensor "
+                    "parallelism), which the recorder does not write"
+                )
+            if placement.is_replicate() and coordinate[dim] != 0:
+                return None
+        local_shape, offset = compute_local_shape_and_global_offset(
+            grad.shape, grad.device_mesh, grad.placements
+        )
+        local = self._host_copy(grad.to_local())
+        if tuple(local.shape) != tuple(local_shape):
+            raise ValueError(
+                f"gradient {name!r}: local shard of shape {tuple(local.shape)}, but its "
+                f"placements {grad.placements} give {tuple(local_shape)}"
+            )
+        return Piece(local, {"shape": list(grad.shape), "offset": [int(o) for o in offset]})
 
     def _host_copy(self, grad: torch.Tensor) -> torch.Tensor:
         dense = grad.to_dense() if grad.is_sparse else grad
@@ -194,9 +261,19 @@ class GradientRecorder:
         names = sorted({str(g.dtype).replace("torch.", "") for g in gradients.values()})
         return ",".join(names) if names else "none"
 
-    def _write(self, step: int, gradients: Dict[str, torch.Tensor], skipped: List[str]) -> Path:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        target = self.out_dir / f"step_{step:06d}.safetensors"
+    def _target(self, step: int) -> Path:
+        if self.world_size > 1:
+            return self.out_dir / f"step_{step:06d}" / f"rank{self.rank:05d}.safetensors"
+        return self.out_dir / f"step_{step:06d}.safetensors"
+
+    def _write(self, step: int, pieces: Dict[str, "Piece"], skipped: List[str]) -> Optional[Path]:
+        """Write this rank's pieces of ``step``; ``None`` when it has none to write
+        (another rank writes them)."""
+        if not pieces and self.world_size > 1:
+            return None
+        gradients = {name: piece.tensor for name, piece in pieces.items()}
+        target = self._target(step)
+        target.parent.mkdir(parents=True, exist_ok=True)
         metadata = {
             **self.metadata,
             "step": str(step),
@@ -208,6 +285,12 @@ class GradientRecorder:
         }
         if skipped:
             metadata["skipped"] = ",".join(skipped)
+        if self.world_size > 1:
+            metadata["rank"] = str(self.rank)
+            metadata["world_size"] = str(self.world_size)
+        placements = {name: p.placement for name, p in pieces.items() if p.placement is not None}
+        if placements:
+            metadata["shards"] = json.dumps(placements)
         return write_atomically(
             target, lambda temporary: save_file(gradients, temporary, metadata=metadata)
         )

@@ -52,6 +52,15 @@ pub(crate) struct Chunk {
     pub sizes: Vec<u64>,
 }
 
+impl Chunk {
+    fn region(&self) -> layout::Region<'_> {
+        layout::Region {
+            offsets: &self.offsets,
+            sizes: &self.sizes,
+        }
+    }
+}
+
 /// The tensors of the DCP checkpoint in `dir`, in the metadata's order.
 pub(crate) fn scan(dir: &Path) -> Result<Vec<Found>, DumpError> {
     let path = dir.join(METADATA);
@@ -250,7 +259,8 @@ fn tensor(
             sizes,
         });
     }
-    check_tiling(&shape, &chunks).map_err(|what| field("chunks", what))?;
+    let regions: Vec<_> = chunks.iter().map(Chunk::region).collect();
+    layout::check_tiling(&shape, &regions).map_err(|what| field("chunks", what))?;
     let extent = layout::element_count(&shape)
         .ok_or_else(|| field("size", "element count overflows".into()))?;
     Ok(Found {
@@ -265,6 +275,7 @@ fn tensor(
             layout: Layout::C,
         },
         inner_step: InnerStep::Absent,
+        placement: None,
     })
 }
 
@@ -282,54 +293,6 @@ fn dtype_of(meta: &Value) -> Result<DType, String> {
     }
 }
 
-/// Every chunk inside the tensor, no two overlapping, and their volumes
-/// adding up to the tensor's: an exact tiling.
-fn check_tiling(shape: &[u64], chunks: &[Chunk]) -> Result<(), String> {
-    let mut volume = 0u64;
-    for chunk in chunks {
-        if chunk.offsets.len() != shape.len() || chunk.sizes.len() != shape.len() {
-            return Err(format!(
-                "a chunk of rank {} in a tensor of rank {}",
-                chunk.sizes.len(),
-                shape.len()
-            ));
-        }
-        let inside = chunk
-            .offsets
-            .iter()
-            .zip(&chunk.sizes)
-            .zip(shape)
-            .all(|((&o, &s), &d)| o.checked_add(s).is_some_and(|end| end <= d));
-        if !inside {
-            return Err(format!(
-                "chunk at {:?} of size {:?} reaches outside the shape {shape:?}",
-                chunk.offsets, chunk.sizes
-            ));
-        }
-        volume = layout::element_count(&chunk.sizes)
-            .and_then(|v| volume.checked_add(v))
-            .ok_or("chunk volumes overflow")?;
-    }
-    for (i, a) in chunks.iter().enumerate() {
-        for b in &chunks[i + 1..] {
-            let overlap = (0..shape.len()).all(|k| {
-                a.offsets[k] < b.offsets[k] + b.sizes[k] && b.offsets[k] < a.offsets[k] + a.sizes[k]
-            });
-            if overlap && !a.sizes.contains(&0) && !b.sizes.contains(&0) {
-                return Err(format!(
-                    "chunks at {:?} and {:?} overlap",
-                    a.offsets, b.offsets
-                ));
-            }
-        }
-    }
-    let total = layout::element_count(shape).ok_or("element count overflows")?;
-    if volume != total {
-        return Err(format!("chunks cover {volume} of the {total} elements"));
-    }
-    Ok(())
-}
-
 /// The values of a DCP tensor in C order: each chunk's blob read from its
 /// file range, decoded through the torch reader, and placed.
 pub(crate) fn read(t: &TensorMeta, chunks: &[Chunk]) -> Result<Vec<f64>, DumpError> {
@@ -339,7 +302,7 @@ pub(crate) fn read(t: &TensorMeta, chunks: &[Chunk]) -> Result<Vec<f64>, DumpErr
     let mut out = vec![0.0; total];
     for chunk in chunks {
         let values = read_chunk(t, chunk)?;
-        place(&mut out, &t.shape, chunk, &values);
+        layout::place(&mut out, &t.shape, chunk.region(), &values);
     }
     Ok(out)
 }
@@ -400,90 +363,7 @@ fn read_chunk(t: &TensorMeta, chunk: &Chunk) -> Result<Vec<f64>, DumpError> {
         position: None,
         memory: Some(Arc::clone(&bytes)),
         locator: piece.locator.clone(),
+        placement: None,
     };
     super::read_values(&meta)
-}
-
-/// Copies a chunk's C-order `values` into `out` (the whole tensor, C order).
-fn place(out: &mut [f64], shape: &[u64], chunk: &Chunk, values: &[f64]) {
-    if values.is_empty() {
-        return;
-    }
-    let rank = shape.len();
-    if rank == 0 {
-        out[0] = values[0];
-        return;
-    }
-    // strides of the whole tensor
-    let mut strides = vec![1usize; rank];
-    for k in (0..rank - 1).rev() {
-        strides[k] = strides[k + 1] * shape[k + 1] as usize;
-    }
-    let row = chunk.sizes[rank - 1] as usize;
-    let mut index = vec![0u64; rank - 1];
-    for source in values.chunks_exact(row) {
-        let start: usize = (0..rank)
-            .map(|k| {
-                let i = if k < rank - 1 { index[k] } else { 0 };
-                (chunk.offsets[k] + i) as usize * strides[k]
-            })
-            .sum();
-        out[start..start + row].copy_from_slice(source);
-        // next row index, C order over the leading dims
-        for k in (0..rank - 1).rev() {
-            index[k] += 1;
-            if index[k] < chunk.sizes[k] {
-                break;
-            }
-            index[k] = 0;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chunk(offsets: &[u64], sizes: &[u64]) -> Chunk {
-        Chunk {
-            file: PathBuf::new(),
-            byte_offset: 0,
-            byte_len: 0,
-            offsets: offsets.to_vec(),
-            sizes: sizes.to_vec(),
-        }
-    }
-
-    #[test]
-    fn tiling_is_exact() {
-        let shape = [5, 3];
-        assert!(check_tiling(&shape, &[chunk(&[0, 0], &[3, 3]), chunk(&[3, 0], &[2, 3])]).is_ok());
-        // a hole
-        assert!(check_tiling(&shape, &[chunk(&[0, 0], &[3, 3])]).is_err());
-        // overlap with the right volume
-        assert!(check_tiling(
-            &shape,
-            &[
-                chunk(&[0, 0], &[3, 3]),
-                chunk(&[2, 0], &[2, 3]),
-                chunk(&[4, 0], &[1, 3])
-            ]
-        )
-        .is_err());
-        // outside
-        assert!(check_tiling(&shape, &[chunk(&[0, 0], &[6, 3])]).is_err());
-    }
-
-    #[test]
-    fn chunks_are_placed_in_c_order() {
-        // a 3x4 tensor, values 0..12, split into column blocks [0..2) and [2..4)
-        let shape = [3u64, 4];
-        let left = chunk(&[0, 0], &[3, 2]);
-        let right = chunk(&[0, 2], &[3, 2]);
-        let mut out = vec![f64::NAN; 12];
-        place(&mut out, &shape, &left, &[0.0, 1.0, 4.0, 5.0, 8.0, 9.0]);
-        place(&mut out, &shape, &right, &[2.0, 3.0, 6.0, 7.0, 10.0, 11.0]);
-        let expected: Vec<f64> = (0..12).map(f64::from).collect();
-        assert_eq!(out, expected);
-    }
 }

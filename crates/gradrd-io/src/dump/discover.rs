@@ -29,7 +29,8 @@
 //! FIFO cannot block).
 //!
 //! Several files of one step with disjoint tensor names are one step
-//! (shards). A `(step, name)` that two files hold is settled by the
+//! (shards). Per-rank pieces of one tensor (`__metadata__["shards"]`) are
+//! joined into the whole tensor first (`shards.rs`). A `(step, name)` that two files hold is settled by the
 //! [`Collisions`] rule; it is never renamed without a note.
 
 use std::collections::BTreeMap;
@@ -41,8 +42,8 @@ use super::hf_index::{self, ShardIndex};
 use super::input::Input;
 use super::step_name::{is_only_a_step, step_in_name, NameStep};
 use super::{
-    dcp, npy, npz, safetensors, table, torch, Collisions, DumpError, DumpNote, Found, InnerStep,
-    TensorMeta,
+    dcp, npy, npz, safetensors, shards, table, torch, Collisions, DumpError, DumpNote, Found,
+    InnerStep, TensorMeta,
 };
 
 /// The tensors a reader found in one file, and whether their order is the
@@ -116,6 +117,7 @@ fn assign_steps(input: Input, info: &PathInfo, scanned: Scanned) -> Vec<TensorMe
                 .then(|| u32::try_from(position).unwrap_or(u32::MAX)),
             memory: input.memory.cloned(),
             locator: f.locator,
+            placement: f.placement,
         })
         .collect()
 }
@@ -142,10 +144,12 @@ pub(crate) fn open_file(input: Input) -> Result<Opened, DumpError> {
     }
     let scanned = scan(input)?;
     let info = file_info(input.path);
-    Ok(Opened {
+    let mut opened = Opened {
         tensors: assign_steps(input, &info, scanned),
         ..Opened::default()
-    })
+    };
+    shards::assemble(&mut opened);
+    Ok(opened)
 }
 
 /// The step evidence of a file opened on its own: its stem, then its folder.
@@ -421,6 +425,7 @@ type Key = (Option<u64>, String);
 /// Applies the collision rule to every `(step, name)` that more than one
 /// file holds.
 fn finish(root: &Path, mut opened: Opened, rule: Collisions) -> Opened {
+    shards::assemble(&mut opened);
     let mut files_per_key: BTreeMap<Key, Vec<PathBuf>> = BTreeMap::new();
     for t in &opened.tensors {
         let files = files_per_key.entry((t.step, t.name.clone())).or_default();

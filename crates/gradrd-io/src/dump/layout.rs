@@ -24,6 +24,8 @@ pub(crate) enum Source {
     Memory(Arc<[f64]>),
     /// Pieces in other files, assembled on read (torch.distributed.checkpoint).
     Chunks(Arc<[super::dcp::Chunk]>),
+    /// Per-rank pieces in other files, joined on read (recorder shards).
+    Shards(Arc<[super::shards::Piece]>),
 }
 
 /// Element order of the stored data.
@@ -124,10 +126,152 @@ fn gather(data: &[f64], shape: &[u64], offset: u64, strides: &[u64]) -> Option<V
     Some(out)
 }
 
+/// Where a piece of a tensor sits: its start index and extent per dimension
+/// (a DCP chunk, a rank's shard).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Region<'a> {
+    pub offsets: &'a [u64],
+    pub sizes: &'a [u64],
+}
+
+/// Every region inside `shape`, no two overlapping, and their volumes
+/// adding up to the tensor's: an exact tiling.
+pub(crate) fn check_tiling(shape: &[u64], regions: &[Region<'_>]) -> Result<(), String> {
+    let mut volume = 0u64;
+    for r in regions {
+        if r.offsets.len() != shape.len() || r.sizes.len() != shape.len() {
+            return Err(format!(
+                "a chunk of rank {} in a tensor of rank {}",
+                r.sizes.len(),
+                shape.len()
+            ));
+        }
+        let inside = r
+            .offsets
+            .iter()
+            .zip(r.sizes)
+            .zip(shape)
+            .all(|((&o, &s), &d)| o.checked_add(s).is_some_and(|end| end <= d));
+        if !inside {
+            return Err(format!(
+                "chunk at {:?} of size {:?} reaches outside the shape {shape:?}",
+                r.offsets, r.sizes
+            ));
+        }
+        volume = element_count(r.sizes)
+            .and_then(|v| volume.checked_add(v))
+            .ok_or("chunk volumes overflow")?;
+    }
+    for (i, a) in regions.iter().enumerate() {
+        for b in &regions[i + 1..] {
+            let overlap = (0..shape.len()).all(|k| {
+                a.offsets[k] < b.offsets[k] + b.sizes[k] && b.offsets[k] < a.offsets[k] + a.sizes[k]
+            });
+            if overlap && !a.sizes.contains(&0) && !b.sizes.contains(&0) {
+                return Err(format!(
+                    "chunks at {:?} and {:?} overlap",
+                    a.offsets, b.offsets
+                ));
+            }
+        }
+    }
+    let total = element_count(shape).ok_or("element count overflows")?;
+    if volume != total {
+        return Err(format!("chunks cover {volume} of the {total} elements"));
+    }
+    Ok(())
+}
+
+/// Copies a piece's C-order `values` into `out` (the whole tensor of
+/// `shape`, C order) at `region`, which [`check_tiling`] has checked.
+pub(crate) fn place(out: &mut [f64], shape: &[u64], region: Region<'_>, values: &[f64]) {
+    if values.is_empty() {
+        return;
+    }
+    let rank = shape.len();
+    if rank == 0 {
+        out[0] = values[0];
+        return;
+    }
+    // strides of the whole tensor
+    let mut strides = vec![1usize; rank];
+    for k in (0..rank - 1).rev() {
+        strides[k] = strides[k + 1] * shape[k + 1] as usize;
+    }
+    let row = region.sizes[rank - 1] as usize;
+    let mut index = vec![0u64; rank - 1];
+    for source in values.chunks_exact(row) {
+        let start: usize = (0..rank)
+            .map(|k| {
+                let i = if k < rank - 1 { index[k] } else { 0 };
+                (region.offsets[k] + i) as usize * strides[k]
+            })
+            .sum();
+        out[start..start + row].copy_from_slice(source);
+        // next row index, C order over the leading dims
+        for k in (0..rank - 1).rev() {
+            index[k] += 1;
+            if index[k] < region.sizes[k] {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn region<'a>(offsets: &'a [u64], sizes: &'a [u64]) -> Region<'a> {
+        Region { offsets, sizes }
+    }
+
+    #[test]
+    fn tiling_is_exact() {
+        let shape = [5, 3];
+        assert!(check_tiling(
+            &shape,
+            &[region(&[0, 0], &[3, 3]), region(&[3, 0], &[2, 3])]
+        )
+        .is_ok());
+        // a hole
+        assert!(check_tiling(&shape, &[region(&[0, 0], &[3, 3])]).is_err());
+        // overlap with the right volume
+        assert!(check_tiling(
+            &shape,
+            &[
+                region(&[0, 0], &[3, 3]),
+                region(&[2, 0], &[2, 3]),
+                region(&[4, 0], &[1, 3])
+            ]
+        )
+        .is_err());
+        // outside
+        assert!(check_tiling(&shape, &[region(&[0, 0], &[6, 3])]).is_err());
+    }
+
+    #[test]
+    fn pieces_are_placed_in_c_order() {
+        // a 3x4 tensor, values 0..12, split into column blocks [0..2) and [2..4)
+        let shape = [3u64, 4];
+        let mut out = vec![f64::NAN; 12];
+        place(
+            &mut out,
+            &shape,
+            region(&[0, 0], &[3, 2]),
+            &[0.0, 1.0, 4.0, 5.0, 8.0, 9.0],
+        );
+        place(
+            &mut out,
+            &shape,
+            region(&[0, 2], &[3, 2]),
+            &[2.0, 3.0, 6.0, 7.0, 10.0, 11.0],
+        );
+        let expected: Vec<f64> = (0..12).map(f64::from).collect();
+        assert_eq!(out, expected);
+    }
 
     #[test]
     fn fortran_order_transposes_a_matrix() {

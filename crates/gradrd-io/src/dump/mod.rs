@@ -20,6 +20,7 @@
 //! | legacy `torch.save` (pickles, then raw storages) | `legacy_torch.rs` | storages memory-mapped in place |
 //! | Hugging Face shard index (`*.index.json`) | `hf_index.rs` | shards checked against `weight_map`; one step per folder |
 //! | torch.distributed.checkpoint (`.metadata` + `*.distcp`) | `dcp.rs` | each tensor assembled from its chunks across files on read |
+//! | per-rank shards (`__metadata__["shards"]`, DTensor / FSDP2 recorder) | `shards.rs` | the pieces of one step joined into the whole tensor on read |
 //! | Parquet / CSV | `table.rs` | long `(tensor, step, value)` or wide (one column per tensor); hive `tensor=…/step=…` directories; Parquet footers bounds-checked first (`parquet_footer.rs`) |
 //!
 //! Formats follow `design/formats.md`; the .npy layout is NEP 1
@@ -50,6 +51,7 @@ mod parquet_thrift;
 mod pickle;
 mod safetensors;
 mod select;
+mod shards;
 mod source;
 mod step_name;
 mod table;
@@ -91,6 +93,9 @@ pub struct TensorMeta {
     /// The file's bytes, for a dump read from memory.
     memory: Option<Arc<[u8]>>,
     locator: Locator,
+    /// Where this piece sits in a tensor sharded across rank files, until
+    /// the dump joins the pieces (`shards.rs`).
+    placement: Option<shards::Placement>,
 }
 
 impl TensorMeta {
@@ -131,6 +136,8 @@ pub(crate) struct Found {
     pub shape: Vec<u64>,
     pub locator: Locator,
     pub inner_step: InnerStep,
+    /// Where the tensor sits in a whole tensor sharded across files.
+    pub placement: Option<shards::Placement>,
 }
 
 /// How tensors that several files of one step hold under one name are
@@ -303,6 +310,7 @@ fn read_values(t: &TensorMeta) -> Result<Vec<f64>, DumpError> {
     let data = match &loc.source {
         Source::Memory(values) => return Ok(values.to_vec()),
         Source::Chunks(chunks) => return dcp::read(t, chunks),
+        Source::Shards(pieces) => return shards::read(t, pieces),
         Source::Mapped => {
             let contents = t.input().contents()?;
             loc.encoding.decode(mapped_bytes(&contents, t)?)

@@ -85,6 +85,7 @@ impl NpyHeader {
             },
             shape: self.shape,
             inner_step: InnerStep::Absent,
+            placement: None,
         })
     }
 }

@@ -80,6 +80,18 @@ pub(crate) fn scan(input: Input) -> Result<(Vec<Found>, bool), DumpError> {
         .map(|(name, info)| tensor(path, name, info, data_start, file_len, step))
         .collect::<Result<Vec<_>, _>>()?;
     check_tiling(path, &found, data_start, file_len)?;
+    let mut placements = super::shards::placements(path, header.get("__metadata__"))?;
+    for f in &mut found {
+        f.placement = placements.remove(&f.name);
+    }
+    if let Some(name) = placements.keys().next() {
+        return Err(DumpError::bad_field(
+            path,
+            name,
+            super::shards::METADATA_KEY,
+            "placed by `__metadata__[\"shards\"]` but not in the file",
+        ));
+    }
     let order = recorded_order(header.get("__metadata__"));
     if let Some(order) = &order {
         let rank: std::collections::HashMap<&str, usize> = order
@@ -187,6 +199,7 @@ fn tensor(
         },
         shape,
         inner_step,
+        placement: None,
     })
 }
 

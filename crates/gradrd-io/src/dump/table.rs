@@ -305,5 +305,6 @@ fn in_memory(name: String, dtype: DType, values: Vec<f64>, inner_step: InnerStep
             layout: Layout::C,
         },
         inner_step,
+        placement: None,
     }
 }

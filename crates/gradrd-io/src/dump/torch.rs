@@ -397,6 +397,7 @@ impl TensorSpec {
                 },
             },
             inner_step,
+            placement: None,
         })
     }
 }
