@@ -189,7 +189,7 @@ fn output_file_is_written_and_csv_has_one_row_per_step() {
 fn fractions_outside_0_1_and_negative_lambda_are_exit_2() {
     for k in ["0", "-0.1", "1.5", "NaN"] {
         let err = fails_with_2(&["ef", &digits(), "--k", k]);
-        assert!(err.contains("--k must be a fraction in (0, 1]"), "{err}");
+        assert!(err.contains("--k: must be a fraction in (0, 1]"), "{err}");
     }
     let err = fails_with_2(&[
         "ef",
@@ -199,7 +199,7 @@ fn fractions_outside_0_1_and_negative_lambda_are_exit_2() {
         "--lambda",
         "-1",
     ]);
-    assert!(err.contains("--lambda must be finite and >= 0"), "{err}");
+    assert!(err.contains("--lambda: must be finite and >= 0"), "{err}");
     let err = fails_with_2(&["ef", &digits(), "--feedback", "decay", "--gamma", "2"]);
     assert!(err.contains("--gamma"), "{err}");
 }

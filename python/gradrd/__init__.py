@@ -10,7 +10,7 @@ the same fields and numbers as the command line's ``--format json``.
 
 Analyses (the registry's kinds; ``gradrd.KINDS``): :func:`fit`,
 :func:`compare`, :func:`iid`, :func:`evolve`, :func:`dp`, :func:`rd`,
-:func:`budget`, and
+:func:`budget`, :func:`ef`, and
 :func:`analyze` for any kind by name. Codebooks: :func:`design`,
 :func:`design_from`, :class:`Codebook`. Files: :func:`read` (every dump
 format the CLI reads) and :func:`run` (a report from a TOML spec).
@@ -44,6 +44,7 @@ __all__ = [
     "design",
     "design_from",
     "dp",
+    "ef",
     "evolve",
     "fit",
     "iid",
@@ -238,6 +239,34 @@ def budget(steps: Steps, **options: Any) -> dict:
     (``max_bits``, ``m``). ``k=None`` or ``bits_per_entry=None`` leaves that
     part out. Returns the ``gradrd.budget/1`` document."""
     return analyze("budget", steps, **options)
+
+
+def ef(steps: Steps, **options: Any) -> dict:
+    """Replays ``{step: {name: array}}`` through a compressor with error
+    feedback (``gradrd ef``): ``p_t = g_t + e_t`` is compressed to ``C(p_t)``
+    and ``e_{t+1} = p_t − C(p_t)`` is carried to the next step.
+
+    Options (the flags of ``gradrd ef``): ``compressor`` (``"topk"``,
+    ``"randk"``, ``"threshold"``, ``"cwmp"``, ``"codebook"``,
+    ``"topk-codebook"``, ``"topk-float"``), ``k`` (fraction kept, in (0, 1],
+    default 0.01), ``lambda`` (threshold λ ≥ 0 of ``"threshold"``), ``costs``
+    and ``codebook`` (paths of the costs and codebook JSON files), ``float``
+    (``"fp8-e4m3"``, ``"fp8-e5m2"``, ``"fp4-e2m1"``), ``unbiased`` (rand-k
+    scaled by n/k), ``feedback`` (``"none"``, ``"full"``, ``"decay"``) with
+    ``gamma`` (decay in [0, 1]), ``global`` (all tensors as one vector; pass
+    it as ``**{"global": True}``), ``positions`` (``"index"`` or
+    ``"entropy"``) and ``seed`` (of rand-k).
+
+    Returns the ``gradrd.ef/1`` document: ``compressor``, ``feedback``,
+    ``scope``, the ``parameters`` in use; ``steps`` (per step: ``sent``,
+    ``bits``, ``error_sq`` = ‖p − C(p)‖², ``residual_norm`` = ‖e‖);
+    ``tensors`` (per tensor totals, per-tensor scope only); ``total_sent``,
+    ``total_entries``, ``total_bits``, ``value_bits`` (bits per value sent:
+    the widest stored width), ``full_precision_bits`` (every entry at its
+    stored width), ``full_precision_bits_per_entry``, ``reduction``
+    (full precision over total bits), ``total_error`` and
+    ``final_residual_norm``."""
+    return analyze("ef", steps, **options)
 
 
 class Codebook:

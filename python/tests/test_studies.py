@@ -126,3 +126,16 @@ def test_budget_over_a_recorded_run_is_the_cli_study(cli):
     }
     ours = gradrd.budget(steps)
     assert without(ours, "dump") == without(from_cli, "dump")
+
+
+def test_ef_over_a_recorded_run_is_the_cli_replay(cli):
+    folder = DATA / "digits-mlp"
+    from_cli = cli.json("ef", folder, "--tensor", "weight$", "--k", "0.05", "--feedback", "decay")
+    steps = {
+        int(path.stem.split("_")[1]): {n: a for n, a in load_file(str(path)).items() if n.endswith("weight")}
+        for path in sorted(folder.glob("step_*.safetensors"))
+    }
+    ours = gradrd.ef(steps, k=0.05, feedback="decay")
+    assert ours["schema"] == "gradrd.ef/1"
+    assert ours["parameters"]["gamma"] == 0.9
+    assert without(ours, "dump") == without(from_cli, "dump")

@@ -16,7 +16,7 @@ use clap::Args;
 use gradrd_core::compress::budget::Budget as Total;
 use gradrd_core::compress::PositionCoding;
 use gradrd_core::registry::budget::{
-    BitAllocation, Budget, BudgetOptions, BudgetOutput, BudgetUnit, FeedbackKind, SparsityBudget,
+    BitAllocation, Budget, BudgetOptions, BudgetOutput, BudgetUnit, SparsityBudget,
 };
 use gradrd_core::registry::Source as _;
 use gradrd_report::table::full_precision as shortest;
@@ -84,11 +84,7 @@ impl BudgetArgs {
                 PositionsArg::Index => PositionCoding::Index,
                 PositionsArg::Entropy => PositionCoding::Entropy,
             },
-            feedback: match self.feedback {
-                FeedbackArg::None => FeedbackKind::None,
-                FeedbackArg::Full => FeedbackKind::Full,
-                FeedbackArg::Decay => FeedbackKind::Decay,
-            },
+            feedback: self.feedback.kind(),
             gamma: self.gamma,
             bits_per_entry: Some(self.bits_per_entry),
             max_bits: self.max_bits,

@@ -26,10 +26,10 @@ use gradrd_core::sim::uplink::{
 use gradrd_core::sim::Activation;
 use serde::Serialize;
 
-use super::ef::read_costs;
 use super::generate::NetworkArgs;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::Outcome;
+use gradrd_core::registry::compression::read_costs;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -222,7 +222,12 @@ impl UplinkFiles {
             }
         };
         Ok(Self {
-            costs: args.costs.as_deref().map(read_costs).transpose()?,
+            costs: args
+                .costs
+                .as_deref()
+                .map(read_costs)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e))?,
             codebooks,
         })
     }

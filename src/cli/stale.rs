@@ -15,7 +15,7 @@ use gradrd_core::registry::sequence::Sequence;
 use gradrd_io::dump::StepRange;
 use serde::Serialize;
 
-use super::ef::{name_of, CompressionArgs};
+use super::ef::CompressionArgs;
 use super::output::{csv_bytes, json_bytes, sig, Format, OutputArgs, Table};
 use super::selection::SelectionArgs;
 use super::Outcome;
@@ -106,7 +106,6 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
     let rounds: Vec<Vec<Vec<f64>>> = (0..sequence.steps.len())
         .map(|i| sequence.read(i))
         .collect::<Result<_, _>>()?;
-    let lambda = resolved.parameters_lambda();
     let bits = resolved.bit_model(widest(&sequence.stored_bits()));
     let policies = [
         StalePolicy::Keep,
@@ -120,8 +119,9 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
     ];
     let mut rows = Vec::new();
     for policy in policies {
-        let factory =
-            resolved.factory(&sequence.names, &sequence.sizes, args.compression.k, lambda)?;
+        let factory = resolved
+            .factory(&sequence.names, &sequence.sizes)
+            .map_err(|e| anyhow!(e))?;
         let mut run = Run::new(
             &sequence.sizes,
             resolved.scope,
@@ -130,9 +130,9 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
             bits,
             resolved.seed,
         )
-        .map_err(|e| anyhow!("tensor '{}': {}", name_of(&sequence, e.tensor), e.error))?;
+        .map_err(|e| anyhow!("tensor '{}': {}", sequence.name(e.tensor), e.error))?;
         let out: StaleOutcome = replay_with_absences(&mut run, &rounds, &present, policy)
-            .map_err(|e| anyhow!("tensor '{}': {}", name_of(&sequence, e.tensor), e.error))?;
+            .map_err(|e| anyhow!("tensor '{}': {}", sequence.name(e.tensor), e.error))?;
         rows.push(Row {
             policy: policy_name(&policy),
             rounds_present: out.rounds_present,

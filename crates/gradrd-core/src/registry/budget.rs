@@ -55,15 +55,7 @@ pub enum BudgetUnit {
     Bits,
 }
 
-/// The error feedback of the replays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FeedbackKind {
-    None,
-    Full,
-    /// The memory decays by `gamma` each step.
-    Decay,
-}
+pub use super::compression::FeedbackKind;
 
 /// What `budget` studies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,11 +99,7 @@ impl Default for BudgetOptions {
 impl BudgetOptions {
     /// The replays' feedback rule.
     pub fn feedback(&self) -> Feedback {
-        match self.feedback {
-            FeedbackKind::None => Feedback::None,
-            FeedbackKind::Full => Feedback::Full,
-            FeedbackKind::Decay => Feedback::Decay { gamma: self.gamma },
-        }
+        self.feedback.feedback(self.gamma)
     }
 }
 
@@ -358,11 +346,7 @@ fn sparsity(
     bits: BitModel,
 ) -> Result<SparsityBudget, AnalysisError> {
     let named = |e: RunError| {
-        AnalysisError::Unusable(format!(
-            "tensor '{}': {}",
-            sequence.names.get(e.tensor).map_or("?", String::as_str),
-            e.error
-        ))
+        AnalysisError::Unusable(format!("tensor '{}': {}", sequence.name(e.tensor), e.error))
     };
     let top = |_, _| Compressor::TopK { fraction: k };
     let topk = replay_totals(steps, Scope::PerTensor, top, feedback, bits, 0).map_err(named)?;

@@ -7,8 +7,8 @@
 use serde_json::Value;
 
 use super::{
-    budget::Budget, compare::Compare, dp::Dp, evolve::Evolve, fit::Fit, iid::Iid, rd::Rd, Analysis,
-    AnalysisError, Observer, OptionError, Source, Validate,
+    budget::Budget, compare::Compare, dp::Dp, ef::Ef, evolve::Evolve, fit::Fit, iid::Iid, rd::Rd,
+    Analysis, AnalysisError, Observer, OptionError, Source, Validate,
 };
 
 /// Every kind of the registry, in the order of its table.
@@ -20,6 +20,7 @@ pub const KINDS: &[&str] = &[
     Dp::KIND,
     Rd::KIND,
     Budget::KIND,
+    Ef::KIND,
 ];
 
 /// Runs the analysis `kind` with `options` (a JSON object of its option
@@ -41,6 +42,7 @@ pub fn run(
         Dp::KIND => run_as::<Dp>(options, source, observer),
         Rd::KIND => run_as::<Rd>(options, source, observer),
         Budget::KIND => run_as::<Budget>(options, source, observer),
+        Ef::KIND => run_as::<Ef>(options, source, observer),
         other => Err(AnalysisError::Options(OptionError::new(
             "kind",
             format!("unknown analysis '{other}' (known: {})", KINDS.join(", ")),
@@ -140,7 +142,7 @@ mod tests {
         assert_eq!(error.field, "kind");
         assert!(error
             .message
-            .contains("fit, iid, evolve, compare, dp, rd, budget"));
+            .contains("fit, iid, evolve, compare, dp, rd, budget, ef"));
         let Err(AnalysisError::Options(error)) =
             run("fit", &json!({ "familes": [] }), &source, &mut Silent)
         else {

@@ -22,6 +22,7 @@
 //! | `dp` | [`dp::Dp`] | `gradrd.dp/1` |
 //! | `rd` | [`rd::Rd`] | `gradrd.rd/1` |
 //! | `budget` | [`budget::Budget`] | `gradrd.budget/1` |
+//! | `ef` | [`ef::Ef`] | `gradrd.ef/1` |
 //!
 //! A front end handed a kind by name (the Python package, a spec) runs it
 //! through [`by_kind::run`], with the options as JSON.
@@ -52,7 +53,9 @@
 pub mod budget;
 pub mod by_kind;
 pub mod compare;
+pub mod compression;
 pub mod dp;
+pub mod ef;
 pub mod evolve;
 pub mod failure;
 pub mod fit;

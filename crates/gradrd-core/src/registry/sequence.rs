@@ -34,6 +34,11 @@ pub struct Sequence<'s> {
 }
 
 impl<'s> Sequence<'s> {
+    /// The name of tensor `index` (`?` when out of range).
+    pub fn name(&self, index: usize) -> &str {
+        self.names.get(index).map_or("?", String::as_str)
+    }
+
     /// The stored width of each tensor, in bits per entry
     /// ([`crate::compress::bits::stored_bits`]; the widest over its
     /// steps, should a tensor change dtype between steps).
