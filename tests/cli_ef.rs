@@ -356,7 +356,7 @@ fn stale_policies_match_the_reference_and_name_the_best() {
     }
     assert_eq!(report["best"], "decay");
     let err = fails_with_2(&["stale", &digits(), "--absent", "7"]);
-    assert!(err.contains("--absent matches none"), "{err}");
+    assert!(err.contains("--absent: matches none"), "{err}");
 }
 
 #[test]

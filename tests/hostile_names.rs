@@ -211,7 +211,7 @@ fn usage_errors_are_one_line_with_the_help_to_try() {
 fn counts_from_flags_are_checked_before_anything_is_allocated() {
     refused(
         &gradrd(&["cost", "--params", "1e6", "--classes", "0"]),
-        &["--classes must be between 1 and 1e12, got 0"],
+        &["--classes: must be between 1 and 1e12, got 0"],
     );
     refused(
         &gradrd_limited(&["simulate", "fl", "--clients", "1000000000", "--rounds", "1"]),

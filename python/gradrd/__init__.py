@@ -10,7 +10,7 @@ the same fields and numbers as the command line's ``--format json``.
 
 Analyses (the registry's kinds; ``gradrd.KINDS``): :func:`fit`,
 :func:`compare`, :func:`iid`, :func:`evolve`, :func:`dp`, :func:`rd`,
-:func:`budget`, :func:`ef`, and
+:func:`budget`, :func:`ef`, :func:`stale`, :func:`cost`, and
 :func:`analyze` for any kind by name. Codebooks: :func:`design`,
 :func:`design_from`, :class:`Codebook`. Files: :func:`read` (every dump
 format the CLI reads) and :func:`run` (a report from a TOML spec).
@@ -41,6 +41,7 @@ __all__ = [
     "analyze",
     "budget",
     "compare",
+    "cost",
     "design",
     "design_from",
     "dp",
@@ -51,6 +52,7 @@ __all__ = [
     "rd",
     "read",
     "run",
+    "stale",
 ]
 
 __version__: str = _gradrd.__version__
@@ -267,6 +269,50 @@ def ef(steps: Steps, **options: Any) -> dict:
     (full precision over total bits), ``total_error`` and
     ``final_residual_norm``."""
     return analyze("ef", steps, **options)
+
+
+def stale(steps: Steps, absent: Sequence[Union[int, str]], **options: Any) -> dict:
+    """A client that misses rounds (``gradrd stale``): the :func:`ef` replay
+    of ``{step: {name: array}}`` with the client away at the ``absent``
+    steps (step numbers, or ranges ``"A..B"``, ``"..B"``, ``"A.."`` with
+    both bounds inclusive). On its return the error-feedback memory is kept,
+    reset, decayed by ``stale_gamma ** h`` (h = rounds missed; default 0.5)
+    or reset when more than ``max_age`` rounds old (default 2). The other
+    options are those of :func:`ef`.
+
+    Returns the ``gradrd.stale/1`` document: ``compressor``,
+    ``absent_steps``, ``stale_gamma``, ``max_age``, ``policies`` (per policy
+    ``keep`` / ``reset`` / ``decay`` / ``reset-if-older``:
+    ``rounds_present``, ``sent``, ``bits``, ``compression_error`` =
+    Σ ‖p − C(p)‖² over the rounds present, ``discarded_error`` = the memory
+    thrown away, ``total_error`` = their sum) and ``best`` (the policy with
+    the smallest total error)."""
+    return analyze("stale", steps, absent=list(absent), **options)
+
+
+def cost(
+    data: Union[None, Array, Mapping[str, Array], Steps] = None,
+    params: Optional[float] = None,
+    **options: Any,
+) -> dict:
+    """Bits per client and round of FedAvg, top-k, FP8/FP4 top-k, a dense
+    codebook and prediction-space sharing (``gradrd cost``), and each one's
+    reduction against FedAvg. The model size d is ``params`` (each at 32
+    bits), or counted from ``data`` (its first step if it has steps), each
+    tensor at its stored width (16 bits for bfloat16 and float16); only
+    shapes and dtypes are used.
+
+    Options: ``k`` (top-k fraction, default 0.01), ``codebook_bits``
+    (default 3), ``reference_samples`` (default 1000), ``classes`` (default
+    10), ``logit_bits`` (default 32).
+
+    Returns the ``gradrd.cost/1`` document: ``parameters``,
+    ``full_precision_bits_per_entry``, ``value_bits``, ``kept``,
+    ``schemes`` (``scheme``, ``bits_per_client``, ``reduction``) and
+    ``reference_samples_for_1100``."""
+    if params is not None:
+        options["params"] = float(params)
+    return analyze("cost", data, **options)
 
 
 class Codebook:

@@ -14,6 +14,14 @@ import gradrd
 from conftest import DATA, steps_of, without
 
 
+def weights_by_step(folder) -> dict:
+    """``{step: {name: array}}`` of a folder's ``*weight`` tensors, read with safetensors."""
+    return {
+        int(path.stem.split("_")[1]): {n: a for n, a in load_file(str(path)).items() if n.endswith("weight")}
+        for path in sorted(folder.glob("step_*.safetensors"))
+    }
+
+
 def test_compare_is_scipys_spearman_ks_and_wasserstein(cli, tmp_path):
     rng = np.random.default_rng(7)
     a = rng.laplace(0, 1.0, 2000)
@@ -120,10 +128,7 @@ def test_budget_over_a_recorded_run_is_the_cli_study(cli):
     folder = DATA / "digits-mlp"
     from_cli = cli.json("budget", folder, "--tensor", "weight$")
     # the stored float32 arrays: the budget counts full precision in their width
-    steps = {
-        int(path.stem.split("_")[1]): {n: a for n, a in load_file(str(path)).items() if n.endswith("weight")}
-        for path in sorted(folder.glob("step_*.safetensors"))
-    }
+    steps = weights_by_step(folder)
     ours = gradrd.budget(steps)
     assert without(ours, "dump") == without(from_cli, "dump")
 
@@ -131,11 +136,45 @@ def test_budget_over_a_recorded_run_is_the_cli_study(cli):
 def test_ef_over_a_recorded_run_is_the_cli_replay(cli):
     folder = DATA / "digits-mlp"
     from_cli = cli.json("ef", folder, "--tensor", "weight$", "--k", "0.05", "--feedback", "decay")
-    steps = {
-        int(path.stem.split("_")[1]): {n: a for n, a in load_file(str(path)).items() if n.endswith("weight")}
-        for path in sorted(folder.glob("step_*.safetensors"))
-    }
+    steps = weights_by_step(folder)
     ours = gradrd.ef(steps, k=0.05, feedback="decay")
     assert ours["schema"] == "gradrd.ef/1"
     assert ours["parameters"]["gamma"] == 0.9
     assert without(ours, "dump") == without(from_cli, "dump")
+
+
+def test_stale_over_a_recorded_run_is_the_cli_study(cli):
+    folder = DATA / "digits-mlp"
+    from_cli = cli.json("stale", folder, "--tensor", "weight$", "--absent", "100..200", "--k", "0.05")
+    steps = weights_by_step(folder)
+    ours = gradrd.stale(steps, absent=["100..200"], k=0.05)
+    assert ours["schema"] == "gradrd.stale/1"
+    assert without(ours, "dump") == without(from_cli, "dump")
+    assert ours["absent_steps"] and set(ours["absent_steps"]) <= set(range(100, 201))
+    # resetting after an absence throws memory away; keeping it throws none
+    by_policy = {row["policy"]: row for row in ours["policies"]}
+    assert by_policy["keep"]["discarded_error"] == 0.0
+    assert by_policy["reset"]["discarded_error"] > 0.0
+    for row in ours["policies"]:
+        assert row["total_error"] == pytest.approx(row["compression_error"] + row["discarded_error"], rel=1e-12)
+    with pytest.raises(gradrd.OptionError, match="absent"):
+        gradrd.stale(steps, absent=[10**9])
+
+
+def test_cost_counts_a_model_as_the_cli_counts_its_dump(cli):
+    dump = DATA / "gpt-tiny"
+    from_cli = cli.json("cost", "--dump", dump, "--k", "0.05")
+    first = sorted(dump.glob("step_*.safetensors"))[0]
+    import torch
+    from safetensors.torch import load_file as load_torch
+
+    tensors = load_torch(str(first))  # bf16 tensors stay bf16
+    ours = gradrd.cost(tensors, k=0.05)
+    assert ours == from_cli
+    widths = {16 if t.dtype in (torch.bfloat16, torch.float16) else 32 for t in tensors.values()}
+    assert ours["value_bits"] == max(widths)
+    # a given size is counted at 32 bits: top-1 % of 11.2e6 -> 112 000 kept
+    resnet18 = gradrd.cost(params=11.2e6)
+    assert resnet18["kept"] == 112_000 and resnet18["full_precision_bits_per_entry"] == 32.0
+    with pytest.raises(gradrd.OptionError, match="params"):
+        gradrd.cost(tensors, params=1e6)

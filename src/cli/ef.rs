@@ -5,11 +5,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use gradrd_core::compress::{PositionCoding, Scope};
 use gradrd_core::registry::compression::{
-    Compression, CompressionOptions, CompressorKind, FeedbackKind, FloatKind,
+    CompressionOptions, CompressorKind, FeedbackKind, FloatKind,
 };
 use gradrd_core::registry::ef::{Ef, EfOutput};
 use gradrd_core::registry::Source as _;
@@ -137,13 +136,6 @@ impl CompressionArgs {
             },
             seed: self.seed,
         }
-    }
-
-    /// The options checked and their files read; an error names the flag.
-    pub fn resolve(&self) -> anyhow::Result<Compression> {
-        self.options()
-            .resolve()
-            .map_err(|e| anyhow!("{}: {}", super::analysis::same_name(e.field), e.message))
     }
 }
 

@@ -31,6 +31,7 @@
 
 pub mod analysis;
 pub mod compress;
+pub mod decimal;
 pub mod dist;
 pub mod dtype;
 pub mod fit;
@@ -39,3 +40,4 @@ pub mod registry;
 pub mod sim;
 pub mod solver;
 pub mod stats;
+pub mod steps;

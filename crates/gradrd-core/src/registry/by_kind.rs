@@ -7,8 +7,9 @@
 use serde_json::Value;
 
 use super::{
-    budget::Budget, compare::Compare, dp::Dp, ef::Ef, evolve::Evolve, fit::Fit, iid::Iid, rd::Rd,
-    Analysis, AnalysisError, Observer, OptionError, Source, Validate,
+    budget::Budget, compare::Compare, cost::Cost, dp::Dp, ef::Ef, evolve::Evolve, fit::Fit,
+    iid::Iid, rd::Rd, stale::Stale, Analysis, AnalysisError, Observer, OptionError, Source,
+    Validate,
 };
 
 /// Every kind of the registry, in the order of its table.
@@ -21,6 +22,8 @@ pub const KINDS: &[&str] = &[
     Rd::KIND,
     Budget::KIND,
     Ef::KIND,
+    Stale::KIND,
+    Cost::KIND,
 ];
 
 /// Runs the analysis `kind` with `options` (a JSON object of its option
@@ -43,6 +46,8 @@ pub fn run(
         Rd::KIND => run_as::<Rd>(options, source, observer),
         Budget::KIND => run_as::<Budget>(options, source, observer),
         Ef::KIND => run_as::<Ef>(options, source, observer),
+        Stale::KIND => run_as::<Stale>(options, source, observer),
+        Cost::KIND => run_as::<Cost>(options, source, observer),
         other => Err(AnalysisError::Options(OptionError::new(
             "kind",
             format!("unknown analysis '{other}' (known: {})", KINDS.join(", ")),

@@ -23,6 +23,8 @@
 //! | `rd` | [`rd::Rd`] | `gradrd.rd/1` |
 //! | `budget` | [`budget::Budget`] | `gradrd.budget/1` |
 //! | `ef` | [`ef::Ef`] | `gradrd.ef/1` |
+//! | `stale` | [`stale::Stale`] | `gradrd.stale/1` |
+//! | `cost` | [`cost::Cost`] | `gradrd.cost/1` |
 //!
 //! A front end handed a kind by name (the Python package, a spec) runs it
 //! through [`by_kind::run`], with the options as JSON.
@@ -54,6 +56,7 @@ pub mod budget;
 pub mod by_kind;
 pub mod compare;
 pub mod compression;
+pub mod cost;
 pub mod dp;
 pub mod ef;
 pub mod evolve;
@@ -65,6 +68,7 @@ pub mod parallel;
 pub mod rd;
 pub mod sequence;
 pub mod source;
+pub mod stale;
 
 use std::fmt;
 

@@ -8,7 +8,6 @@
 
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::quant::baseline::BaselineKind;
-use gradrd_core::registry::sequence::Sequence;
 use gradrd_core::registry::{Analysis, AnalysisError, Failure, Observer, Source};
 use gradrd_io::dump::{Dump, Selected, TensorMeta};
 
@@ -209,19 +208,6 @@ pub(crate) fn at_step<'a>(
 /// [`num`] of an optional value, `–` when absent.
 pub(crate) fn opt(value: Option<f64>, digits: usize) -> Cell {
     value.map_or_else(|| "–".into(), |v| num(v, digits))
-}
-
-/// Every step's tensors: `steps[t][i]` is tensor `i` at step `t`.
-pub(crate) type Steps = Vec<Vec<Vec<f64>>>;
-
-/// The selected tensors as a step sequence, with every step read.
-pub(crate) fn read_sequence<'a>(input: &Input<'a>) -> Result<(Sequence<'a>, Steps), String> {
-    let sequence = Sequence::new(input.source, input.label).map_err(|e| e.to_string())?;
-    let steps = (0..sequence.steps.len())
-        .map(|i| sequence.read(i))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    Ok((sequence, steps))
 }
 
 /// The spec's default family: GenNorm (the M22 model).
