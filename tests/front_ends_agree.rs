@@ -317,25 +317,30 @@ fn budget_subcommand_and_spec_give_the_same_budgets() {
 
 #[test]
 fn ef_subcommand_and_spec_give_the_same_replay() {
-    let (json, rows) = both_front_ends(
-        &["ef"],
-        &["--k", "0.01", "--feedback", "full"],
-        r"weight$",
-        "kind = \"ef\"\nk = [0.01]\nfeedback = [\"full\"]",
-        "01-ef.csv",
-    );
-    let [row] = &rows[..] else {
-        panic!("one fraction, one feedback, one row: {rows:?}")
-    };
-    assert_eq!(row["feedback"], json["feedback"]);
-    assert_eq!(row["entries sent"], json["total_sent"].to_string());
-    for (column, key) in [
-        ("k", &json["parameters"]["k"]),
-        ("bits", &json["total_bits"]),
-        ("reduction", &json["reduction"]),
-        ("total error", &json["total_error"]),
-        ("final residual", &json["final_residual_norm"]),
+    for (flags, entry) in [
+        (
+            &["--k", "0.01", "--feedback", "full"][..],
+            "kind = \"ef\"\nk = [0.01]\nfeedback = [\"full\"]",
+        ),
+        (
+            &["--k", "0.05", "--feedback", "decay", "--gamma", "0.8"][..],
+            "kind = \"ef\"\nk = [0.05]\nfeedback = [\"decay\"]\ngamma = 0.8",
+        ),
     ] {
-        assert_eq!(cell(row, column), key.as_f64(), "{column}");
+        let (json, rows) = both_front_ends(&["ef"], flags, r"weight$", entry, "01-ef.csv");
+        let [row] = &rows[..] else {
+            panic!("one fraction, one feedback, one row: {rows:?}")
+        };
+        assert_eq!(row["feedback"], json["feedback"]);
+        assert_eq!(row["entries sent"], json["total_sent"].to_string());
+        for (column, key) in [
+            ("k", &json["parameters"]["k"]),
+            ("bits", &json["total_bits"]),
+            ("reduction", &json["reduction"]),
+            ("total error", &json["total_error"]),
+            ("final residual", &json["final_residual_norm"]),
+        ] {
+            assert_eq!(cell(row, column), key.as_f64(), "{flags:?}: {column}");
+        }
     }
 }
