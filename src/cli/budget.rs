@@ -152,7 +152,7 @@ fn table(report: &BudgetOutput, s: &SparsityBudget, a: &BitAllocation) -> Vec<u8
         a.spent_bits,
         sig(a.reduction, 4)
     ));
-    let mut table = Table::new([
+    let mut table = Table::plain([
         "tensor",
         "n",
         "bits",
@@ -173,7 +173,7 @@ fn table(report: &BudgetOutput, s: &SparsityBudget, a: &BitAllocation) -> Vec<u8
         ]);
     }
     let mut bytes = text.into_bytes();
-    bytes.extend(table.render());
+    bytes.extend(table.text().into_bytes());
     bytes.extend(
         format!(
             "total distortion Σ n·D: allocated {}, equal bits {}, gain {} dB (hull greedy: {}, {} dB)\n",

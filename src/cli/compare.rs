@@ -165,7 +165,7 @@ impl<'a> From<&'a CompareOutput> for CsvRow<'a> {
 }
 
 fn table(r: &CompareOutput) -> Vec<u8> {
-    let mut table = Table::new(vec!["measure", "value"]);
+    let mut table = Table::plain(vec!["measure", "value"]);
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| sig(x, 6));
     for (name, value) in [
         ("n_a", r.n_a.to_string()),
@@ -184,7 +184,7 @@ fn table(r: &CompareOutput) -> Vec<u8> {
         r.a.file, r.a.tensor, r.b.file, r.b.tensor
     )
     .into_bytes();
-    bytes.extend(table.render());
+    bytes.extend(table.text().into_bytes());
     if let Some(reason) = &r.spearman_reason {
         bytes.extend(format!("spearman: {reason}\n").into_bytes());
     }

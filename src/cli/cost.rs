@@ -75,7 +75,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
         Format::Json => json_bytes(&report)?,
         Format::Csv => csv_bytes(&report.schemes)?,
         Format::Table => {
-            let mut table = Table::new(["scheme", "bits_per_client", "reduction"]);
+            let mut table = Table::plain(["scheme", "bits_per_client", "reduction"]);
             for r in &report.schemes {
                 table.push(vec![
                     r.scheme.clone(),
@@ -88,7 +88,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<super::Outcome> {
                 report.parameters, report.kept, report.k
             )
             .into_bytes();
-            bytes.extend(table.render());
+            bytes.extend(table.text().into_bytes());
             bytes.extend(
                 format!(
                     "prediction space reaches 1/1100 of FedAvg at n = {} reference samples\n",

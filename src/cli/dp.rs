@@ -72,7 +72,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
         Format::Csv => csv_bytes(&report.sigmas)?,
         Format::Table => {
             let mut table =
-                Table::new(["sigma", "overlap", "bits_per_entry", "growth", "reduction"]);
+                Table::plain(["sigma", "overlap", "bits_per_entry", "growth", "reduction"]);
             for r in &report.sigmas {
                 table.push(vec![
                     sig(r.sigma, 4),
@@ -93,7 +93,7 @@ pub fn run(args: DpArgs) -> anyhow::Result<Outcome> {
                 shortest(report.full_precision_bits_per_entry)
             )
             .into_bytes();
-            bytes.extend(table.render());
+            bytes.extend(table.text().into_bytes());
             bytes
         }
     };

@@ -168,7 +168,7 @@ pub fn run(args: EfArgs) -> anyhow::Result<Outcome> {
 }
 
 fn table(report: &EfOutput) -> Vec<u8> {
-    let mut table = Table::new(["step", "sent", "bits", "error_sq", "residual_norm"]);
+    let mut table = Table::plain(["step", "sent", "bits", "error_sq", "residual_norm"]);
     for r in &report.steps {
         table.push(vec![
             r.step.to_string(),
@@ -189,7 +189,7 @@ fn table(report: &EfOutput) -> Vec<u8> {
         report.dump
     )
     .into_bytes();
-    bytes.extend(table.render());
+    bytes.extend(table.text().into_bytes());
     bytes.extend(
         format!(
             "total: sent {} of {} entries, {} bits ({}x fewer than full precision at {} bits/entry as stored), total error {}, final residual norm {}\n",

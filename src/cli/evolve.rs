@@ -43,7 +43,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<Outcome> {
 }
 
 fn table(report: &EvolveOutput) -> Vec<u8> {
-    let mut table = Table::new([
+    let mut table = Table::plain([
         "tensor", "depth", "step", "family", "shape", "scale", "kurt", "w2", "ks",
     ]);
     let opt = |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |x| sig(x, digits));
@@ -60,5 +60,5 @@ fn table(report: &EvolveOutput) -> Vec<u8> {
             opt(r.ks, 3),
         ]);
     }
-    table.render()
+    table.text().into_bytes()
 }

@@ -255,7 +255,7 @@ fn table(report: &FitOutput) -> Vec<u8> {
     if footnoted {
         headers.push("note");
     }
-    let mut table = Table::new(headers);
+    let mut table = Table::plain(headers);
     let mut footnotes = Vec::new();
     let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| sig(x, d));
     for row in &rows {
@@ -293,7 +293,7 @@ fn table(report: &FitOutput) -> Vec<u8> {
         }
         table.push(cells);
     }
-    let mut out = table.render();
+    let mut out = table.text().into_bytes();
     if !footnotes.is_empty() {
         out.push(b'\n');
         for line in footnotes {

@@ -239,7 +239,7 @@ fn prepare_folder(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn table(report: &GenerateReport) -> Vec<u8> {
-    let mut table = Table::new(["step", "file", "loss", "generalisation_error"]);
+    let mut table = Table::plain(["step", "file", "loss", "generalisation_error"]);
     for r in &report.records {
         table.push(vec![
             r.step.to_string(),
@@ -248,7 +248,7 @@ fn table(report: &GenerateReport) -> Vec<u8> {
             sig(r.generalisation_error, 4),
         ]);
     }
-    let mut bytes = table.render();
+    let mut bytes = table.text().into_bytes();
     bytes.extend(
         format!(
             "{} files of {} entries in {} (ε_g: {})\n",

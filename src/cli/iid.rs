@@ -177,7 +177,7 @@ fn table(report: &IidOutput) -> Vec<u8> {
     }
     let mut headers = vec!["test".to_string(), "sample size".to_string()];
     headers.extend((1..=report.results.len()).map(|i| format!("[{i}]")));
-    let mut table = Table::new(headers);
+    let mut table = Table::plain(headers);
     for (test, m) in keys {
         let mut row = vec![format!("{test:?}").to_lowercase(), m.to_string()];
         for r in &report.results {
@@ -194,7 +194,7 @@ fn table(report: &IidOutput) -> Vec<u8> {
         }
         table.push(row);
     }
-    out.push_str(&String::from_utf8_lossy(&table.render()));
+    out.push_str(&String::from_utf8_lossy(&table.text().into_bytes()));
     for (i, r) in report.results.iter().enumerate() {
         for (m, note) in iid::size_notes(&r.cells) {
             out.push_str(&format!("[{}] sample size {m}: {note}\n", i + 1));

@@ -157,7 +157,7 @@ fn row(meta: &TensorMeta, s: &gradrd_io::dump::Summary) -> TensorRow {
 }
 
 fn table(report: &InspectReport) -> Vec<u8> {
-    let mut table = Table::new(vec![
+    let mut table = Table::plain(vec![
         "tensor",
         "step",
         "dtype",
@@ -182,5 +182,5 @@ fn table(report: &InspectReport) -> Vec<u8> {
             num(t.max),
         ]);
     }
-    table.render()
+    table.text().into_bytes()
 }

@@ -1,5 +1,5 @@
-//! Exporters: one `Serialize` result, many formats (table, JSON, CSV), each
-//! rendered to bytes; bytes go to stdout or are written atomically to `-o`
+//! Exporters: one `Serialize` result, many formats (table — the one
+//! [`Table`] type of `gradrd-report` —, JSON, CSV), each rendered to bytes; bytes go to stdout or are written atomically to `-o`
 //! (a temporary file in the target's folder, renamed into place), so a
 //! failed run never leaves a half-written file.
 
@@ -204,71 +204,7 @@ pub fn csv_bytes<R: Serialize>(rows: &[R]) -> anyhow::Result<Vec<u8>> {
     escaped.into_inner().context("cannot encode CSV")
 }
 
-/// A plain text table: left-aligned text, right-aligned numbers.
-pub struct Table {
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn new<S: Into<String>>(headers: impl IntoIterator<Item = S>) -> Self {
-        Table {
-            headers: headers.into_iter().map(Into::into).collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    /// Adds a row; its cells are shown inert ([`escape::terminal`]).
-    pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(
-            row.into_iter()
-                .map(|cell| escape::terminal(&cell).into_owned())
-                .collect(),
-        );
-    }
-
-    pub fn render(&self) -> Vec<u8> {
-        let columns = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.len()).collect();
-        for row in &self.rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        let numeric: Vec<bool> = (0..columns)
-            .map(|c| {
-                self.rows
-                    .iter()
-                    .all(|row| row.get(c).is_none_or(|cell| looks_numeric(cell)))
-            })
-            .collect();
-        let mut out = String::new();
-        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-            let mut parts = Vec::with_capacity(columns);
-            for (c, cell) in cells.enumerate() {
-                let pad = widths[c].saturating_sub(cell.chars().count());
-                parts.push(if numeric[c] {
-                    format!("{}{}", " ".repeat(pad), cell)
-                } else {
-                    format!("{}{}", cell, " ".repeat(pad))
-                });
-            }
-            out.push_str(parts.join("  ").trim_end());
-            out.push('\n');
-        };
-        line(&mut self.headers.iter().map(String::as_str));
-        for row in &self.rows {
-            line(&mut row.iter().map(String::as_str));
-        }
-        out.into_bytes()
-    }
-}
-
-fn looks_numeric(cell: &str) -> bool {
-    cell == "-" || cell.parse::<f64>().is_ok() || cell.trim_end_matches('%').parse::<f64>().is_ok()
-}
-
-pub use gradrd_report::table::sig;
+pub use gradrd_report::table::{sig, Table};
 
 #[cfg(test)]
 mod tests {
@@ -281,18 +217,6 @@ mod tests {
         assert_eq!(sig(-2.5e-7, 3), "-2.50e-7");
         assert_eq!(sig(3.0e8, 2), "3.0e8");
         assert_eq!(sig(0.0, 3), "0");
-    }
-
-    #[test]
-    fn table_aligns_text_left_and_numbers_right() {
-        let mut t = Table::new(vec!["name", "n"]);
-        t.push(vec!["fc1.weight".into(), "5".into()]);
-        t.push(vec!["b".into(), "12345".into()]);
-        let text = String::from_utf8(t.render()).unwrap();
-        assert_eq!(
-            text,
-            "name            n\nfc1.weight      5\nb           12345\n"
-        );
     }
 
     #[test]

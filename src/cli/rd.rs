@@ -208,14 +208,14 @@ fn table(report: &RdOutput) -> Vec<u8> {
     if let Some(note) = &report.note {
         text.push_str(&format!("note: {note}\n"));
     }
-    let mut curve = Table::new(["distortion", "rate", "slb"]);
+    let mut curve = Table::plain(["distortion", "rate", "slb"]);
     for (i, p) in report.curve.iter().enumerate() {
         let slb = report.slb.as_ref().map(|s| s[i].rate);
         curve.push(vec![sig(p.distortion, 4), sig(p.rate, 4), opt(slb, 4)]);
     }
-    text.push_str(&String::from_utf8_lossy(&curve.render()));
+    text.push_str(&String::from_utf8_lossy(&curve.text().into_bytes()));
     text.push('\n');
-    let mut quantizers = Table::new([
+    let mut quantizers = Table::plain([
         "quantizer",
         "bits",
         "distortion",
@@ -248,7 +248,7 @@ fn table(report: &RdOutput) -> Vec<u8> {
             opt(q.gap_db, 3),
         ]);
     }
-    text.push_str(&String::from_utf8_lossy(&quantizers.render()));
+    text.push_str(&String::from_utf8_lossy(&quantizers.text().into_bytes()));
     text.extend(notes);
     for e in &report.too_low {
         text.push_str(&format!(

@@ -449,7 +449,7 @@ fn report<T: Task>(
 }
 
 fn table(report: &SimulateReport) -> Vec<u8> {
-    let mut table = Table::new(["round", "uplink_bits", "loss", "accuracy"]);
+    let mut table = Table::plain(["round", "uplink_bits", "loss", "accuracy"]);
     for r in &report.rounds {
         table.push(vec![
             r.round.to_string(),
@@ -458,7 +458,7 @@ fn table(report: &SimulateReport) -> Vec<u8> {
             percent(r.accuracy),
         ]);
     }
-    let mut bytes = table.render();
+    let mut bytes = table.text().into_bytes();
     bytes.extend(
         format!(
             "final accuracy {} after {} uplink bits; central model: {} (loss {})\nloss: {}\n",

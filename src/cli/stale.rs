@@ -55,7 +55,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
         Format::Json => json_bytes(&report)?,
         Format::Csv => csv_bytes(&report.policies)?,
         Format::Table => {
-            let mut table = Table::new([
+            let mut table = Table::plain([
                 "policy",
                 "rounds",
                 "sent",
@@ -78,7 +78,7 @@ pub fn run(args: StaleArgs) -> anyhow::Result<Outcome> {
                 report.compressor, report.absent_steps
             )
             .into_bytes();
-            bytes.extend(table.render());
+            bytes.extend(table.text().into_bytes());
             bytes.extend(format!("best: {}\n", report.best).into_bytes());
             bytes
         }

@@ -1,7 +1,8 @@
-//! Report tables and their exporters: CSV (RFC 4180, via the `csv` crate),
-//! Markdown (GitHub pipe tables) and LaTeX (booktabs: `\toprule`,
-//! `\midrule`, `\bottomrule`), each to bytes, plus the HTML `<table>` of the
-//! report page. A [`Cell`] is text formatted once by the analysis, and what
+//! Tables and their exporters — the one table type of gradrd, behind the
+//! command line's `--format table` and every report: aligned plain text for
+//! a terminal, CSV (RFC 4180, via the `csv` crate), Markdown (GitHub pipe
+//! tables) and LaTeX (booktabs: `\toprule`, `\midrule`, `\bottomrule`),
+//! each to bytes, plus the HTML `<table>` of the report page. A [`Cell`] is text formatted once by the analysis, and what
 //! the CSV holds where that differs: the page, Markdown and LaTeX show a
 //! number rounded and a footnote marker beside a value, the CSV holds the
 //! full number (the shortest decimal that reads back as the same `f64`) and
@@ -11,9 +12,9 @@
 
 use gradrd_io::escape;
 
-/// One table of a report.
+/// One table: of a report, or a command's `--format table`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReportTable {
+pub struct Table {
     /// File stem: `<name>.csv`, `<name>.md`, `<name>.tex`.
     pub name: String,
     pub caption: String,
@@ -41,7 +42,7 @@ pub fn num(value: f64, digits: usize) -> Cell {
 }
 
 /// `text` shown with the marker of note `note` (1-based, of
-/// [`ReportTable::notes`]); the CSV holds `text`.
+/// [`Table::notes`]); the CSV holds `text`.
 pub fn footnoted(text: String, note: usize) -> Cell {
     Cell {
         shown: format!("{text} [{note}]"),
@@ -68,9 +69,9 @@ impl From<&str> for Cell {
     }
 }
 
-impl ReportTable {
+impl Table {
     pub fn new(name: &str, caption: &str, headers: &[&str]) -> Self {
-        ReportTable {
+        Table {
             name: name.to_string(),
             caption: caption.to_string(),
             headers: headers.iter().map(|h| h.to_string()).collect(),
@@ -79,17 +80,75 @@ impl ReportTable {
         }
     }
 
-    pub fn push(&mut self, row: Vec<Cell>) {
-        debug_assert_eq!(row.len(), self.headers.len());
-        self.rows.push(row);
+    /// A table with only headers (no file name or caption): a command's
+    /// `--format table`.
+    pub fn plain<S: Into<String>>(headers: impl IntoIterator<Item = S>) -> Self {
+        Table {
+            name: String::new(),
+            caption: String::new(),
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+            notes: Vec::new(),
+        }
     }
 
-    /// Whether every cell of column `c` reads as a number (or is empty/`–`).
+    pub fn push<C: Into<Cell>>(&mut self, row: Vec<C>) {
+        debug_assert_eq!(row.len(), self.headers.len());
+        self.rows.push(row.into_iter().map(Into::into).collect());
+    }
+
+    /// Whether every cell of column `c` reads as a number (or is empty, `–`
+    /// or `-`).
     fn numeric(&self, c: usize) -> bool {
         self.rows.iter().all(|row| {
-            let cell = row[c].shown.trim_end_matches('%');
-            cell.is_empty() || cell == "–" || cell.parse::<f64>().is_ok()
+            row.get(c).is_none_or(|cell| {
+                let cell = cell.shown.trim_end_matches('%');
+                cell.is_empty() || cell == "–" || cell == "-" || cell.parse::<f64>().is_ok()
+            })
         })
+    }
+
+    /// Aligned columns for a terminal: text left-aligned, numbers right,
+    /// two spaces between columns; every cell made inert
+    /// ([`escape::terminal`]). Notes are not printed.
+    pub fn text(&self) -> String {
+        let shown: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|cell| escape::terminal(&cell.shown).into_owned())
+                    .collect()
+            })
+            .collect();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &shown {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let numeric: Vec<bool> = (0..self.headers.len()).map(|c| self.numeric(c)).collect();
+        let mut out = String::new();
+        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+            let parts: Vec<String> = cells
+                .enumerate()
+                .map(|(c, cell)| {
+                    let pad = " ".repeat(widths[c].saturating_sub(cell.chars().count()));
+                    if numeric[c] {
+                        format!("{pad}{cell}")
+                    } else {
+                        format!("{cell}{pad}")
+                    }
+                })
+                .collect();
+            out.push_str(parts.join("  ").trim_end());
+            out.push('\n');
+        };
+        line(&mut self.headers.iter().map(String::as_str));
+        for row in &shown {
+            line(&mut row.iter().map(String::as_str));
+        }
+        out
     }
 
     pub fn csv(&self) -> Vec<u8> {
@@ -221,10 +280,10 @@ pub use gradrd_core::decimal::full_precision;
 mod tests {
     use super::*;
 
-    fn table() -> ReportTable {
-        let mut t = ReportTable::new("fit_summary", "Fits & 50% of x_1", &["tensor", "β", "p"]);
-        t.push(vec!["fc1.weight".into(), "0.81".into(), "1e-3".into()]);
-        t.push(vec!["a|b_c".into(), "–".into(), "12%".into()]);
+    fn table() -> Table {
+        let mut t = Table::new("fit_summary", "Fits & 50% of x_1", &["tensor", "β", "p"]);
+        t.push::<Cell>(vec!["fc1.weight".into(), "0.81".into(), "1e-3".into()]);
+        t.push::<Cell>(vec!["a|b_c".into(), "–".into(), "12%".into()]);
         t
     }
 
@@ -255,8 +314,8 @@ mod tests {
 
     #[test]
     fn every_export_shows_a_hostile_name_as_text() {
-        let mut t = ReportTable::new("t", "c", &["tensor", "x"]);
-        t.push(vec!["<script>x</script>\n=1+1".into(), num(-0.5, 2)]);
+        let mut t = Table::new("t", "c", &["tensor", "x"]);
+        t.push::<Cell>(vec!["<script>x</script>\n=1+1".into(), num(-0.5, 2)]);
         let md = t.markdown();
         assert!(
             md.contains("| &lt;script&gt;x&lt;/script&gt;\\n=1+1 | -0.50 |"),
@@ -265,8 +324,8 @@ mod tests {
         let csv = String::from_utf8(t.csv()).unwrap();
         assert_eq!(csv, "tensor,x\n<script>x</script>\\n=1+1,-0.5\n");
         assert!(t.latex().contains("$>$\\textbackslash{}n=1+1 & -0.50"));
-        let mut t = ReportTable::new("t", "c", &["tensor"]);
-        t.push(vec!["=cmd|' /C calc'!A0".into()]);
+        let mut t = Table::new("t", "c", &["tensor"]);
+        t.push::<Cell>(vec!["=cmd|' /C calc'!A0".into()]);
         let csv = String::from_utf8(t.csv()).unwrap();
         assert_eq!(csv, "tensor\n'=cmd|' /C calc'!A0\n");
         assert!(t.html().contains("<td>=cmd|' /C calc'!A0</td>"));
@@ -274,8 +333,8 @@ mod tests {
 
     #[test]
     fn csv_quotes_cells_with_commas() {
-        let mut t = ReportTable::new("t", "c", &["a", "b"]);
-        t.push(vec!["x,y".into(), "\"q\"".into()]);
+        let mut t = Table::new("t", "c", &["a", "b"]);
+        t.push::<Cell>(vec!["x,y".into(), "\"q\"".into()]);
         assert_eq!(
             String::from_utf8(t.csv()).unwrap(),
             "a,b\n\"x,y\",\"\"\"q\"\"\"\n"
@@ -284,8 +343,8 @@ mod tests {
 
     #[test]
     fn html_escapes_markup() {
-        let mut t = ReportTable::new("t", "c", &["<a>"]);
-        t.push(vec!["x & \"y\"".into()]);
+        let mut t = Table::new("t", "c", &["<a>"]);
+        t.push::<Cell>(vec!["x & \"y\"".into()]);
         let html = t.html();
         assert!(html.contains("<th>&lt;a&gt;</th>"));
         assert!(html.contains("x &amp; &quot;y&quot;"));
@@ -293,8 +352,8 @@ mod tests {
 
     #[test]
     fn csv_holds_numbers_in_full_while_the_other_exports_round_them() {
-        let mut t = ReportTable::new("t", "c", &["name", "x", "y"]);
-        t.push(vec!["a".into(), num(0.123456789, 3), num(-2.5e-9 / 3.0, 2)]);
+        let mut t = Table::new("t", "c", &["name", "x", "y"]);
+        t.push::<Cell>(vec!["a".into(), num(0.123456789, 3), num(-2.5e-9 / 3.0, 2)]);
         assert_eq!(
             String::from_utf8(t.csv()).unwrap(),
             "name,x,y\na,0.123456789,-8.333333333333334e-10\n"
@@ -306,9 +365,30 @@ mod tests {
 
     #[test]
     fn a_footnote_marker_is_shown_but_not_in_the_csv() {
-        let mut t = ReportTable::new("t", "c", &["family"]);
+        let mut t = Table::new("t", "c", &["family"]);
         t.push(vec![footnoted("dweibull".to_string(), 2)]);
         assert_eq!(String::from_utf8(t.csv()).unwrap(), "family\ndweibull\n");
         assert!(t.markdown().contains("| dweibull [2] |"));
+    }
+
+    #[test]
+    fn text_aligns_text_left_and_numbers_right_and_shows_cells_inert() {
+        let mut t = Table::plain(["name", "n"]);
+        t.push(vec!["fc1.weight".to_string(), "5".to_string()]);
+        t.push(vec!["b".to_string(), "12345".to_string()]);
+        assert_eq!(
+            t.text(),
+            "name            n\nfc1.weight      5\nb           12345\n"
+        );
+        t.push(vec!["x\u{1b}[31m".to_string(), "-".to_string()]);
+        let text = t.text();
+        assert!(
+            !text.contains('\u{1b}') && text.contains("x\\u{1b}[31m"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("    -\n"),
+            "'-' stays in the numbers' column: {text}"
+        );
     }
 }

@@ -322,7 +322,7 @@ fn rows(documents: &[CodebookDocument]) -> Vec<Row<'_>> {
 }
 
 fn table(documents: &[CodebookDocument]) -> Vec<u8> {
-    let mut table = Table::new([
+    let mut table = Table::plain([
         "tensor",
         "step",
         "family",
@@ -359,7 +359,7 @@ fn table(documents: &[CodebookDocument]) -> Vec<u8> {
             r.iterations.map_or("-".to_string(), |i| i.to_string()),
         ]);
     }
-    let mut bytes = table.render();
+    let mut bytes = table.text().into_bytes();
     for (i, note) in notes.iter().enumerate() {
         bytes.extend(format!("[{}] {note}\n", i + 1).into_bytes());
     }

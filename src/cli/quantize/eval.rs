@@ -150,7 +150,7 @@ fn evaluate_selected(
 }
 
 fn table(report: &EvalReport) -> Vec<u8> {
-    let mut table = Table::new([
+    let mut table = Table::plain([
         "tensor",
         "step",
         "n",
@@ -188,7 +188,7 @@ fn table(report: &EvalReport) -> Vec<u8> {
             sig(r.coded_bits, 4),
         ]);
     }
-    let mut bytes = table.render();
+    let mut bytes = table.text().into_bytes();
     for note in notes {
         bytes.extend(format!("{note}\n").into_bytes());
     }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{num, per_item, Cell, Input, Progress, Section};
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
-use crate::table::ReportTable;
+use crate::table::Table;
 use gradrd_core::registry::budget::{Budget, FeedbackKind};
 use gradrd_core::registry::{self, Analysis, Silent, Validate};
 
@@ -112,7 +112,7 @@ impl BudgetOptions {
             ..Section::default()
         };
         if !self.k.is_empty() {
-            let mut table = ReportTable::new(
+            let mut table = Table::new(
                 "threshold_vs_topk",
                 "Hard threshold vs top-k at an equal total budget of entries: total error Σ_t ‖p_t − C(p_t)‖²",
                 &["k", "budget (entries)", "top-k error", "λ", "threshold sent", "threshold error", "ratio"],
@@ -193,7 +193,7 @@ impl BudgetOptions {
                     .iter()
                     .map(|b| format!("{b} bits/entry")),
             );
-            let mut table = ReportTable {
+            let mut table = Table {
                 name: "bit_allocation".to_string(),
                 caption: format!("Bits per entry allocated to each tensor under an average budget (M = {}); last rows: total distortion Σ n·D and its gain over equal bits", self.m),
                 headers,

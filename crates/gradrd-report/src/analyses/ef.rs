@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{num, per_item, sig, Input, Progress, Section};
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
-use crate::table::ReportTable;
+use crate::table::Table;
 use gradrd_core::registry::compression::{CompressionOptions, FeedbackKind};
 use gradrd_core::registry::ef::Ef;
 use gradrd_core::registry::{self, Analysis, Silent, Validate};
@@ -96,7 +96,7 @@ impl EfOptions {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
         let first = &outputs[0];
-        let mut table = ReportTable::new(
+        let mut table = Table::new(
             "ef",
             &format!("Top-k replays over the recorded steps: entries and bits sent (values at {} bits), reduction against full precision at the stored width ({} bits/entry), total error Σ_t ‖p_t − C(p_t)‖², final residual ‖e_T‖", sig(first.value_bits, 3), sig(first.full_precision_bits_per_entry, 4)),
             &["k", "feedback", "entries sent", "bits", "reduction", "total error", "final residual"],

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{num, opt, run_registry, tensor_failure, Input, Progress, Section};
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
-use crate::table::ReportTable;
+use crate::table::Table;
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::registry::evolve::Evolve;
 use gradrd_core::registry::fit::FitOptions;
@@ -93,7 +93,7 @@ impl EvolveSpec {
         if points.is_empty() {
             return Err(section.failures.join("; "));
         }
-        let mut table = ReportTable::new(
+        let mut table = Table::new(
             "evolve",
             "Fitted parameters per tensor, step and family (shape = β of gennorm, c of dweibull)",
             &[

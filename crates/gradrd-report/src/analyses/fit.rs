@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{at_step, num, opt, run_registry, tensor_failure, Input, Progress, Section};
 use crate::figure::{histogram, Axis, Figure, Legend, Panel, Series, Style, Width};
-use crate::table::{footnoted, ReportTable};
+use crate::table::{footnoted, Table};
 use gradrd_core::analysis::{prepare, FamilyOutcome, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::{ContinuousDist, FamilyKind, Model};
 use gradrd_core::registry::fit::Fit;
@@ -80,12 +80,12 @@ impl FitOptions {
             title: format!("Distribution fits{step_text}"),
             ..Section::default()
         };
-        let mut fits = ReportTable::new(
+        let mut fits = Table::new(
             "fit",
             &format!("Maximum-likelihood fits{step_text} (scipy parameter names; shape = β of gennorm, c of dweibull)"),
             &["tensor", "family", "shape", "loc", "scale", "log-lik", "AIC", "KS", "W2"],
         );
-        let mut kurtosis = ReportTable::new(
+        let mut kurtosis = Table::new(
             "kurtosis",
             &format!("Excess kurtosis{step_text} (0 for a Normal, 3 for a Laplace) and the family of lowest AIC"),
             &["tensor", "entries", "zero fraction", "excess kurtosis", "best family"],

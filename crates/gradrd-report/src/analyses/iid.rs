@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{opt, run_registry, tensor_failure, Input, Progress, Section};
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width};
-use crate::table::ReportTable;
+use crate::table::Table;
 use gradrd_core::analysis::iid::{self, PairKind, TestKind};
 use gradrd_core::registry::iid::{Iid, IidOptions};
 use gradrd_core::registry::Validate;
@@ -59,7 +59,7 @@ impl IidSpec {
         }
         let mut headers = vec!["test".to_string(), "sample size".to_string()];
         headers.extend(columns.iter().map(|(name, _)| name.clone()));
-        let mut table = ReportTable {
+        let mut table = Table {
             name: "iid".to_string(),
             caption: format!(
                 "Fraction of {} trials with p > {} ({} pairs)",

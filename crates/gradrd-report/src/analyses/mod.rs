@@ -13,7 +13,7 @@ use gradrd_io::dump::{Dump, Selected, TensorMeta};
 
 use super::figure::Figure;
 use super::spec::{split_kind, KindError, SourceKeys};
-use super::table::ReportTable;
+use super::table::Table;
 pub(crate) use super::table::{num, sig, Cell};
 
 pub mod budget;
@@ -42,7 +42,7 @@ pub struct Section {
     /// Paragraphs of plain text (what was run, how to read it).
     pub text: Vec<String>,
     pub figures: Vec<Figure>,
-    pub tables: Vec<ReportTable>,
+    pub tables: Vec<Table>,
     /// Tensors (or settings) that failed while the rest went on.
     pub failures: Vec<String>,
 }

@@ -21,7 +21,7 @@ use super::{
     Section, RATE_TOO_LOW,
 };
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
-use crate::table::{footnoted, ReportTable};
+use crate::table::{footnoted, Table};
 use gradrd_core::analysis::{prepare, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::fit::{fit, FitOptions};
@@ -252,12 +252,12 @@ impl QuantizeOptions {
             title: format!("Quantizers{step_text}"),
             ..Section::default()
         };
-        let mut sweep_table = ReportTable::new(
+        let mut sweep_table = Table::new(
             "m_sweep",
             &format!("M sweep: {}-bit M-weighted Lloyd-Max codebooks on the fitted {}, applied to the tensor{step_text}", self.sweep_bits, self.family),
             &["tensor", "M", "MSE", "d_M", "entropy (bits/entry)", "coded (bits/entry)"],
         );
-        let mut compare_table = ReportTable::new(
+        let mut compare_table = Table::new(
             "quantizers",
             &format!("Quantizers at matched rates{step_text}: nominal and real coded bits per entry (side information included), MSE"),
             &["tensor", "quantizer", "rate", "nominal bits", "coded bits", "MSE"],
@@ -276,7 +276,7 @@ impl QuantizeOptions {
             let power = runs.power;
             // the quantizer cell, footnoted with the design's note and when
             // the quantizer is worse than sending zeros
-            let label = |table: &mut ReportTable, name: String, note: Option<String>, mse: f64| {
+            let label = |table: &mut Table, name: String, note: Option<String>, mse: f64| {
                 let worse = (mse > power)
                     .then(|| format!("nmse {}: worse than sending zeros", sig(mse / power, 3)));
                 let text: Vec<String> = note.into_iter().chain(worse).collect();

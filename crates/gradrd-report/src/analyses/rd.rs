@@ -10,7 +10,7 @@ use super::{
     at_step, gennorm, not_run, num, opt, per_tensor, sig, Input, Progress, Section, RATE_TOO_LOW,
 };
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
-use crate::table::{footnoted, ReportTable};
+use crate::table::{footnoted, Table};
 use gradrd_core::analysis::NanPolicy;
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::fit::LocMode;
@@ -132,7 +132,7 @@ impl RdOptions {
             title: format!("Rate-distortion limit{step_text}"),
             ..Section::default()
         };
-        let mut table = ReportTable::new(
+        let mut table = Table::new(
             "rd_gaps",
             &format!("Quantizers against R(D) of the fitted {} (M = {}){step_text}: real coded bits per entry, distortion, gap to the limit", self.family, self.m),
             &["tensor", "quantizer", "nominal bits", "coded bits", "distortion", "gap (bits)", "gap (dB)"],

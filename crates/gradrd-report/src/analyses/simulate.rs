@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{num, sig, Input, Progress, Section};
 use crate::figure::{Axis, Figure, Legend, Panel, Series, Style, Width, PALETTE};
-use crate::table::ReportTable;
+use crate::table::Table;
 use gradrd_core::compress::cwmp_costs::CostMap;
 use gradrd_core::compress::Feedback;
 use gradrd_core::dist::FamilyKind;
@@ -229,7 +229,7 @@ impl SimulateOptions {
             title: "Federated training with compression in the loop".to_string(),
             ..Section::default()
         };
-        let mut table = ReportTable::new(
+        let mut table = Table::new(
             "fl_runs",
             "Federated averaging on digits: final test accuracy and total uplink (real coded sizes)",
             &["run", "final accuracy (%)", "uplink (Mbit)", "final loss"],
