@@ -3,6 +3,23 @@
 //! that is handed a kind by its user) reaches every entry of the registry
 //! through one call. The options are deserialized exactly as a spec table
 //! is (unknown keys rejected, the rest defaulted), then validated.
+//!
+//! ```
+//! use gradrd_core::dtype::DType;
+//! use gradrd_core::registry::{by_kind, source::InMemory, Silent};
+//!
+//! let mut source = InMemory::new("memory");
+//! source.push("w", None, DType::F32, vec![4], vec![-1.0, -0.5, 0.5, 1.0]);
+//! let options = serde_json::json!({"families": ["normal"], "goodness_of_fit": false});
+//! let output = by_kind::run("fit", &options, &source, &mut Silent).unwrap();
+//! assert_eq!(output["schema"], "gradrd.fit/1");
+//! // the normal MLE: the mean, and the root mean square deviation
+//! let params = &output["results"][0]["fits"][0]["params"];
+//! assert_eq!(params["loc"], 0.0);
+//! assert!((params["scale"].as_f64().unwrap() - 0.625f64.sqrt()).abs() < 1e-12);
+//! let unknown = by_kind::run("fit", &serde_json::json!({"famlies": []}), &source, &mut Silent);
+//! assert!(unknown.unwrap_err().to_string().contains("unknown field `famlies`"));
+//! ```
 
 use serde_json::Value;
 

@@ -9,6 +9,22 @@
 //! different files builds one source holding both (the command line: one
 //! [`super::source::InMemory`] whose tensors' `origin` is each file as the
 //! user wrote it) and points `a` and `b` at them.
+//!
+//! ```
+//! use gradrd_core::dtype::DType;
+//! use gradrd_core::registry::{compare, source::InMemory, Analysis, Silent};
+//!
+//! // b = 2a: ranks agree (ρ = 1); W1 between the two samples is mean |a|.
+//! let a: Vec<f64> = (1..=200).map(|i| (i as f64 - 100.5) / 50.0).collect();
+//! let b: Vec<f64> = a.iter().map(|x| 2.0 * x).collect();
+//! let mut source = InMemory::new("two tensors");
+//! source.push("a", Some(0), DType::F32, vec![200], a.clone());
+//! source.push("b", Some(1), DType::F32, vec![200], b);
+//! let output = compare::Compare::run(&Default::default(), &source, &mut Silent).unwrap();
+//! assert!((output.spearman_rho.unwrap() - 1.0).abs() < 1e-12);
+//! let mean_abs = a.iter().map(|x| x.abs()).sum::<f64>() / 200.0;
+//! assert!((output.w1 - mean_abs).abs() < 1e-12);
+//! ```
 
 use serde::{Deserialize, Serialize};
 

@@ -8,6 +8,24 @@
 //! (a random support overlaps by `k`), and the entropy-coded size of the
 //! uniformly quantized update (step `quant_step`) with its growth over
 //! σ = 0 and the reduction against FedAvg at the stored width.
+//!
+//! ```
+//! use gradrd_core::dtype::DType;
+//! use gradrd_core::registry::{dp, source::InMemory, Analysis, Silent};
+//!
+//! let mut source = InMemory::new("two steps");
+//! for step in 0..2u64 {
+//!     let values = (0..1000u64).map(|i| ((i * 7919 + step * 13) % 1000) as f64 / 1000.0 - 0.5);
+//!     source.push("w", Some(step), DType::F32, vec![1000], values.collect());
+//! }
+//! let options = dp::DpOptions { sigmas: vec![0.0, 1.0], k: 0.1, ..Default::default() };
+//! let output = dp::Dp::run(&options, &source, &mut Silent).unwrap();
+//! // without noise the top-k support is the noiseless one, and the size grows by 1×
+//! assert_eq!(output.sigmas[0].support_overlap, 1.0);
+//! assert_eq!(output.sigmas[0].growth, 1.0);
+//! // noise as large as the clip norm: more bits than without it
+//! assert!(output.sigmas[1].coded_bits > output.sigmas[0].coded_bits);
+//! ```
 
 use serde::{Deserialize, Serialize};
 

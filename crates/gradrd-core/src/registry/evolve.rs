@@ -5,6 +5,30 @@
 //!
 //! The options are `fit`'s ([`FitOptions`]): the same families, zeros,
 //! location and goodness-of-fit choices at every step.
+//!
+//! ```
+//! use gradrd_core::dist::FamilyKind;
+//! use gradrd_core::dtype::DType;
+//! use gradrd_core::registry::{evolve, fit::FitOptions, source::InMemory, Analysis, Silent};
+//!
+//! // The same Laplace quantiles at scale 1 (step 0) and scale 2 (step 10).
+//! let quantiles: Vec<f64> = (1..=999)
+//!     .map(|i| {
+//!         let u = i as f64 / 1000.0;
+//!         if u < 0.5 { (2.0 * u).ln() } else { -(2.0 * (1.0 - u)).ln() }
+//!     })
+//!     .collect();
+//! let mut source = InMemory::new("two steps");
+//! for (step, scale) in [(0u64, 1.0), (10, 2.0)] {
+//!     let values = quantiles.iter().map(|q| q * scale).collect();
+//!     source.push("w", Some(step), DType::F64, vec![999], values);
+//! }
+//! let options = FitOptions { families: vec![FamilyKind::Laplace], ..Default::default() };
+//! let output = evolve::Evolve::run(&options, &source, &mut Silent).unwrap();
+//! let [first, last] = &output.rows[..] else { panic!("a row per step") };
+//! assert_eq!((first.step, last.step), (Some(0), Some(10)));
+//! assert!((last.scale / first.scale - 2.0).abs() < 1e-9, "the scale doubles");
+//! ```
 
 use serde::Serialize;
 

@@ -4,6 +4,25 @@
 //!
 //! Each sample size stands alone: a tensor too small for one size has that
 //! size's cells empty with a note, and the other sizes' results.
+//!
+//! ```
+//! use gradrd_core::dtype::DType;
+//! use gradrd_core::registry::{iid, source::InMemory, Analysis, Silent};
+//!
+//! let mut source = InMemory::new("two steps");
+//! for step in 0..2u64 {
+//!     let values = (0..500u64).map(|i| ((i * 7919 + step * 104_729) % 500) as f64 - 249.5);
+//!     source.push("w", Some(step), DType::F32, vec![500], values.collect());
+//! }
+//! let options = iid::IidOptions { sample_sizes: vec![50, 1000], trials: 20, ..Default::default() };
+//! let output = iid::Iid::run(&options, &source, &mut Silent).unwrap();
+//! let cells = &output.results[0].cells;
+//! // Spearman and KS at size 50; size 1000 is too large for 500 entries: noted, not run
+//! let ran: Vec<_> = cells.iter().filter(|c| c.pass_ratio.is_some()).collect();
+//! assert_eq!(ran.len(), 2);
+//! assert!(ran.iter().all(|c| c.sample_size == 50 && c.trials == 20));
+//! assert!(cells.iter().any(|c| c.sample_size == 1000 && c.note.is_some()));
+//! ```
 
 use std::collections::BTreeMap;
 

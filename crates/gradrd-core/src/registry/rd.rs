@@ -1,7 +1,7 @@
 //! `rd`: the rate-distortion function `R(D)` of a source under the
 //! M-weighted distortion (Blahut–Arimoto; the Shannon lower bound for
 //! M = 0), and where the quantizers people use sit against it
-//! ([`crate::analysis::rd_study`]); schema `gradrd.rd/1`.
+//! ([`crate::analysis::rd_study()`]); schema `gradrd.rd/1`.
 //!
 //! The source is a model given by its parameters (`params`), studied on
 //! `samples` seeded draws, or the fit of the one tensor of the [`Source`]
