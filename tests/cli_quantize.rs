@@ -130,17 +130,18 @@ fn m_sweep_writes_a_manifest_and_npy_arrays_that_eval_reads() {
     assert_eq!(codebooks.len(), 4);
     for cb in codebooks {
         assert_eq!(cb["step"], 100);
-        // at M = 2 the gennorm codebook has d_M 2.1-2.7 times that of sending
-        // zeros on these non-zeros: the design falls back to the values
-        if cb["m"] == 0.0 {
-            assert_eq!(cb["family"], "gennorm");
-        } else {
-            assert_eq!(cb["family"], "empirical");
-            assert!(
-                cb["note"].as_str().unwrap().contains("sending zeros"),
-                "{cb}"
-            );
-        }
+        // the gennorm maxima of both tensors at step 100 (β 0.30-0.31) are
+        // 1.1-1.2 standard deviations from the data in W2, farther than a
+        // point mass at their mean: no model of them, so at every M the
+        // design falls back to the values and says why
+        assert_eq!(cb["family"], "empirical", "{cb}");
+        assert!(
+            cb["note"]
+                .as_str()
+                .unwrap()
+                .starts_with("the gennorm fit's W2 to the data is 1."),
+            "{cb}"
+        );
         let thresholds = floats(&cb["thresholds"]);
         assert!(thresholds.windows(2).all(|w| w[0] < w[1]));
         // the .npy arrays hold exactly the JSON arrays

@@ -7,8 +7,13 @@
 //! does better than sending zeros on the tensor. A model is unsound when its
 //! shape sits on the lower end of the fit's search bound (the fit found no
 //! maximum: a spike on tied or near-tied values, see
-//! [`crate::fit::shape_on_lower_bound`]), or when its variance or the
-//! distortion's moment `E|X|^{M+2}` is not a finite positive number. Such a
+//! [`crate::fit::shape_on_lower_bound`]), when its variance or the
+//! distortion's moment `E|X|^{M+2}` is not a finite positive number, or when
+//! it is no model of the values at all: its W2 to them exceeds their
+//! standard deviation, the W2 of a point mass at their mean
+//! ([`crate::analysis::fit_report::far_from_data`]; the GenNorm maxima of
+//! the shipped MLP's late steps, β 0.07–0.19 with scales 1e-22…1e-7, sit
+//! 3–180 standard deviations away). Such a
 //! tensor is, e.g., a fused `attn.qkv.bias` gradient whose k third is exactly
 //! zero in exact arithmetic and arrives as 1e-12…1e-9 float noise beside
 //! q and v thirds of ~1e-3: gennorm runs to β = 0.02 with scale 1e-90, whose
@@ -121,9 +126,11 @@ pub fn model_defect(model: &Model, m: f64) -> Option<String> {
     None
 }
 
-/// `fitted` when it is sound for weight exponent `m` ([`model_defect`]), else
-/// the Laplace fit of `values` (the family the fitted one falls back to for
-/// a rate-distortion curve, which needs a model: its scale is the mean
+/// `fitted` when it is sound for weight exponent `m` ([`model_defect`]) and
+/// a model of `values` at all (its W2 to them no larger than their standard
+/// deviation: [`crate::analysis::fit_report::far_from_data`]), else the
+/// Laplace fit of `values` (the family the fitted one falls back to for a
+/// rate-distortion curve, which needs a model: its scale is the mean
 /// absolute deviation from the median, so its moments are finite for any
 /// non-constant data) with a note saying why.
 pub fn sound_model(
@@ -131,7 +138,8 @@ pub fn sound_model(
     values: &[f64],
     m: f64,
 ) -> Result<(Model, Option<String>), FitError> {
-    match model_defect(&fitted, m) {
+    let defect = model_defect(&fitted, m).or_else(|| far_from(&fitted, values));
+    match defect {
         None => Ok((fitted, None)),
         Some(defect) => {
             let laplace = fit(FamilyKind::Laplace, values, &FitOptions::default())?.model;
@@ -141,6 +149,17 @@ pub fn sound_model(
             ))
         }
     }
+}
+
+/// [`far_from_data`](crate::analysis::fit_report::far_from_data) of
+/// `model` against `values` (`None` when the distance cannot be computed).
+fn far_from(model: &Model, values: &[f64]) -> Option<String> {
+    let mut sorted = values.to_vec();
+    crate::stats::sort_finite(&mut sorted);
+    let std = crate::stats::moments(&sorted).ok()?.std;
+    let w2 = crate::stats::wasserstein_to_dist(&sorted, model).ok()?.w2;
+    let note = crate::analysis::fit_report::far_from_data(w2, std)?;
+    Some(format!("the {} fit's {note}", model.kind()))
 }
 
 /// How codebooks are designed for a recorded tensor
@@ -241,9 +260,10 @@ pub fn design_for_tensor(
     options: &LloydOptions,
 ) -> Result<TensorDesign, QuantError> {
     let zeros = sent.iter().filter(|x| **x == 0.0).count();
+    let far = model.and_then(|model| far_from(model, samples));
     let with = |zero_level| {
         let spec = DesignSpec::new(levels, m, zero_level)?;
-        checked(model, samples, sent, &spec, options)
+        checked(model, far.as_deref(), samples, sent, &spec, options)
     };
     let mut chosen = match zero {
         ZeroLevel::On => with(true)?,
@@ -280,10 +300,11 @@ pub fn design_for_tensor(
     Ok(chosen)
 }
 
-/// One design: on the model when it is sound and beats sending zeros, else
-/// on the samples with a note.
+/// One design: on the model when it is sound, a model of the samples (`far`
+/// says why not) and beats sending zeros, else on the samples with a note.
 fn checked(
     model: Option<&Model>,
+    far: Option<&str>,
     samples: &[f64],
     sent: &[f64],
     spec: &DesignSpec,
@@ -291,7 +312,7 @@ fn checked(
 ) -> Result<TensorDesign, QuantError> {
     let reason = match model {
         None => None,
-        Some(model) => match model_defect(model, spec.m()) {
+        Some(model) => match model_defect(model, spec.m()).or_else(|| far.map(str::to_string)) {
             Some(defect) => Some(defect),
             None => match design_for_density(model, spec, options) {
                 Err(error) => Some(format!(
