@@ -148,13 +148,18 @@ def fit(
             ``"omit"`` leaves them out.
 
     Returns:
-        ``dict`` with ``tensor``, ``dtype``, ``shape``, ``n``, ``zeros``,
-        ``zero_fraction``, ``excess_kurtosis``, … and ``fits``: per family
+        ``dict`` with ``tensor``, ``step``, ``dtype``, ``shape``, ``n``,
+        ``n_fit``, ``zeros``, ``zero_fraction``, ``nonfinite``, ``moments``
+        (``mean``, ``std``, ``excess_kurtosis`` of the fitted values) and
+        ``fits``: per family
         its ``params`` (scipy's names), ``loglik``, ``aic``, ``bic``,
-        ``ks``, ``ks_p``, ``w1``, ``w2``, the solver's ``stop_reason``, and a
-        ``warning`` when the maximum is useless as a model. The fields are
-        those of the CLI's JSON (see the README).
-    """
+        ``ks``, ``ks_p``, ``w1``, ``w2``, ``std_errors``, the solver's
+        ``converged`` and ``iterations``, and a ``note`` on how the fit was
+        made or why it is no model of the data (a shape on its search
+        bound; an unbounded likelihood; a W2 to the data larger than their
+        standard deviation, i.e. farther from them than a point mass at
+        their mean). The fields are those of the CLI's JSON (see the
+        README)."""
     return _fitting("fit", x, families, loc, zeros, gof, nan)["results"][0]
 
 

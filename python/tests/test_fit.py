@@ -87,3 +87,15 @@ def test_goodness_of_fit_is_scipys_ks_against_the_fitted_model():
     p = fitted["params"]
     ks = st.kstest(x, st.laplace(p["loc"], p["scale"]).cdf)
     assert fitted["ks"] == pytest.approx(ks.statistic, rel=1e-9)
+
+
+def test_the_documented_fields_are_the_fields():
+    x = np.linspace(-1.0, 1.0, 101) ** 3
+    result = gradrd.fit(x, families=["laplace"])
+    doc = gradrd.fit.__doc__
+    for key in result:
+        if key != "file":
+            assert f"``{key}``" in doc, key
+    for key in result["fits"][0]:
+        if key not in ("family", "se_method", "loglik_mixture", "loglik_censored"):
+            assert f"``{key}``" in doc, key
