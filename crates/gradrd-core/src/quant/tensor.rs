@@ -162,6 +162,24 @@ fn far_from(model: &Model, values: &[f64]) -> Option<String> {
     Some(format!("the {} fit's {note}", model.kind()))
 }
 
+/// A model fitted to a tensor's values, judged once against them: every
+/// design of that tensor (each rate, each M) shares the verdict.
+#[derive(Debug, Clone)]
+pub struct FittedModel {
+    pub model: Model,
+    /// Why it is no model of the values it was fitted on, if it is not
+    /// (its W2 to them exceeds their standard deviation).
+    pub unusable: Option<String>,
+}
+
+impl FittedModel {
+    /// `model` judged against `samples`, the values it was fitted on.
+    pub fn judged(model: Model, samples: &[f64]) -> Self {
+        let unusable = far_from(&model, samples);
+        FittedModel { model, unusable }
+    }
+}
+
 /// How codebooks are designed for a recorded tensor
 /// (`gradrd quantize design --from`).
 #[derive(Debug, Clone)]
@@ -219,9 +237,12 @@ pub fn design_documents(
         };
         let fitted = fit(options.family, &prepared.values, &fit_options)
             .map_err(|e| format!("{}: {e}", options.family))?;
-        Some(fitted.model)
+        Some(FittedModel::judged(fitted.model, &prepared.values))
     };
-    let params = fitted.as_ref().map(params_of).unwrap_or_default();
+    let params = fitted
+        .as_ref()
+        .map(|fitted| params_of(&fitted.model))
+        .unwrap_or_default();
     specs
         .iter()
         .map(|spec| {
@@ -251,7 +272,7 @@ pub fn design_documents(
 /// when the model was fitted on them); `sent` are the tensor's values as
 /// sent, on which the designs are judged.
 pub fn design_for_tensor(
-    model: Option<&Model>,
+    model: Option<&FittedModel>,
     samples: &[f64],
     sent: &[f64],
     levels: usize,
@@ -260,10 +281,9 @@ pub fn design_for_tensor(
     options: &LloydOptions,
 ) -> Result<TensorDesign, QuantError> {
     let zeros = sent.iter().filter(|x| **x == 0.0).count();
-    let far = model.and_then(|model| far_from(model, samples));
     let with = |zero_level| {
         let spec = DesignSpec::new(levels, m, zero_level)?;
-        checked(model, far.as_deref(), samples, sent, &spec, options)
+        checked(model, samples, sent, &spec, options)
     };
     let mut chosen = match zero {
         ZeroLevel::On => with(true)?,
@@ -300,19 +320,20 @@ pub fn design_for_tensor(
     Ok(chosen)
 }
 
-/// One design: on the model when it is sound, a model of the samples (`far`
-/// says why not) and beats sending zeros, else on the samples with a note.
+/// One design: on the model when it is sound, a model of the samples and
+/// beats sending zeros, else on the samples with a note.
 fn checked(
-    model: Option<&Model>,
-    far: Option<&str>,
+    fitted: Option<&FittedModel>,
     samples: &[f64],
     sent: &[f64],
     spec: &DesignSpec,
     options: &LloydOptions,
 ) -> Result<TensorDesign, QuantError> {
-    let reason = match model {
+    let reason = match fitted {
         None => None,
-        Some(model) => match model_defect(model, spec.m()).or_else(|| far.map(str::to_string)) {
+        Some(FittedModel { model, unusable }) => match model_defect(model, spec.m())
+            .or_else(|| unusable.clone())
+        {
             Some(defect) => Some(defect),
             None => match design_for_density(model, spec, options) {
                 Err(error) => Some(format!(

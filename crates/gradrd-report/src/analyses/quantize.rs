@@ -26,7 +26,7 @@ use gradrd_core::analysis::{prepare, NanPolicy, ZeroPolicy};
 use gradrd_core::dist::FamilyKind;
 use gradrd_core::fit::{fit, FitOptions};
 use gradrd_core::quant::baseline::{evaluate, BaselineKind, BaselineOptions, BaselineResult};
-use gradrd_core::quant::tensor::{design_for_tensor, ZeroLevel};
+use gradrd_core::quant::tensor::{design_for_tensor, FittedModel, ZeroLevel};
 use gradrd_core::quant::{levels_from_bits, Codebook, LloydOptions, QuantError};
 use gradrd_io::dump::TensorMeta;
 
@@ -171,6 +171,7 @@ impl QuantizeOptions {
         let model = fit(self.family, &nonzero, &FitOptions::default())
             .map_err(|e| format!("{} fit: {e}", self.family))?
             .model;
+        let model = FittedModel::judged(model, &nonzero);
         let power = values.iter().map(|x| x * x).sum::<f64>() / values.len().max(1) as f64;
         // the codebook and its note (an unsound fit, the zero level)
         let design = |bits: u32, m: f64| -> Result<(Codebook, Option<String>), (Unrun, String)> {
